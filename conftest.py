@@ -1,0 +1,130 @@
+"""Shared fixtures, and the rule for tests that need a real service.
+
+A test marked `postgres`, `redis` or `browser` runs when that service is there. On a bare
+laptop it is skipped with the reason printed; under CI (CI=true) a missing service fails
+the test instead, so CI can never go green by skipping.
+"""
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+
+def _postgres_missing():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/hsh"
+    return None
+
+
+def _redis_missing():
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        return "needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0"
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=2).close()
+    except OSError as exc:
+        return f"needs Redis at {url}: {exc}"
+    return None
+
+
+def _browser_missing():
+    for binary in ("chromium", "chromedriver"):
+        if shutil.which(binary) is None:
+            return f"needs {binary}: apt-get install chromium chromium-driver"
+    return None
+
+
+REQUIREMENTS = {"postgres": _postgres_missing, "redis": _redis_missing, "browser": _browser_missing}
+
+
+def _in_ci():
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config):
+    # The production hasher is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_report_header(config):
+    lines = []
+    for name, check in REQUIREMENTS.items():
+        missing = check()
+        lines.append(f"{name}: {'available' if missing is None else 'MISSING - ' + missing}")
+    return ["services: " + "; ".join(lines)]
+
+
+def pytest_runtest_setup(item):
+    for name, check in REQUIREMENTS.items():
+        if item.get_closest_marker(name) is None:
+            continue
+        missing = check()
+        if missing is None:
+            continue
+        if _in_ci():
+            pytest.fail(f"CI runs everything, but this test {missing}", pytrace=False)
+        pytest.skip(missing)
+
+
+# --- Domain fixtures -------------------------------------------------------------------
+
+
+@pytest.fixture
+def depot_factory(db):
+    from core.models import Depot
+
+    def make(code, name=None, **extra):
+        return Depot.objects.create(code=code, name=name or f"{code.title()} depot", **extra)
+
+    return make
+
+
+@pytest.fixture
+def north(depot_factory):
+    return depot_factory("NORTH")
+
+
+@pytest.fixture
+def south(depot_factory):
+    return depot_factory("SOUTH")
+
+
+@pytest.fixture
+def user_factory(db):
+    from core.services import user_create
+
+    counter = iter(range(1, 10_000))
+
+    def make(role, depots=(), username=None, password="correct-horse-battery", **extra):
+        n = next(counter)
+        if role == "SALES":
+            extra.setdefault("vehicle_no", f"VH-{n:04d}")
+        return user_create(
+            username=username or f"{role.lower()}{n}",
+            password=password,
+            role=role,
+            depots=depots,
+            **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def head_office(user_factory):
+    return user_factory("ADMIN", username="headoffice")
+
+
+@pytest.fixture
+def manager(user_factory, north):
+    return user_factory("MANAGER", depots=[north], username="northmanager")
+
+
+@pytest.fixture
+def sales_rep(user_factory, north):
+    return user_factory("SALES", depots=[north], username="northrep")

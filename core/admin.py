@@ -1,0 +1,199 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+
+from core import dashboard
+from core.admin_mixins import DepotScopedAdminMixin
+from core.models import Depot, Role, User
+from core.scoping import scope_queryset
+from core.services import user_assignment_validate, user_role_sync
+
+
+class _AssignmentValidationMixin:
+    """Runs the role/depot/vehicle rules of core.services on the admin's user forms."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if {"role", "depots", "vehicle_no"} <= set(self.fields) and not self.errors:
+            try:
+                user_assignment_validate(
+                    role=cleaned.get("role"),
+                    depots=cleaned.get("depots") or [],
+                    vehicle_no=cleaned.get("vehicle_no") or "",
+                )
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
+class HSHUserCreationForm(_AssignmentValidationMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+
+class HSHUserChangeForm(_AssignmentValidationMixin, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+
+@admin.register(User)
+class UserAdmin(DepotScopedAdminMixin, DjangoUserAdmin):
+    form = HSHUserChangeForm
+    add_form = HSHUserCreationForm
+    list_display = (
+        "username",
+        "full_name",
+        "role",
+        "depot_codes",
+        "vehicle_no",
+        "is_active",
+        "last_login",
+    )
+    list_filter = ("role", "is_active", "depots")
+    search_fields = ("username", "first_name", "last_name", "email", "vehicle_no")
+    ordering = ("username",)
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Person", {"fields": ("first_name", "last_name", "email")}),
+        (
+            "Role and assignment",
+            {
+                "fields": ("role", "depots", "vehicle_no"),
+                "description": "Admins run head office; managers see their depots in "
+                "the admin; sales representatives use the field API only, from one "
+                "home depot and one vehicle.",
+            },
+        ),
+        ("Status", {"fields": ("is_active",)}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("username", "usable_password", "password1", "password2")}),
+        ("Person", {"fields": ("first_name", "last_name", "email")}),
+        ("Role and assignment", {"fields": ("role", "depots", "vehicle_no")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("depots")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and request.user.is_superuser:
+            fieldsets = (*fieldsets, ("Superuser", {"fields": ("is_superuser",)}))
+        return fieldsets
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "depots":
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        # Only a superuser may change a superuser's account (password included).
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (obj.is_superuser or obj == request.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user_role_sync(user=form.instance)
+
+    @admin.display(description="Name", ordering="last_name")
+    def full_name(self, obj):
+        return obj.get_full_name()
+
+    @admin.display(description="Depots")
+    def depot_codes(self, obj):
+        return ", ".join(d.code for d in obj.depots.all()) or "-"
+
+
+@admin.register(Depot)
+class DepotAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "is_active", "managers", "representatives")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+    ordering = ("code",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_managers=Count("staff", filter=Q(staff__role=Role.MANAGER)),
+                n_reps=Count("staff", filter=Q(staff__role=Role.SALES)),
+            )
+        )
+
+    @admin.display(description="Managers", ordering="n_managers")
+    def managers(self, obj):
+        return obj.n_managers
+
+    @admin.display(description="Sales representatives", ordering="n_reps")
+    def representatives(self, obj):
+        return obj.n_reps
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code is printed on documents and used by the API: fixed once created.
+        return ("code",) if obj is not None else ()
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(admin.ModelAdmin):
+    """The role groups, read-only: their permissions are set by migrations."""
+
+    list_display = ("name", "member_count")
+    fields = ("name", "permission_list")
+    readonly_fields = ("name", "permission_list")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_members=Count("user"))
+
+    @admin.display(description="Members", ordering="n_members")
+    def member_count(self, obj):
+        return obj.n_members
+
+    @admin.display(description="Permissions")
+    def permission_list(self, obj):
+        return ", ".join(
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in obj.permissions.select_related("content_type").order_by(
+                "content_type__app_label", "codename"
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@dashboard.panel(order=10)
+def depots_panel(request):
+    depots = scope_queryset(Depot.objects.filter(is_active=True), request.user).annotate(
+        n_reps=Count("staff", filter=Q(staff__role=Role.SALES, staff__is_active=True))
+    )
+    return {
+        "title": "Depots",
+        "headers": ["Code", "Name", "Active sales representatives"],
+        "rows": [[d.code, d.name, d.n_reps] for d in depots],
+        "link": "admin:core_depot_changelist",
+        "link_text": "All depots",
+        "empty": "No depots assigned to you yet. Ask head office to assign one.",
+    }

@@ -1,0 +1,55 @@
+"""Demo data for core: depots and one user per role. Called by `manage.py seed_demo`."""
+
+from django.db import transaction
+
+from core.models import Depot, Role, User
+from core.services import user_assignment_validate, user_create, user_role_sync
+
+DEPOTS = [
+    ("NORTH", "Northern depot"),
+    ("SOUTH", "Southern depot"),
+    ("EAST", "Eastern depot"),
+]
+
+# username, password, role, depot codes, vehicle, first name, last name
+USERS = [
+    ("admin", "hsh-admin-demo", Role.ADMIN, [], "", "Anne", "Admin"),
+    ("manager", "hsh-manager-demo", Role.MANAGER, ["NORTH"], "", "Mark", "Manager"),
+    ("rep", "hsh-rep-demo", Role.SALES, ["NORTH"], "NP-4521", "Ravi", "Perera"),
+    ("rep2", "hsh-rep2-demo", Role.SALES, ["SOUTH"], "SP-7788", "Sara", "Silva"),
+]
+
+
+@transaction.atomic
+def seed(*, stdout) -> dict:
+    depots = {}
+    for code, name in DEPOTS:
+        depots[code], _ = Depot.objects.update_or_create(
+            code=code, defaults={"name": name, "is_active": True}
+        )
+    logins = []
+    for username, password, role, codes, vehicle, first, last in USERS:
+        assigned = [depots[c] for c in codes]
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                username=username,
+                password=password,
+                role=role,
+                depots=assigned,
+                vehicle_no=vehicle,
+                first_name=first,
+                last_name=last,
+            )
+        else:
+            # Put a demo account back as documented, whatever was done to it.
+            user_assignment_validate(role=role, depots=assigned, vehicle_no=vehicle)
+            user.role, user.vehicle_no, user.is_active = role, vehicle, True
+            user.first_name, user.last_name = first, last
+            user.set_password(password)
+            user.save()
+            user.depots.set(assigned)
+            user_role_sync(user=user)
+        logins.append((username, password, role.label, ", ".join(codes) or "all"))
+    stdout.write(f"Depots: {', '.join(depots)}")
+    return {"logins": logins}

@@ -1,0 +1,94 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+from core.roles import Role
+
+__all__ = ["Depot", "Role", "User"]
+
+
+class Depot(models.Model):
+    code = models.CharField(
+        max_length=20, unique=True, help_text="Short code used everywhere, e.g. NORTH."
+    )
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+
+    # How core.scoping finds this model's depot: the depot is the row itself.
+    depot_scope = "pk"
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class HSHUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A member of staff. The role decides where they work: admin site or field API."""
+
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.SALES)
+    vehicle_no = models.CharField(
+        "vehicle number",
+        max_length=20,
+        blank=True,
+        help_text="Registration of the vehicle a sales representative drives.",
+    )
+    depots = models.ManyToManyField(
+        Depot,
+        blank=True,
+        related_name="staff",
+        help_text="A manager sees these depots; a sales representative has exactly one.",
+    )
+
+    depot_scope = "depots"
+
+    objects = HSHUserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vehicle_no"],
+                condition=~Q(vehicle_no=""),
+                name="core_user_vehicle_no_unique",
+                violation_error_message="Another user already drives this vehicle.",
+            ),
+        ]
+
+    def __str__(self):
+        full = self.get_full_name()
+        return f"{self.username} ({full})" if full else self.username
+
+    def save(self, *args, **kwargs):
+        # Staff status follows the role: head office and managers use the admin, sales
+        # representatives never do. Group membership follows in core.services.
+        self.is_staff = self.role in (Role.ADMIN, Role.MANAGER)
+        if kwargs.get("update_fields") is not None and "role" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "is_staff"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_sales(self) -> bool:
+        return self.role == Role.SALES
+
+    @property
+    def home_depot(self):
+        """The one depot of a sales representative (None for other roles)."""
+        if not self.is_sales:
+            return None
+        return self.depots.first()

@@ -1,0 +1,68 @@
+"""Writes for users and depots. Admin, seed and API call these, never the ORM directly."""
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core.models import Depot, Role, User
+from core.roles import GROUP_NAMES
+
+
+def user_assignment_validate(*, role: str, depots: Iterable[Depot], vehicle_no: str) -> None:
+    """The rules tying a role to its depots and vehicle; raises per-field errors."""
+    depots = list(depots)
+    errors = {}
+    if role == Role.SALES:
+        if len(depots) != 1:
+            errors["depots"] = (
+                f"A sales representative has exactly one home depot; {len(depots)} selected."
+            )
+        if not vehicle_no.strip():
+            errors["vehicle_no"] = "A sales representative needs a vehicle number."
+    elif role == Role.MANAGER and not depots:
+        errors["depots"] = "A depot manager needs at least one depot."
+    inactive = [d.code for d in depots if not d.is_active]
+    if inactive and "depots" not in errors:
+        errors["depots"] = f"Depot {', '.join(inactive)} is closed (inactive)."
+    if errors:
+        raise ValidationError(errors)
+
+
+def user_role_sync(*, user: User) -> None:
+    """Put the user in exactly the group of their role (and staff status with it)."""
+    role_groups = Group.objects.filter(name__in=GROUP_NAMES.values())
+    user.groups.remove(*role_groups.exclude(name=GROUP_NAMES[user.role]))
+    group, _ = Group.objects.get_or_create(name=GROUP_NAMES[user.role])
+    user.groups.add(group)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    depots: Iterable[Depot] = (),
+    vehicle_no: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    depots = list(depots)
+    user_assignment_validate(role=role, depots=depots, vehicle_no=vehicle_no)
+    user = User(
+        username=username,
+        role=role,
+        vehicle_no=vehicle_no.strip(),
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+    )
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    user.depots.set(depots)
+    user_role_sync(user=user)
+    return user

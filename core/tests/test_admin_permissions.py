@@ -1,0 +1,197 @@
+"""The role/permission matrix for every admin URL.
+
+The expectations are a table; the URLs come from the admin registry, so a model registered
+later without a row here fails `test_every_registered_model_has_expectations`.
+"""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from stock.models import Product
+
+OK, FORBIDDEN, LOGIN = 200, 403, 302
+VIEWS = ("changelist", "add", "change", "delete", "history")
+
+# model label -> role -> status for (changelist, add, change, delete, history).
+# Anonymous users and sales representatives are sent to the login page everywhere.
+EXPECTED = {
+    "core.user": {
+        "ADMIN": (OK, OK, OK, OK, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),  # change page is read-only
+    },
+    "core.depot": {
+        "ADMIN": (OK, OK, OK, OK, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "auth.group": {
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (FORBIDDEN,) * 5,
+    },
+    "stock.product": {
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+}
+# Celery beat's own screens are for superusers (schedules are managed as report schedules).
+for _model in (
+    "periodictask",
+    "intervalschedule",
+    "crontabschedule",
+    "solarschedule",
+    "clockedschedule",
+):
+    EXPECTED[f"django_celery_beat.{_model}"] = {
+        "ADMIN": (FORBIDDEN,) * 5,
+        "MANAGER": (FORBIDDEN,) * 5,
+    }
+
+
+@pytest.fixture
+def objects(north, user_factory):
+    """One object of each registered model that a NORTH manager may see."""
+    from django.utils import timezone
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+
+    interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.DAYS)
+    return {
+        "core.user": user_factory("SALES", depots=[north]),
+        "core.depot": north,
+        "auth.group": Group.objects.get(name="Sales"),
+        "stock.product": Product.objects.get(code="12.7KG"),
+        "django_celery_beat.periodictask": PeriodicTask.objects.create(
+            name="nightly", task="noop", interval=interval
+        ),
+        "django_celery_beat.intervalschedule": interval,
+        "django_celery_beat.crontabschedule": CrontabSchedule.objects.create(),
+        "django_celery_beat.solarschedule": SolarSchedule.objects.create(
+            event="sunrise", latitude=6.9, longitude=79.8
+        ),
+        "django_celery_beat.clockedschedule": ClockedSchedule.objects.create(
+            clocked_time=timezone.now()
+        ),
+    }
+
+
+def admin_url(label, view, obj):
+    app_label, model = label.split(".")
+    name = f"admin:{app_label}_{model}_{view}"
+    if view in ("changelist", "add"):
+        return reverse(name)
+    return reverse(name, args=[obj.pk])
+
+
+CASES = [(label, view) for label in EXPECTED for view in VIEWS]
+
+
+def test_every_registered_model_has_expectations():
+    registered = {m._meta.label_lower for m in admin.site._registry}
+    assert registered == set(EXPECTED)
+
+
+@pytest.fixture
+def login_as(client, head_office, manager, sales_rep):
+    users = {"ADMIN": head_office, "MANAGER": manager, "SALES": sales_rep}
+
+    def login(role):
+        if role is not None:
+            client.force_login(users[role])
+        return client
+
+    return login
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [None, "SALES"], ids=["anonymous", "sales"])
+@pytest.mark.parametrize(("label", "view"), CASES)
+def test_anonymous_and_sales_are_sent_to_login(login_as, objects, role, label, view):
+    client = login_as(role)
+    response = client.get(admin_url(label, view, objects[label]))
+    assert response.status_code == LOGIN
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["ADMIN", "MANAGER"])
+@pytest.mark.parametrize(("label", "view"), CASES)
+def test_staff_roles(login_as, objects, role, label, view):
+    client = login_as(role)
+    expected = EXPECTED[label][role][VIEWS.index(view)]
+    response = client.get(admin_url(label, view, objects[label]))
+    assert response.status_code == expected, response.content[:300]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "expected"), [(None, LOGIN), ("SALES", LOGIN), ("MANAGER", OK), ("ADMIN", OK)]
+)
+def test_dashboard(login_as, role, expected):
+    response = login_as(role).get(reverse("admin:index"))
+    assert response.status_code == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "expected"), [(None, LOGIN), ("SALES", LOGIN), ("MANAGER", FORBIDDEN), ("ADMIN", OK)]
+)
+def test_password_change_of_a_user(login_as, objects, role, expected):
+    url = reverse("admin:auth_user_password_change", args=[objects["core.user"].pk])
+    response = login_as(role).get(url)
+    assert response.status_code == expected
+
+
+@pytest.mark.django_db
+def test_only_admin_creates_users_and_manager_cannot_post(login_as, north):
+    client = login_as("MANAGER")
+    before = client.get(reverse("admin:core_user_changelist")).status_code
+    response = client.post(
+        reverse("admin:core_user_add"),
+        {
+            "username": "sneaky",
+            "password1": "x-Long-pass-42",
+            "password2": "x-Long-pass-42",
+            "role": "ADMIN",
+            "usable_password": "true",
+        },
+    )
+    assert before == OK
+    assert response.status_code == FORBIDDEN
+    from core.models import User
+
+    assert not User.objects.filter(username="sneaky").exists()
+
+
+@pytest.mark.django_db
+def test_admin_cannot_edit_a_superuser(login_as, django_user_model):
+    boss = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456789")
+    response = login_as("ADMIN").get(reverse("admin:core_user_change", args=[boss.pk]))
+    assert response.status_code == OK
+    assert b'name="username"' not in response.content  # view-only page, no inputs
+
+
+@pytest.mark.django_db
+def test_sales_rep_login_form_explains_where_to_go(client, sales_rep):
+    response = client.post(
+        reverse("admin:login"),
+        {"username": sales_rep.username, "password": "correct-horse-battery"},
+    )
+    assert response.status_code == OK
+    assert b"handheld app" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_manager_logs_in_through_the_form(client, manager):
+    response = client.post(
+        reverse("admin:login"),
+        {"username": manager.username, "password": "correct-horse-battery"},
+    )
+    assert response.status_code == LOGIN
+    assert client.session["_auth_user_id"] == str(manager.pk)
