@@ -1,0 +1,8 @@
+"""Benchmarks: each runs its baseline in the same run and prints the ratio.
+
+A benchmark is a module in this package with a `NAME`, a `add_arguments(parser)` and a
+`run(args) -> list[dict]`; it is listed in BENCHMARKS below. Results go into BENCHMARKS.md
+with the command that produced them.
+"""
+
+BENCHMARKS: list[str] = []  # module names under bench/, added as issues land
