@@ -37,3 +37,13 @@ def test_env_example_names_only_variables_the_readme_documents():
     assert names
     undocumented = {name for name in names if f"`{name}`" not in readme}
     assert not undocumented
+
+
+def test_every_variable_settings_reads_is_in_the_readme():
+    import re
+
+    source = (BASE_DIR / "hsh_admin" / "settings.py").read_text()
+    names = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', source))
+    readme = (BASE_DIR / "README.md").read_text()
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= names
+    assert {name for name in names if f"`{name}`" not in readme} == set()
