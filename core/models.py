@@ -92,3 +92,45 @@ class User(AbstractUser):
         if not self.is_sales:
             return None
         return self.depots.first()
+
+
+class DocumentCounter(models.Model):
+    """The last number issued in a series for a year. Locked while a document is numbered,
+    so numbers are gapless: a rolled-back posting rolls its increment back too."""
+
+    series = models.CharField(max_length=10)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year"], name="core_counter_series_year")
+        ]
+
+    def __str__(self):
+        return f"{self.series}-{self.year}: {self.last_value}"
+
+
+class AuditLog(models.Model):
+    """One row per business action, written by the service in the same transaction."""
+
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="audit_entries")
+    action = models.CharField(max_length=50, db_index=True)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=50)
+    depot = models.ForeignKey(
+        Depot, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    depot_scope = "depot"
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+
+    def __str__(self):
+        return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_id}"

@@ -36,7 +36,7 @@ def grant(apps, role, app_label, model_name, actions):
     Permission = apps.get_model("auth", "Permission")
     create_permissions_now(apps)
     group, _ = Group.objects.get_or_create(name=GROUP_NAMES[role])
-    codenames = [f"{action}_{model_name}" for action in actions]
+    codenames = [_codename(action, model_name) for action in actions]
     perms = list(
         Permission.objects.filter(
             content_type__app_label=app_label,
@@ -60,6 +60,13 @@ def revoke(apps, role, app_label, model_name, actions):
         *Permission.objects.filter(
             content_type__app_label=app_label,
             content_type__model=model_name,
-            codename__in=[f"{action}_{model_name}" for action in actions],
+            codename__in=[_codename(action, model_name) for action in actions],
         )
     )
+
+
+def _codename(action, model_name):
+    """Django's default actions become `<action>_<model>`; custom codenames stay as given."""
+    if action in {"view", "add", "change", "delete"}:
+        return f"{action}_{model_name}"
+    return action

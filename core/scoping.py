@@ -40,3 +40,23 @@ def scope_queryset(queryset: QuerySet, user, lookup: str | None = None) -> Query
 def _is_many(model, field_name):
     field = model._meta.get_field(field_name)
     return field.many_to_many or field.one_to_many
+
+
+def actor_access_check(*, actor, depot, sales_rep=None) -> None:
+    """Refuse an action the actor may not take: a manager outside their depots, a sales
+    representative acting for someone else or on depot stock, anyone inactive."""
+    from django.core.exceptions import PermissionDenied
+
+    if not actor.is_active:
+        raise PermissionDenied(f"{actor.username} is not an active user.")
+    if actor.is_superuser or actor.role == Role.ADMIN:
+        return
+    if actor.role == Role.SALES:
+        if sales_rep is None or sales_rep.pk != actor.pk:
+            raise PermissionDenied(
+                f"{actor.username} is a sales representative and may act only for themselves."
+            )
+        return
+    depot_ids = visible_depot_ids(actor)
+    if depot.pk not in depot_ids:
+        raise PermissionDenied(f"{actor.username} does not work for depot {depot.code}.")

@@ -66,3 +66,36 @@ def user_create(
     user.depots.set(depots)
     user_role_sync(user=user)
     return user
+
+
+def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | None = None):
+    """Write the audit entry of a business action. Call inside the action's transaction."""
+    from core.models import AuditLog
+
+    return AuditLog.objects.create(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        depot=depot,
+        data=data,
+    )
+
+
+def document_number_next(*, series: str, year: int, width: int = 6) -> str:
+    """The next gapless number of a series, e.g. DST-2026-000042.
+
+    Locks the series' counter row until the caller's transaction ends; callers take it
+    last, after their other locks, so the hot row is held as briefly as possible.
+    """
+    from core.models import DocumentCounter
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("document_number_next must run inside the posting transaction")
+    DocumentCounter.objects.bulk_create(
+        [DocumentCounter(series=series, year=year)], ignore_conflicts=True
+    )
+    counter = DocumentCounter.objects.select_for_update().get(series=series, year=year)
+    counter.last_value += 1
+    counter.save(update_fields=["last_value"])
+    return f"{series}-{year}-{counter.last_value:0{width}d}"

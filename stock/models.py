@@ -49,3 +49,163 @@ class Product(models.Model):
     @property
     def is_cylinder(self) -> bool:
         return self.kind == ProductKind.CYLINDER
+
+
+class StockState(models.TextChoices):
+    FULL = "FULL", "Full"
+    EMPTY = "EMPTY", "Empty"
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "RECEIPT", "Receipt"
+    COLLECTION = "COLLECTION", "Collection"
+    EMPTY_RETURN = "EMPTY_RETURN", "Empty return"
+    SALE = "SALE", "Sale"
+    VOID = "VOID", "Void"
+    ADJUSTMENT = "ADJUSTMENT", "Adjustment (stock count)"
+
+
+class StockLevel(models.Model):
+    """The balance of one product in one state at one location: a depot (sales_rep empty)
+    or a sales representative's vehicle (sales_rep set; depot is their home depot).
+
+    A cache of the ledger, only ever changed by stock.services in the same transaction
+    as the StockMovement that explains the change.
+    """
+
+    depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
+    sales_rep = models.ForeignKey(
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vehicle_stock",
+        verbose_name="vehicle of",
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=5, choices=StockState.choices)
+    quantity = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    depot_scope = "depot"
+
+    class Meta:
+        ordering = ["depot__code", "sales_rep__username", "product__sort_order", "state"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0),
+                name="stock_level_quantity_not_negative",
+                violation_error_message="A stock level cannot be negative.",
+            ),
+            models.UniqueConstraint(
+                fields=["depot", "product", "state"],
+                condition=Q(sales_rep__isnull=True),
+                name="stock_level_one_per_depot_product_state",
+            ),
+            models.UniqueConstraint(
+                fields=["sales_rep", "product", "state"],
+                condition=Q(sales_rep__isnull=False),
+                name="stock_level_one_per_vehicle_product_state",
+            ),
+        ]
+        permissions = [
+            ("receive_stock", "Can record stock received at a depot"),
+            ("count_stock", "Can record a stock count (adjustment)"),
+        ]
+
+    def __str__(self):
+        return f"{self.location_label} {self.product.code} {self.state}"
+
+    @property
+    def location_label(self) -> str:
+        if self.sales_rep_id is None:
+            return f"depot {self.depot.code}"
+        vehicle = self.sales_rep.vehicle_no or "no vehicle"
+        return f"vehicle {vehicle} ({self.sales_rep.username})"
+
+
+class StockMovement(models.Model):
+    """The append-only stock ledger. A movement takes `quantity` of one product in one
+    state out of `from_level` and/or into `to_level`; replaying every movement gives every
+    stock level. A stock count that matched records a zero adjustment."""
+
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=5, choices=StockState.choices)
+    quantity = models.PositiveIntegerField()
+    from_level = models.ForeignKey(
+        StockLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_level = models.ForeignKey(
+        StockLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Denormalised from the levels, for depot scoping and reports without joins.
+    depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
+    sales_rep = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The document that caused the movement ("stock.distribution", 42, "DST-2026-000042").
+    doc_type = models.CharField(max_length=50, blank=True)
+    doc_id = models.BigIntegerField(null=True, blank=True)
+    reference = models.CharField(max_length=40, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+
+    depot_scope = "depot"
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["depot", "created_at"]),
+            models.Index(fields=["sales_rep", "created_at"]),
+            models.Index(fields=["product", "created_at"]),
+            models.Index(fields=["doc_type", "doc_id"]),
+            models.Index(fields=["created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0) | Q(kind=MovementKind.ADJUSTMENT),
+                name="stock_movement_quantity_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(from_level__isnull=False) | Q(to_level__isnull=False),
+                name="stock_movement_has_a_side",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.quantity} {self.product_id} {self.state}"
+
+
+class DistributionKind(models.TextChoices):
+    COLLECTION = "COLLECTION", "Collection (depot full -> vehicle)"
+    EMPTY_RETURN = "EMPTY_RETURN", "Empty return (vehicle empties -> depot)"
+
+
+class Distribution(models.Model):
+    """A representative collecting full cylinders from their depot, or returning empties."""
+
+    distribution_no = models.CharField("number", max_length=20, unique=True)
+    kind = models.CharField(max_length=12, choices=DistributionKind.choices)
+    sales_rep = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, related_name="distributions"
+    )
+    depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    depot_scope = "depot"
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="stock_distribution_quantity_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.distribution_no

@@ -33,6 +33,24 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
     },
+    # Stock is posted through services only: levels and ledger are read-only.
+    "stock.stocklevel": {
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "stock.stockmovement": {
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "stock.distribution": {
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),  # add is the collection/return form
+        "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
+    },
+}
+# Screens that are not a model's standard views: url name -> status per role.
+EXTRA = {
+    "admin:stock_stocklevel_receive": {"ADMIN": OK, "MANAGER": OK},
+    "admin:stock_stocklevel_count": {"ADMIN": OK, "MANAGER": OK},
 }
 # Celery beat's own screens are for superusers (schedules are managed as report schedules).
 for _model in (
@@ -60,9 +78,21 @@ def objects(north, user_factory):
         SolarSchedule,
     )
 
+    from stock.services import distribution_create, stock_receive
+
     interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.DAYS)
+    rep = user_factory("SALES", depots=[north])
+    boss = user_factory("ADMIN")
+    product = Product.objects.get(code="12.7KG")
+    receipt = stock_receive(depot=north, product=product, quantity=5, actor=boss)
+    distribution = distribution_create(
+        sales_rep=rep, depot=north, product=product, quantity=2, kind="COLLECTION", actor=boss
+    )
     return {
-        "core.user": user_factory("SALES", depots=[north]),
+        "stock.stocklevel": receipt.to_level,
+        "stock.stockmovement": receipt,
+        "stock.distribution": distribution,
+        "core.user": rep,
         "core.depot": north,
         "auth.group": Group.objects.get(name="Sales"),
         "stock.product": Product.objects.get(code="12.7KG"),
@@ -126,6 +156,15 @@ def test_staff_roles(login_as, objects, role, label, view):
     expected = EXPECTED[label][role][VIEWS.index(view)]
     response = client.get(admin_url(label, view, objects[label]))
     assert response.status_code == expected, response.content[:300]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [None, "SALES", "MANAGER", "ADMIN"])
+@pytest.mark.parametrize("url_name", EXTRA)
+def test_extra_screens(login_as, role, url_name):
+    response = login_as(role).get(reverse(url_name))
+    expected = EXTRA[url_name].get(role, LOGIN)
+    assert response.status_code == expected
 
 
 @pytest.mark.django_db

@@ -115,5 +115,16 @@ def test_role_groups_hold_the_declared_permissions():
         for g in Group.objects.prefetch_related("permissions__content_type")
     }
     assert {"core.add_user", "core.change_user", "stock.change_product"} <= perms["Admin"]
-    assert perms["Manager"] == {"core.view_user", "core.view_depot", "stock.view_product"}
+    assert perms["Manager"] == {
+        "core.view_user",
+        "core.view_depot",
+        "core.view_auditlog",
+        "stock.view_product",
+        "stock.view_stocklevel",
+        "stock.receive_stock",
+        "stock.count_stock",
+        "stock.view_stockmovement",
+        "stock.view_distribution",
+        "stock.add_distribution",
+    }
     assert perms["Sales"] == set()

@@ -1,0 +1,117 @@
+"""Admin screens that post business documents: fill in, preview, confirm, post.
+
+The preview runs the real service in a transaction that is rolled back (a dry run), so
+the clerk sees the service's own refusal before confirming, and no rule is written twice.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.functional import cached_property
+
+
+class _Rollback(Exception):
+    pass
+
+
+def dry_run(func, /, **kwargs):
+    """Call a service and roll everything it wrote back; return what it returned."""
+    result = None
+    try:
+        with transaction.atomic():
+            result = func(**kwargs)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return result
+
+
+def service_error_to_form(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form's fields (others on the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def confirm_and_post(
+    request,
+    model_admin,
+    *,
+    form_class,
+    title: str,
+    service,
+    service_kwargs,
+    preview,
+    success,
+    form_kwargs=None,
+    permission: str,
+):
+    """Run one fill-in / preview / confirm screen.
+
+    service_kwargs(form) -> the keyword arguments of `service` from a valid form;
+    preview(form, dry_result) -> list of lines to confirm; success(result) -> (message, url).
+    """
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+    form_kwargs = {"request": request, **(form_kwargs or {})}
+    stage = "entry"
+    lines = []
+    if request.method == "POST":
+        form = form_class(request.POST, **form_kwargs)
+        if "_edit" in request.POST:
+            form.is_valid()  # keep what was entered, show any field errors
+        elif form.is_valid():
+            try:
+                if "_confirm" in request.POST:
+                    result = service(**service_kwargs(form))
+                    message, url = success(result)
+                    messages.success(request, message)
+                    return redirect(url)
+                lines = preview(form, dry_run(service, **service_kwargs(form)))
+                stage = "confirm"
+            except ValidationError as exc:
+                service_error_to_form(form, exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc) or "You may not do this.")
+    else:
+        form = form_class(initial=request.GET.dict(), **form_kwargs)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": title,
+        "form": form,
+        "stage": stage,
+        "preview_lines": lines,
+        "has_errors": bool(form.errors),
+    }
+    return TemplateResponse(request, "admin/hsh_confirm_form.html", context)
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most CAP rows, so a changelist over millions of rows stays fast.
+
+    The count runs on `SELECT COUNT(*) FROM (SELECT id ... LIMIT CAP + 1)`. Beyond the cap
+    the changelist offers the first CAP rows' pages; filters narrow the list further.
+    """
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self):
+        if hasattr(self.object_list, "values"):
+            return self.object_list.values("pk")[: self.CAP + 1].count()
+        return len(self.object_list)
+
+
+__all__ = [
+    "NON_FIELD_ERRORS",
+    "CappedCountPaginator",
+    "confirm_and_post",
+    "dry_run",
+    "service_error_to_form",
+]

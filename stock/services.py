@@ -1,0 +1,357 @@
+"""Every change to stock. Each public function is one transaction, retried on a lock
+conflict, that validates first (writing nothing on a refusal), locks the stock levels it
+touches in id order, moves the stock with a ledger row and writes its audit entry.
+
+sales.services uses `levels_lock` and `movement_post` to move stock inside a sale.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from core.db import atomic_with_retry
+from core.models import Depot, Role, User
+from core.scoping import actor_access_check
+from core.services import audit_record, document_number_next
+from stock.models import (
+    Distribution,
+    DistributionKind,
+    MovementKind,
+    Product,
+    StockLevel,
+    StockMovement,
+    StockState,
+)
+
+# --- Building blocks (also used by sales.services) --------------------------------------
+
+
+@dataclass(frozen=True)
+class LevelKey:
+    """Which stock level: a product in a state at a depot, or on a representative's vehicle."""
+
+    depot: Depot
+    product: Product
+    state: str
+    sales_rep: User | None = None
+
+    def lookup(self) -> Q:
+        if self.sales_rep is None:
+            return Q(depot=self.depot, sales_rep__isnull=True, product=self.product,
+                     state=self.state)  # fmt: skip
+        return Q(sales_rep=self.sales_rep, product=self.product, state=self.state)
+
+    def matches(self, level: StockLevel) -> bool:
+        return (
+            level.product_id == self.product.pk
+            and level.state == self.state
+            and level.sales_rep_id == (self.sales_rep.pk if self.sales_rep else None)
+            and (self.sales_rep is not None or level.depot_id == self.depot.pk)
+        )
+
+    @property
+    def where(self) -> str:
+        if self.sales_rep is None:
+            return f"at depot {self.depot.code}"
+        vehicle = self.sales_rep.vehicle_no or "without a number"
+        return f"on vehicle {vehicle} ({self.sales_rep.username})"
+
+
+def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
+    """Lock the levels of `keys` (creating missing ones at zero) in id order.
+
+    One fixed order (by id) for every caller means two transactions never wait for each
+    other in a cycle. Call inside a transaction, after locking the customer (if any).
+    """
+    keys = list(dict.fromkeys(keys))
+    query = Q()
+    for key in keys:
+        query |= key.lookup()
+    existing = list(StockLevel.objects.filter(query))
+    missing = [k for k in keys if not any(k.matches(level) for level in existing)]
+    if missing:
+        # Two first-ever movements may race to create a row: the unique constraints keep
+        # one, and ON CONFLICT DO NOTHING lets the other go on to lock it.
+        StockLevel.objects.bulk_create(
+            [
+                StockLevel(depot=k.depot, sales_rep=k.sales_rep, product=k.product, state=k.state)
+                for k in missing
+            ],
+            ignore_conflicts=True,
+        )
+    locked = list(StockLevel.objects.select_for_update().filter(query).order_by("pk"))
+    result = {}
+    for key in keys:
+        result[key] = next(level for level in locked if key.matches(level))
+    return result
+
+
+def availability_check(level: StockLevel, key: LevelKey, quantity: int) -> None:
+    if level.quantity < quantity:
+        raise ValidationError(
+            f"Only {level.quantity} {key.state.lower()} {key.product.code} cylinders "
+            f"{key.where}; {quantity} requested."
+        )
+
+
+def movement_post(
+    *,
+    kind: str,
+    product: Product,
+    state: str,
+    quantity: int,
+    actor: User,
+    depot: Depot,
+    sales_rep: User | None = None,
+    from_level: StockLevel | None = None,
+    to_level: StockLevel | None = None,
+    document=None,
+    reference: str = "",
+    note: str = "",
+) -> StockMovement:
+    """Move locked stock and write the ledger row. The levels must come from levels_lock."""
+    if from_level is not None:
+        if from_level.quantity < quantity:  # callers check first, with a better message
+            raise ValidationError(f"Not enough stock in {from_level}.")
+        from_level.quantity -= quantity
+        from_level.save(update_fields=["quantity", "updated_at"])
+    if to_level is not None:
+        to_level.quantity += quantity
+        to_level.save(update_fields=["quantity", "updated_at"])
+    return StockMovement.objects.create(
+        kind=kind,
+        product=product,
+        state=state,
+        quantity=quantity,
+        from_level=from_level,
+        to_level=to_level,
+        depot=depot,
+        sales_rep=sales_rep,
+        actor=actor,
+        doc_type=document._meta.label_lower if document is not None else "",
+        doc_id=document.pk if document is not None else None,
+        reference=reference,
+        note=note,
+    )
+
+
+# --- Input checks: each names the field and the problem ---------------------------------
+
+
+def _whole_number(value, field: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            as_int = int(str(value).strip())
+        except (TypeError, ValueError):
+            raise ValidationError({field: f"Enter a whole number; got {value!r}."}) from None
+        if str(as_int) != str(value).strip():
+            raise ValidationError({field: f"Enter a whole number; got {value!r}."})
+        value = as_int
+    if value < minimum:
+        bound = "above zero" if minimum == 1 else "of zero or more"
+        raise ValidationError({field: f"Enter a whole number {bound}; got {value}."})
+    return value
+
+
+def _cylinder_check(product: Product) -> None:
+    if not product.is_active:
+        raise ValidationError({"product": f"{product.code} is no longer sold (inactive)."})
+    if not product.is_cylinder:
+        raise ValidationError(
+            {"product": f"{product.code} is sold by meter reading; it has no cylinder stock."}
+        )
+
+
+def _depot_check(depot: Depot) -> None:
+    if not depot.is_active:
+        raise ValidationError({"depot": f"Depot {depot.code} is closed (inactive)."})
+
+
+def _sales_rep_check(sales_rep: User, depot: Depot | None = None) -> Depot:
+    """The representative's home depot, after checking they can hold vehicle stock."""
+    if sales_rep.role != Role.SALES or not sales_rep.is_active:
+        raise ValidationError(
+            {"sales_rep": f"{sales_rep.username} is not an active sales representative."}
+        )
+    home = sales_rep.home_depot
+    if home is None:
+        raise ValidationError({"sales_rep": f"{sales_rep.username} has no home depot."})
+    if depot is not None and home.pk != depot.pk:
+        raise ValidationError(
+            {"depot": f"{sales_rep.username} works from depot {home.code}, not {depot.code}."}
+        )
+    return home
+
+
+def _state_check(state: str) -> str:
+    if state not in StockState.values:
+        raise ValidationError({"state": f"State must be FULL or EMPTY; got {state!r}."})
+    return state
+
+
+# --- Services ---------------------------------------------------------------------------
+
+
+@atomic_with_retry
+def stock_receive(
+    *, depot: Depot, product: Product, quantity: int, actor: User, note: str = ""
+) -> StockMovement:
+    """Full cylinders received at a depot (from the filling plant)."""
+    quantity = _whole_number(quantity, "quantity", minimum=1)
+    _depot_check(depot)
+    _cylinder_check(product)
+    actor_access_check(actor=actor, depot=depot)
+    key = LevelKey(depot=depot, product=product, state=StockState.FULL)
+    level = levels_lock([key])[key]
+    movement = movement_post(
+        kind=MovementKind.RECEIPT,
+        product=product,
+        state=StockState.FULL,
+        quantity=quantity,
+        actor=actor,
+        depot=depot,
+        to_level=level,
+        note=note,
+    )
+    audit_record(
+        actor=actor,
+        action="stock_receive",
+        obj=movement,
+        depot=depot,
+        data={
+            "depot": depot.code,
+            "product": product.code,
+            "quantity": quantity,
+            "balance": level.quantity,
+            "note": note,
+        },
+    )
+    return movement
+
+
+@atomic_with_retry
+def distribution_create(
+    *, sales_rep: User, depot: Depot, product: Product, quantity: int, kind: str, actor: User
+) -> Distribution:
+    """COLLECTION: depot FULL -> vehicle FULL. EMPTY_RETURN: vehicle EMPTY -> depot EMPTY."""
+    if kind not in DistributionKind.values:
+        raise ValidationError({"kind": f"Kind must be COLLECTION or EMPTY_RETURN; got {kind!r}."})
+    quantity = _whole_number(quantity, "quantity", minimum=1)
+    _depot_check(depot)
+    _cylinder_check(product)
+    _sales_rep_check(sales_rep, depot)
+    actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
+
+    if kind == DistributionKind.COLLECTION:
+        state = StockState.FULL
+        source = LevelKey(depot=depot, product=product, state=state)
+        target = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
+    else:
+        state = StockState.EMPTY
+        source = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
+        target = LevelKey(depot=depot, product=product, state=state)
+    levels = levels_lock([source, target])
+    availability_check(levels[source], source, quantity)
+
+    distribution = Distribution.objects.create(
+        distribution_no=document_number_next(series="DST", year=timezone.localdate().year),
+        kind=kind,
+        sales_rep=sales_rep,
+        depot=depot,
+        product=product,
+        quantity=quantity,
+        created_by=actor,
+    )
+    movement_post(
+        kind=kind,
+        product=product,
+        state=state,
+        quantity=quantity,
+        actor=actor,
+        depot=depot,
+        sales_rep=sales_rep,
+        from_level=levels[source],
+        to_level=levels[target],
+        document=distribution,
+        reference=distribution.distribution_no,
+    )
+    audit_record(
+        actor=actor,
+        action="distribution_create",
+        obj=distribution,
+        depot=depot,
+        data={
+            "number": distribution.distribution_no,
+            "kind": kind,
+            "sales_rep": sales_rep.username,
+            "depot": depot.code,
+            "product": product.code,
+            "quantity": quantity,
+        },
+    )
+    return distribution
+
+
+@atomic_with_retry
+def stock_adjust(
+    *,
+    product: Product,
+    state: str,
+    counted: int,
+    reason: str,
+    actor: User,
+    depot: Depot | None = None,
+    sales_rep: User | None = None,
+) -> StockMovement:
+    """A stock count at a depot or on a vehicle; the difference is an ADJUSTMENT."""
+    if (depot is None) == (sales_rep is None):
+        raise ValidationError(
+            {"depot": "Count either a depot or a vehicle (sales representative), not both."}
+        )
+    counted = _whole_number(counted, "counted", minimum=0)
+    state = _state_check(state)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the count differs (or that it was routine)."})
+    _cylinder_check(product)
+    if sales_rep is not None:
+        depot = _sales_rep_check(sales_rep)
+    _depot_check(depot)
+    actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
+    if actor.role == Role.SALES:
+        raise PermissionDenied("Stock counts are recorded by a depot manager or head office.")
+
+    key = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
+    level = levels_lock([key])[key]
+    before = level.quantity
+    difference = counted - before
+    movement = movement_post(
+        kind=MovementKind.ADJUSTMENT,
+        product=product,
+        state=state,
+        quantity=abs(difference),
+        actor=actor,
+        depot=depot,
+        sales_rep=sales_rep,
+        from_level=level if difference < 0 else None,
+        to_level=level if difference >= 0 else None,
+        note=reason[:255],
+    )
+    audit_record(
+        actor=actor,
+        action="stock_adjust",
+        obj=movement,
+        depot=depot,
+        data={
+            "location": key.where,
+            "product": product.code,
+            "state": state,
+            "before": before,
+            "counted": counted,
+            "difference": difference,
+            "reason": reason,
+        },
+    )
+    return movement
