@@ -128,3 +128,42 @@ def manager(user_factory, north):
 @pytest.fixture
 def sales_rep(user_factory, north):
     return user_factory("SALES", depots=[north], username="northrep")
+
+
+# --- Concurrency -----------------------------------------------------------------------
+
+
+def run_concurrently(calls, *, timeout=120):
+    """Run each zero-argument callable in its own thread, all released at once.
+
+    Returns one outcome per call: its result, or the exception it raised. Each thread
+    opens its own database connection and closes it when done.
+    """
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait(timeout=timeout)
+            outcomes[index] = call()
+        except BaseException as exc:  # the test inspects every outcome
+            outcomes[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish (deadlock?)"
+    return outcomes
+
+
+@pytest.fixture
+def concurrently():
+    return run_concurrently

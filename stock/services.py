@@ -39,8 +39,9 @@ class LevelKey:
 
     def lookup(self) -> Q:
         if self.sales_rep is None:
-            return Q(depot=self.depot, sales_rep__isnull=True, product=self.product,
-                     state=self.state)  # fmt: skip
+            return Q(
+                depot=self.depot, sales_rep__isnull=True, product=self.product, state=self.state
+            )
         return Q(sales_rep=self.sales_rep, product=self.product, state=self.state)
 
     def matches(self, level: StockLevel) -> bool:
