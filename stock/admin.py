@@ -302,7 +302,7 @@ class DistributionAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
             service_kwargs=kwargs,
             preview=preview,
             success=lambda d: (
-                f"{d.distribution_no} posted: {d.get_kind_display().split(' (')[0].lower()} "
+                f"{d.distribution_no} posted: {d.get_kind_display().lower()} "
                 f"of {d.quantity} {d.product.code} for {d.sales_rep.username}.",
                 reverse("admin:stock_distribution_changelist"),
             ),

@@ -1,9 +1,72 @@
-"""Demo data for stock. The standard products come from a migration; check they are there."""
+"""Demo stock: opening stock at every depot, and a morning's collections and returns.
 
-from stock.models import Product
+Runs through the services, so the demo ledger, levels and audit log are consistent.
+Idempotent: opening stock is received once per depot and product, and representatives
+who already have distributions get no more.
+"""
+
+from core.models import Depot, Role, User
+from stock.models import Distribution, MovementKind, Product, ProductKind, StockMovement
+from stock.services import distribution_create, stock_adjust, stock_receive
+
+OPENING_NOTE = "Opening stock (demo)"
+OPENING = {"9KG": 120, "12.7KG": 300, "14KG": 80, "50KG-POL": 40, "50KG-L": 30}
+# product, full cylinders collected, empties found on the vehicle, empties returned
+MORNING = [("12.7KG", 40, 25, 20), ("9KG", 15, 10, 10), ("50KG-POL", 4, 2, 2)]
 
 
 def seed(*, stdout) -> dict:
-    codes = list(Product.objects.filter(is_active=True).values_list("code", flat=True))
-    stdout.write(f"Products: {', '.join(codes)}")
+    actor = User.objects.get(username="admin")
+    products = {p.code: p for p in Product.objects.filter(kind=ProductKind.CYLINDER)}
+    received = 0
+    for depot in Depot.objects.filter(is_active=True):
+        for code, quantity in OPENING.items():
+            already = StockMovement.objects.filter(
+                kind=MovementKind.RECEIPT, depot=depot, product=products[code], note=OPENING_NOTE
+            ).exists()
+            if not already:
+                stock_receive(
+                    depot=depot,
+                    product=products[code],
+                    quantity=quantity,
+                    actor=actor,
+                    note=OPENING_NOTE,
+                )
+                received += 1
+    distributed = 0
+    for rep in User.objects.filter(role=Role.SALES, is_active=True, username__startswith="rep"):
+        if Distribution.objects.filter(sales_rep=rep).exists():
+            continue
+        depot = rep.home_depot
+        for code, collected, empties, returned in MORNING:
+            product = products[code]
+            distribution_create(
+                sales_rep=rep,
+                depot=depot,
+                product=product,
+                quantity=collected,
+                kind="COLLECTION",
+                actor=actor,
+            )
+            stock_adjust(
+                product=product,
+                state="EMPTY",
+                counted=empties,
+                actor=actor,
+                reason="Opening count of empties on the vehicle (demo)",
+                sales_rep=rep,
+            )
+            distribution_create(
+                sales_rep=rep,
+                depot=depot,
+                product=product,
+                quantity=returned,
+                kind="EMPTY_RETURN",
+                actor=actor,
+            )
+            distributed += 2
+    stdout.write(
+        f"Stock: {received} opening receipts, {distributed} distributions posted "
+        f"(run check_stock to verify the ledger)."
+    )
     return {}

@@ -42,7 +42,11 @@ class ReceiptForm(_ScopedForm):
 
 
 class DistributionForm(_ScopedForm):
-    kind = forms.ChoiceField(choices=DistributionKind.choices)
+    kind = forms.ChoiceField(
+        choices=DistributionKind.choices,
+        help_text="Collection: full cylinders from the depot onto the vehicle. "
+        "Empty return: empties from the vehicle back to the depot.",
+    )
     sales_rep = RepChoiceField(
         queryset=User.objects.none(),
         label="Sales representative",

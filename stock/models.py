@@ -179,8 +179,8 @@ class StockMovement(models.Model):
 
 
 class DistributionKind(models.TextChoices):
-    COLLECTION = "COLLECTION", "Collection (depot full -> vehicle)"
-    EMPTY_RETURN = "EMPTY_RETURN", "Empty return (vehicle empties -> depot)"
+    COLLECTION = "COLLECTION", "Collection"
+    EMPTY_RETURN = "EMPTY_RETURN", "Empty return"
 
 
 class Distribution(models.Model):

@@ -173,8 +173,8 @@ class Migration(migrations.Migration):
                     "kind",
                     models.CharField(
                         choices=[
-                            ("COLLECTION", "Collection (depot full -> vehicle)"),
-                            ("EMPTY_RETURN", "Empty return (vehicle empties -> depot)"),
+                            ("COLLECTION", "Collection"),
+                            ("EMPTY_RETURN", "Empty return"),
                         ],
                         max_length=12,
                     ),
