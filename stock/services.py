@@ -141,7 +141,7 @@ def movement_post(
 # --- Input checks: each names the field and the problem ---------------------------------
 
 
-def _whole_number(value, field: str, *, minimum: int) -> int:
+def whole_number(value, field: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             as_int = int(str(value).strip())
@@ -156,7 +156,7 @@ def _whole_number(value, field: str, *, minimum: int) -> int:
     return value
 
 
-def _cylinder_check(product: Product) -> None:
+def cylinder_check(product: Product) -> None:
     if not product.is_active:
         raise ValidationError({"product": f"{product.code} is no longer sold (inactive)."})
     if not product.is_cylinder:
@@ -165,12 +165,12 @@ def _cylinder_check(product: Product) -> None:
         )
 
 
-def _depot_check(depot: Depot) -> None:
+def depot_check(depot: Depot) -> None:
     if not depot.is_active:
         raise ValidationError({"depot": f"Depot {depot.code} is closed (inactive)."})
 
 
-def _sales_rep_check(sales_rep: User, depot: Depot | None = None) -> Depot:
+def sales_rep_home_depot(sales_rep: User, depot: Depot | None = None) -> Depot:
     """The representative's home depot, after checking they can hold vehicle stock."""
     if sales_rep.role != Role.SALES or not sales_rep.is_active:
         raise ValidationError(
@@ -200,9 +200,9 @@ def stock_receive(
     *, depot: Depot, product: Product, quantity: int, actor: User, note: str = ""
 ) -> StockMovement:
     """Full cylinders received at a depot (from the filling plant)."""
-    quantity = _whole_number(quantity, "quantity", minimum=1)
-    _depot_check(depot)
-    _cylinder_check(product)
+    quantity = whole_number(quantity, "quantity", minimum=1)
+    depot_check(depot)
+    cylinder_check(product)
     actor_access_check(actor=actor, depot=depot)
     key = LevelKey(depot=depot, product=product, state=StockState.FULL)
     level = levels_lock([key])[key]
@@ -239,10 +239,10 @@ def distribution_create(
     """COLLECTION: depot FULL -> vehicle FULL. EMPTY_RETURN: vehicle EMPTY -> depot EMPTY."""
     if kind not in DistributionKind.values:
         raise ValidationError({"kind": f"Kind must be COLLECTION or EMPTY_RETURN; got {kind!r}."})
-    quantity = _whole_number(quantity, "quantity", minimum=1)
-    _depot_check(depot)
-    _cylinder_check(product)
-    _sales_rep_check(sales_rep, depot)
+    quantity = whole_number(quantity, "quantity", minimum=1)
+    depot_check(depot)
+    cylinder_check(product)
+    sales_rep_home_depot(sales_rep, depot)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
 
     if kind == DistributionKind.COLLECTION:
@@ -311,15 +311,15 @@ def stock_adjust(
         raise ValidationError(
             {"depot": "Count either a depot or a vehicle (sales representative), not both."}
         )
-    counted = _whole_number(counted, "counted", minimum=0)
+    counted = whole_number(counted, "counted", minimum=0)
     state = _state_check(state)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the count differs (or that it was routine)."})
-    _cylinder_check(product)
+    cylinder_check(product)
     if sales_rep is not None:
-        depot = _sales_rep_check(sales_rep)
-    _depot_check(depot)
+        depot = sales_rep_home_depot(sales_rep)
+    depot_check(depot)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     if actor.role == Role.SALES:
         raise PermissionDenied("Stock counts are recorded by a depot manager or head office.")

@@ -1,0 +1,289 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+READING = {"max_digits": 12, "decimal_places": 2}
+
+
+class PaymentType(models.TextChoices):
+    CASH = "CASH", "Cash"
+    CREDIT = "CREDIT", "Credit"
+
+
+class Customer(models.Model):
+    code = models.CharField(
+        "account number", max_length=20, unique=True, help_text="e.g. C001; used by the API."
+    )
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    depot = models.ForeignKey(
+        "core.Depot",
+        on_delete=models.PROTECT,
+        related_name="customers",
+        help_text="The depot whose area the customer is in.",
+    )
+    payment_type = models.CharField(
+        max_length=6, choices=PaymentType.choices, default=PaymentType.CASH
+    )
+    credit_limit = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Most a credit customer may owe. Empty: no limit.",
+    )
+    last_meter_reading = models.DecimalField(
+        **READING,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Bulk tank meter. Moves only when a meter sale is posted or voided.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    depot_scope = "depot"
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
+                name="sales_customer_credit_limit_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_meter_reading__gte=0),
+                name="sales_customer_meter_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class RateImport(models.Model):
+    """One rate-table file imported (or one undo of such an import)."""
+
+    file_name = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undo_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="undone_by",
+        help_text="Set on the batch that undid another import.",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        kind = "Undo of import" if self.undo_of_id else "Rate import"
+        return f"{kind} #{self.pk} ({self.file_name or 'no file'})"
+
+
+class Rate(models.Model):
+    """One version of a customer's price for a product. Never edited: a change is a new
+    version. `rate` empty means the product was withdrawn from the customer's contract."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="rates")
+    product = models.ForeignKey("stock.Product", on_delete=models.PROTECT, related_name="+")
+    rate = models.DecimalField(**MONEY, null=True, blank=True)
+    effective_from = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    batch = models.ForeignKey(
+        RateImport, null=True, blank=True, on_delete=models.PROTECT, related_name="rates"
+    )
+
+    depot_scope = "customer__depot"
+
+    class Meta:
+        ordering = ["customer", "product", "-effective_from", "-id"]
+        indexes = [models.Index(fields=["customer", "product", "effective_from", "id"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__isnull=True) | Q(rate__gte=0),
+                name="sales_rate_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer.code} {self.product.code} {self.rate} from {self.effective_from}"
+
+
+class TransactionStatus(models.TextChoices):
+    POSTED = "POSTED", "Posted"
+    VOID = "VOID", "Void"
+
+
+class Transaction(models.Model):
+    """A posted sale. Read-only once posted; a void changes only status and void fields."""
+
+    number = models.CharField(max_length=20, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="transactions")
+    sales_rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales"
+    )
+    depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
+    payment_type = models.CharField(max_length=6, choices=PaymentType.choices)
+    total_amount = models.DecimalField(**MONEY)
+    amount_paid = models.DecimalField(**MONEY, default=Decimal("0"))
+    is_paid = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=6, choices=TransactionStatus.choices, default=TransactionStatus.POSTED
+    )
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    void_reason = models.CharField(max_length=255, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    depot_scope = "depot"
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["depot", "created_at"]),
+            models.Index(fields=["sales_rep", "created_at"]),
+            models.Index(fields=["customer", "created_at"]),
+            models.Index(
+                fields=["customer", "created_at", "id"],
+                condition=Q(status="POSTED", payment_type="CREDIT", is_paid=False),
+                name="sales_tx_unpaid_credit",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_amount__gte=0), name="sales_tx_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=models.F("total_amount")),
+                name="sales_tx_paid_within_total",
+            ),
+        ]
+        permissions = [("void_transaction", "Can void a posted sale")]
+
+    def __str__(self):
+        return self.number
+
+
+class TransactionLine(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lines")
+    product = models.ForeignKey("stock.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    empties_returned = models.PositiveIntegerField()
+    rate = models.DecimalField(**MONEY)
+    subtotal = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sales_line_quantity_gt_0"),
+            models.UniqueConstraint(
+                fields=["transaction", "product"], name="sales_line_one_per_product"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.product_id} @ {self.rate}"
+
+
+class MeterSale(models.Model):
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="meter_sale"
+    )
+    product = models.ForeignKey("stock.Product", on_delete=models.PROTECT, related_name="+")
+    last_reading = models.DecimalField(**READING)
+    latest_reading = models.DecimalField(**READING)
+    quantity = models.DecimalField(**READING)
+    rate = models.DecimalField(**MONEY)
+    subtotal = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latest_reading__gt=models.F("last_reading")),
+                name="sales_meter_reading_moves_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity=models.F("latest_reading") - models.F("last_reading")),
+                name="sales_meter_quantity_is_difference",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.last_reading} -> {self.latest_reading}"
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "CASH", "Cash"
+    CHEQUE = "CHEQUE", "Cheque"
+    BANK = "BANK", "Bank transfer"
+    CARD = "CARD", "Card"
+
+
+class Payment(models.Model):
+    number = models.CharField(max_length=20, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY)
+    allocated = models.DecimalField(**MONEY, default=Decimal("0"))
+    method = models.CharField(max_length=6, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=100, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    depot_scope = "depot"
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["customer", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="sales_payment_positive"),
+            models.CheckConstraint(
+                condition=Q(allocated__gte=0) & Q(allocated__lte=models.F("amount")),
+                name="sales_payment_allocated_within_amount",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def unallocated(self) -> Decimal:
+        return self.amount - self.allocated
+
+
+class PaymentAllocation(models.Model):
+    """Money of a payment applied to a credit sale. Append-only: when a sale is voided its
+    allocations are released by a negative allocation, never deleted."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, related_name="allocations"
+    )
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.payment_id} -> {self.transaction_id}: {self.amount}"

@@ -1,0 +1,81 @@
+"""Input checks and money helpers shared by the sales services."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db.models import F
+
+from sales.models import Customer, Payment, PaymentAllocation
+from sales.selectors import unpaid_transactions
+
+CENT = Decimal("0.01")
+
+
+def decimal_value(value, field: str, *, minimum: Decimal | None = None, above=False) -> Decimal:
+    """A decimal with at most two places, from a Decimal, int or string (not a float)."""
+    if isinstance(value, (bool, float)) or value is None:
+        raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."})
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."}) from None
+    if not number.is_finite():
+        raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."})
+    if number != number.quantize(CENT):
+        raise ValidationError({field: f"Use at most two decimal places; got {value}."})
+    if minimum is not None and (number <= minimum if above else number < minimum):
+        bound = f"above {minimum}" if above else f"{minimum} or more"
+        raise ValidationError({field: f"Must be {bound}; got {number}."})
+    return number.quantize(CENT)
+
+
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def customer_check(customer: Customer) -> None:
+    if not customer.is_active:
+        raise ValidationError(
+            {"customer": f"Customer {customer.code} ({customer.name}) is inactive."}
+        )
+
+
+def lock_customer(customer: Customer) -> Customer:
+    """Lock the customer row: the first lock of every sales transaction."""
+    return Customer.objects.select_for_update().get(pk=customer.pk)
+
+
+def settle(customer: Customer) -> list[PaymentAllocation]:
+    """Apply unallocated payment money to the oldest unpaid credit sales first.
+
+    Call with the customer locked: every writer of this customer's sales and payments
+    takes that lock first, so these rows cannot change underneath.
+    """
+    payments = list(
+        Payment.objects.filter(customer=customer, allocated__lt=F("amount")).order_by(
+            "created_at", "id"
+        )
+    )
+    allocations = []
+    if not payments:
+        return allocations
+    index = 0
+    for sale in unpaid_transactions(customer=customer):
+        due = sale.total_amount - sale.amount_paid
+        while due > 0 and index < len(payments):
+            payment = payments[index]
+            take = min(due, payment.unallocated)
+            allocations.append(PaymentAllocation(payment=payment, transaction=sale, amount=take))
+            payment.allocated += take
+            sale.amount_paid += take
+            due -= take
+            if payment.unallocated == 0:
+                index += 1
+        sale.is_paid = sale.amount_paid >= sale.total_amount
+        sale.save(update_fields=["amount_paid", "is_paid"])
+        if index >= len(payments):
+            break
+    PaymentAllocation.objects.bulk_create(allocations)
+    for payment in payments:
+        payment.save(update_fields=["allocated"])
+    return allocations

@@ -1,0 +1,276 @@
+"""Posting and voiding sales."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.utils import timezone
+
+from core.db import atomic_with_retry
+from core.models import User
+from core.scoping import actor_access_check
+from core.services import audit_record, document_number_next
+from sales.models import (
+    Customer,
+    MeterSale,
+    PaymentType,
+    Transaction,
+    TransactionLine,
+)
+from sales.selectors import customer_balance, rate_in_force
+from sales.services.common import customer_check, decimal_value, lock_customer, money, settle
+from stock.models import MovementKind, Product, ProductKind, StockState
+from stock.services import (
+    LevelKey,
+    availability_check,
+    cylinder_check,
+    levels_lock,
+    movement_post,
+    sales_rep_home_depot,
+    whole_number,
+)
+
+
+@dataclass(frozen=True)
+class _Line:
+    product: Product
+    quantity: int
+    empties_returned: int
+
+
+def _parse_lines(lines) -> list[_Line]:
+    parsed, seen = [], set()
+    for index, line in enumerate(lines or ()):
+        where = f"lines[{index}]"
+        if not isinstance(line, dict) or not isinstance(line.get("product"), Product):
+            raise ValidationError({"lines": f"{where}: name a product."})
+        product = line["product"]
+        try:
+            cylinder_check(product)
+            quantity = whole_number(line.get("quantity"), "quantity", minimum=1)
+            empties = line.get("empties_returned")
+            empties = (
+                quantity
+                if empties is None
+                else whole_number(empties, "empties_returned", minimum=0)
+            )
+        except ValidationError as exc:
+            messages = [
+                f"{where}.{field}: {m}" for field, ms in exc.message_dict.items() for m in ms
+            ]
+            raise ValidationError({"lines": messages}) from None
+        if product.pk in seen:
+            raise ValidationError(
+                {"lines": f"{where}: {product.code} appears twice; put it on one line."}
+            )
+        seen.add(product.pk)
+        parsed.append(_Line(product, quantity, empties))
+    return parsed
+
+
+def _metered_product() -> Product:
+    product = Product.objects.filter(kind=ProductKind.METERED, is_active=True).first()
+    if product is None:
+        raise ValidationError({"meter_reading": "No metered product is on sale."})
+    return product
+
+
+def _replay(existing: Transaction, customer: Customer, sales_rep: User) -> Transaction:
+    if existing.customer_id != customer.pk or existing.sales_rep_id != sales_rep.pk:
+        raise ValidationError(
+            {
+                "idempotency_key": f"This key was already used for sale {existing.number}, "
+                "for another customer or representative."
+            }
+        )
+    return existing
+
+
+def sale_post(
+    *,
+    customer: Customer,
+    sales_rep: User,
+    actor: User,
+    lines=(),
+    meter_reading=None,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """Post a sale: cylinders off the representative's vehicle (empties onto it), and/or
+    bulk gas by meter reading; priced at the rates in force; paid now if the customer pays
+    cash, else checked against the credit limit. A repeated idempotency_key returns the
+    sale it first posted."""
+    key = (idempotency_key or "").strip() or None
+    if key is not None and len(key) > 100:
+        raise ValidationError({"idempotency_key": "Use at most 100 characters."})
+    if key is not None:
+        existing = Transaction.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return _replay(existing, customer, sales_rep)
+    parsed = _parse_lines(lines)
+    reading = None
+    if meter_reading not in (None, ""):
+        reading = decimal_value(meter_reading, "meter_reading", minimum=Decimal("0"))
+    if not parsed and reading is None:
+        raise ValidationError("A sale needs at least one cylinder line or a meter reading.")
+    customer_check(customer)
+    depot = sales_rep_home_depot(sales_rep)
+    actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
+    try:
+        return _post(customer, sales_rep, actor, depot, parsed, reading, key)
+    except IntegrityError:
+        # Another request with the same key committed first (it could not have waited on
+        # our customer lock if it was for another customer).
+        existing = key and Transaction.objects.filter(idempotency_key=key).first()
+        if existing:
+            return _replay(existing, customer, sales_rep)
+        raise
+
+
+@atomic_with_retry
+def _post(customer, sales_rep, actor, depot, lines, reading, key) -> Transaction:
+    customer = lock_customer(customer)
+    if key is not None:
+        existing = Transaction.objects.filter(idempotency_key=key).first()
+        if existing is not None:  # a retry that waited for the first post's lock
+            return _replay(existing, customer, sales_rep)
+    now = timezone.now()
+    priced = [
+        (
+            line,
+            rate_in_force(customer=customer, product=line.product, at=now),
+        )
+        for line in lines
+    ]
+    meter = None
+    if reading is not None:
+        bulk = _metered_product()
+        last = customer.last_meter_reading
+        if reading <= last:
+            raise ValidationError(
+                {
+                    "meter_reading": f"Meter reading {reading} must be above customer "
+                    f"{customer.code}'s last reading {last}."
+                }
+            )
+        rate = rate_in_force(customer=customer, product=bulk, at=now)
+        quantity = reading - last
+        meter = {
+            "product": bulk,
+            "last_reading": last,
+            "latest_reading": reading,
+            "quantity": quantity,
+            "rate": rate,
+            "subtotal": money(quantity * rate),
+        }
+
+    full = {line: LevelKey(depot, line.product, StockState.FULL, sales_rep) for line in lines}
+    empty = {
+        line: LevelKey(depot, line.product, StockState.EMPTY, sales_rep)
+        for line in lines
+        if line.empties_returned
+    }
+    levels = levels_lock([*full.values(), *empty.values()])
+    for line in lines:
+        availability_check(levels[full[line]], full[line], line.quantity)
+
+    total = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
+    total += meter["subtotal"] if meter else Decimal("0")
+    if customer.payment_type == PaymentType.CREDIT and customer.credit_limit is not None:
+        owed = customer_balance(customer=customer) + total
+        if owed > customer.credit_limit:
+            raise ValidationError(
+                f"This sale ({total}) would take customer {customer.code} to {owed}, "
+                f"over the credit limit of {customer.credit_limit}."
+            )
+
+    cash = customer.payment_type == PaymentType.CASH
+    sale = Transaction.objects.create(
+        number=document_number_next(series="TX", year=timezone.localdate(now).year),
+        customer=customer,
+        sales_rep=sales_rep,
+        depot=depot,
+        payment_type=customer.payment_type,
+        total_amount=total,
+        amount_paid=total if cash else Decimal("0"),
+        is_paid=cash or total == 0,
+        idempotency_key=key,
+        created_by=actor,
+    )
+    TransactionLine.objects.bulk_create(
+        TransactionLine(
+            transaction=sale,
+            product=line.product,
+            quantity=line.quantity,
+            empties_returned=line.empties_returned,
+            rate=rate,
+            subtotal=money(line.quantity * rate),
+        )
+        for line, rate in priced
+    )
+    for line in lines:
+        movement_post(
+            kind=MovementKind.SALE,
+            product=line.product,
+            state=StockState.FULL,
+            quantity=line.quantity,
+            actor=actor,
+            depot=depot,
+            sales_rep=sales_rep,
+            from_level=levels[full[line]],
+            document=sale,
+            reference=sale.number,
+        )
+        if line.empties_returned:
+            movement_post(
+                kind=MovementKind.SALE,
+                product=line.product,
+                state=StockState.EMPTY,
+                quantity=line.empties_returned,
+                actor=actor,
+                depot=depot,
+                sales_rep=sales_rep,
+                to_level=levels[empty[line]],
+                document=sale,
+                reference=sale.number,
+            )
+    if meter:
+        MeterSale.objects.create(transaction=sale, **meter)
+        customer.last_meter_reading = reading
+        customer.save(update_fields=["last_meter_reading"])
+    if not cash:
+        settle(customer)  # money paid in advance settles the new sale at once
+        sale.refresh_from_db(fields=["amount_paid", "is_paid"])
+
+    audit_record(
+        actor=actor,
+        action="sale_post",
+        obj=sale,
+        depot=depot,
+        data={
+            "number": sale.number,
+            "customer": customer.code,
+            "sales_rep": sales_rep.username,
+            "payment_type": sale.payment_type,
+            "total": str(total),
+            "lines": [
+                {
+                    "product": line.product.code,
+                    "quantity": line.quantity,
+                    "empties_returned": line.empties_returned,
+                    "rate": str(rate),
+                }
+                for line, rate in priced
+            ],
+            "meter": None
+            if not meter
+            else {
+                "last": str(meter["last_reading"]),
+                "latest": str(reading),
+                "quantity": str(meter["quantity"]),
+                "rate": str(meter["rate"]),
+            },
+            "idempotency_key": key,
+        },
+    )
+    return sale

@@ -1,0 +1,163 @@
+"""Voiding a posted sale."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+from django.utils import timezone
+
+from core.db import atomic_with_retry
+from core.models import User
+from core.scoping import actor_access_check
+from core.services import audit_record
+from sales.models import (
+    MeterSale,
+    Payment,
+    PaymentAllocation,
+    PaymentType,
+    Transaction,
+    TransactionStatus,
+)
+from sales.services.common import lock_customer, settle
+from stock.models import MovementKind, StockState
+from stock.services import LevelKey, availability_check, levels_lock, movement_post
+
+
+@atomic_with_retry
+def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transaction:
+    """Reverse a posted sale: cylinders back on the vehicle, empties off it, the meter
+    reading restored (only if this sale holds the customer's latest reading), money
+    released. The sale keeps its number and lines; its status becomes VOID."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the sale is voided."})
+    customer = lock_customer(transaction.customer)
+    sale = (
+        Transaction.objects.select_for_update()
+        .select_related("depot", "sales_rep")
+        .get(pk=transaction.pk)
+    )
+    if sale.status == TransactionStatus.VOID:
+        when = timezone.localtime(sale.voided_at).strftime("%Y-%m-%d %H:%M")
+        raise ValidationError(
+            f"{sale.number} is already void (voided {when} by {sale.voided_by.username}: "
+            f"{sale.void_reason})."
+        )
+    actor_access_check(actor=actor, depot=sale.depot, sales_rep=sale.sales_rep)
+
+    meter = MeterSale.objects.filter(transaction=sale).first()
+    if meter is not None:
+        latest = (
+            MeterSale.objects.filter(
+                transaction__customer=customer, transaction__status=TransactionStatus.POSTED
+            )
+            .select_related("transaction")
+            .order_by("-transaction_id")
+            .first()
+        )
+        if latest.pk != meter.pk:
+            raise ValidationError(
+                f"{sale.number} cannot be voided: {latest.transaction.number} recorded a "
+                f"later meter reading ({latest.latest_reading}) for customer "
+                f"{customer.code}. Void that sale first."
+            )
+        if customer.last_meter_reading != meter.latest_reading:
+            raise ValidationError(
+                f"{sale.number} cannot be voided: customer {customer.code}'s meter reading "
+                f"is {customer.last_meter_reading}, not this sale's {meter.latest_reading}."
+            )
+        customer.last_meter_reading = meter.last_reading
+        customer.save(update_fields=["last_meter_reading"])
+
+    lines = list(sale.lines.select_related("product"))
+    rep, depot = sale.sales_rep, sale.depot
+    full = {line.pk: LevelKey(depot, line.product, StockState.FULL, rep) for line in lines}
+    empty = {
+        line.pk: LevelKey(depot, line.product, StockState.EMPTY, rep)
+        for line in lines
+        if line.empties_returned
+    }
+    levels = levels_lock([*full.values(), *empty.values()])
+    for line in lines:
+        if line.pk in empty:
+            availability_check(levels[empty[line.pk]], empty[line.pk], line.empties_returned)
+    for line in lines:
+        movement_post(
+            kind=MovementKind.VOID,
+            product=line.product,
+            state=StockState.FULL,
+            quantity=line.quantity,
+            actor=actor,
+            depot=depot,
+            sales_rep=rep,
+            to_level=levels[full[line.pk]],
+            document=sale,
+            reference=sale.number,
+            note=reason[:255],
+        )
+        if line.empties_returned:
+            movement_post(
+                kind=MovementKind.VOID,
+                product=line.product,
+                state=StockState.EMPTY,
+                quantity=line.empties_returned,
+                actor=actor,
+                depot=depot,
+                sales_rep=rep,
+                from_level=levels[empty[line.pk]],
+                document=sale,
+                reference=sale.number,
+                note=reason[:255],
+            )
+
+    released = Decimal("0")
+    if sale.payment_type == PaymentType.CREDIT and sale.amount_paid > 0:
+        released = _release_allocations(sale)
+    sale.status = TransactionStatus.VOID
+    sale.void_reason = reason[:255]
+    sale.voided_by = actor
+    sale.voided_at = timezone.now()
+    sale.save(
+        update_fields=["status", "void_reason", "voided_by", "voided_at", "amount_paid", "is_paid"]
+    )
+    if released:
+        settle(customer)  # the released money settles the next oldest unpaid sales
+    audit_record(
+        actor=actor,
+        action="sale_void",
+        obj=sale,
+        depot=depot,
+        data={
+            "number": sale.number,
+            "reason": reason,
+            "released": str(released),
+            "meter_restored_to": str(meter.last_reading) if meter else None,
+        },
+    )
+    return sale
+
+
+def _release_allocations(sale: Transaction) -> Decimal:
+    """Give a voided credit sale's payments back to their payments, as negative rows."""
+    per_payment = (
+        PaymentAllocation.objects.filter(transaction=sale)
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .order_by("payment")
+    )
+    released = Decimal("0")
+    reversals = []
+    for row in per_payment:
+        if row["total"] <= 0:
+            continue
+        reversals.append(
+            PaymentAllocation(payment_id=row["payment"], transaction=sale, amount=-row["total"])
+        )
+        payment = Payment.objects.get(pk=row["payment"])
+        payment.allocated -= row["total"]
+        payment.save(update_fields=["allocated"])
+        released += row["total"]
+    PaymentAllocation.objects.bulk_create(reversals)
+    sale.amount_paid = Decimal("0")
+    sale.is_paid = False
+    return released

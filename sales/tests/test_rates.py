@@ -1,0 +1,72 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from core.models import AuditLog
+from sales.models import Rate
+from sales.selectors import rate_in_force
+from sales.services import rate_set
+
+pytestmark = pytest.mark.django_db
+
+
+def test_versions_and_the_rate_in_force(cash_customer, products, head_office):
+    cyl = products["12.7KG"]
+    start = timezone.now()
+    rate_set(
+        customer=cash_customer,
+        product=cyl,
+        rate="3100.00",
+        actor=head_office,
+        effective_from=start + timedelta(days=10),
+    )
+    assert rate_in_force(customer=cash_customer, product=cyl) == Decimal("3000.00")
+    assert rate_in_force(
+        customer=cash_customer, product=cyl, at=start + timedelta(days=11)
+    ) == Decimal("3100.00")
+    assert Rate.objects.filter(customer=cash_customer, product=cyl).count() == 2
+
+
+def test_later_created_wins_a_tie(cash_customer, products, head_office):
+    cyl = products["12.7KG"]
+    day = date(2026, 12, 1)
+    rate_set(
+        customer=cash_customer, product=cyl, rate="1.00", actor=head_office, effective_from=day
+    )
+    rate_set(
+        customer=cash_customer, product=cyl, rate="2.00", actor=head_office, effective_from=day
+    )
+    at = timezone.make_aware(timezone.datetime(2026, 12, 1, 9, 0))
+    assert rate_in_force(customer=cash_customer, product=cyl, at=at) == Decimal("2.00")
+
+
+def test_rate_set_is_audited_with_the_previous_rate(cash_customer, products, head_office):
+    rate_set(customer=cash_customer, product=products["9KG"], rate="2300", actor=head_office)
+    entry = AuditLog.objects.filter(action="rate_set").latest("id")
+    assert (entry.data["rate"], entry.data["previous"]) == ("2300.00", "2200.00")
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"),
+    [("-1", "0 or more"), ("x", "Enter an amount"), ("1.234", "two decimal places")],
+)
+def test_bad_rates_are_refused(cash_customer, products, head_office, rate, text):
+    before = Rate.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        rate_set(customer=cash_customer, product=products["9KG"], rate=rate, actor=head_office)
+    assert text in exc.value.message_dict["rate"][0]
+    assert Rate.objects.count() == before
+
+
+def test_sales_reps_and_other_depots_cannot_set_rates(
+    customer_factory, products, sales_rep, user_factory, south
+):
+    customer = customer_factory()
+    with pytest.raises(PermissionDenied):
+        rate_set(customer=customer, product=products["9KG"], rate="1", actor=sales_rep)
+    south_manager = user_factory("MANAGER", depots=[south])
+    with pytest.raises(PermissionDenied):
+        rate_set(customer=customer, product=products["9KG"], rate="1", actor=south_manager)
