@@ -24,6 +24,7 @@ class _AssignmentValidationMixin:
                     role=cleaned.get("role"),
                     depots=cleaned.get("depots") or [],
                     vehicle_no=cleaned.get("vehicle_no") or "",
+                    user=self.instance if self.instance.pk else None,
                 )
             except ValidationError as exc:
                 self.add_error(None, exc)
@@ -145,6 +146,12 @@ class DepotAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The code is printed on documents and used by the API: fixed once created.
         return ("code",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a depot would silently unassign its staff: close it (inactive) instead.
+        if obj is not None and obj.staff.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 admin.site.unregister(Group)

@@ -4,13 +4,17 @@ The preview runs the real service in a transaction that is rolled back (a dry ru
 the clerk sees the service's own refusal before confirming, and no rule is written twice.
 """
 
+import secrets
+
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
+
+from core.db import atomic_with_retry
 
 
 class _Rollback(Exception):
@@ -61,6 +65,7 @@ def confirm_and_post(
     form_kwargs = {"request": request, **(form_kwargs or {})}
     stage = "entry"
     lines = []
+    token = ""
     if request.method == "POST":
         form = form_class(request.POST, **form_kwargs)
         if "_edit" in request.POST:
@@ -68,16 +73,25 @@ def confirm_and_post(
         elif form.is_valid():
             try:
                 if "_confirm" in request.POST:
-                    result = service(**service_kwargs(form))
+                    result = _post_once(request, service, service_kwargs(form))
                     message, url = success(result)
                     messages.success(request, message)
                     return redirect(url)
                 lines = preview(form, dry_run(service, **service_kwargs(form)))
                 stage = "confirm"
+                token = secrets.token_urlsafe(24)
             except ValidationError as exc:
                 service_error_to_form(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc) or "You may not do this.")
+            except AlreadyPosted:
+                form.add_error(
+                    None,
+                    "This form was already posted (a second click, or the page was sent "
+                    "again). Check the list before posting it again.",
+                )
+            except OperationalError:
+                form.add_error(None, "The database was busy; please try again.")
     else:
         form = form_class(initial=request.GET.dict(), **form_kwargs)
     context = {
@@ -87,9 +101,36 @@ def confirm_and_post(
         "form": form,
         "stage": stage,
         "preview_lines": lines,
+        "token": token,
         "has_errors": bool(form.errors),
     }
     return TemplateResponse(request, "admin/hsh_confirm_form.html", context)
+
+
+class AlreadyPosted(Exception):
+    pass
+
+
+def _post_once(request, service, kwargs):
+    """Claim the confirm page's token and post, in one transaction (retried on a lock
+    conflict). A second submission of the same page finds the token taken."""
+    from core.models import SubmissionToken
+
+    token = request.POST.get("_token", "")
+    if not token:
+        raise ValidationError("The confirmation expired; preview the form again.")
+
+    @atomic_with_retry
+    def claim_and_post():
+        SubmissionToken.objects.create(token=token, user=request.user)
+        return service(**kwargs)
+
+    try:
+        return claim_and_post()
+    except IntegrityError:
+        if SubmissionToken.objects.filter(token=token).exists():
+            raise AlreadyPosted from None
+        raise
 
 
 class CappedCountPaginator(Paginator):

@@ -43,7 +43,7 @@ def seed(*, stdout) -> dict:
             )
         else:
             # Put a demo account back as documented, whatever was done to it.
-            user_assignment_validate(role=role, depots=assigned, vehicle_no=vehicle)
+            user_assignment_validate(role=role, depots=assigned, vehicle_no=vehicle, user=user)
             user.role, user.vehicle_no, user.is_active = role, vehicle, True
             user.first_name, user.last_name = first, last
             user.set_password(password)

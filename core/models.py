@@ -134,3 +134,15 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_id}"
+
+
+class SubmissionToken(models.Model):
+    """A confirm button's one-time token, claimed in the transaction that posts the
+    document, so a double click or a resubmitted page posts once."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.token

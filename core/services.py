@@ -9,9 +9,16 @@ from django.db import transaction
 from core.models import Depot, Role, User
 from core.roles import GROUP_NAMES
 
+# Checks other apps add (stock: a vehicle holding stock cannot change depot). Each is
+# called as guard(user=..., role=..., depots=...) and raises ValidationError.
+assignment_guards: list = []
 
-def user_assignment_validate(*, role: str, depots: Iterable[Depot], vehicle_no: str) -> None:
-    """The rules tying a role to its depots and vehicle; raises per-field errors."""
+
+def user_assignment_validate(
+    *, role: str, depots: Iterable[Depot], vehicle_no: str, user: User | None = None
+) -> None:
+    """The rules tying a role to its depots and vehicle; raises per-field errors.
+    `user` is the existing account being changed (None when creating one)."""
     depots = list(depots)
     errors = {}
     if role == Role.SALES:
@@ -28,6 +35,9 @@ def user_assignment_validate(*, role: str, depots: Iterable[Depot], vehicle_no: 
         errors["depots"] = f"Depot {', '.join(inactive)} is closed (inactive)."
     if errors:
         raise ValidationError(errors)
+    if user is not None and user.pk is not None:
+        for guard in assignment_guards:
+            guard(user=user, role=role, depots=depots)
 
 
 def user_role_sync(*, user: User) -> None:

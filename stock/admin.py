@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q, Sum
 from django.urls import path, reverse
 
@@ -42,9 +43,11 @@ class VehicleFilter(admin.SimpleListFilter):
         return [(r.pk, f"{r.vehicle_no} ({r.username})") for r in reps.order_by("username")]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(sales_rep_id=self.value())
-        return queryset
+        if self.value() is None:
+            return queryset
+        if self.value() not in {str(pk) for pk, _ in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"Unknown vehicle {self.value()!r}.")
+        return queryset.filter(sales_rep_id=self.value())
 
 
 class LocationTypeFilter(admin.SimpleListFilter):

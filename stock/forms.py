@@ -5,6 +5,7 @@ from django import forms
 from core.models import Depot, Role, User
 from core.scoping import scope_queryset
 from stock.models import DistributionKind, Product, ProductKind, StockState
+from stock.services import MAX_QUANTITY
 
 
 class _ScopedForm(forms.Form):
@@ -35,7 +36,9 @@ class RepChoiceField(forms.ModelChoiceField):
 class ReceiptForm(_ScopedForm):
     depot = forms.ModelChoiceField(queryset=Depot.objects.none())
     product = forms.ModelChoiceField(queryset=Product.objects.none())
-    quantity = forms.IntegerField(min_value=1, help_text="Full cylinders received.")
+    quantity = forms.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, help_text="Full cylinders received."
+    )
     note = forms.CharField(
         required=False, max_length=255, help_text="Delivery note or lorry number, if any."
     )
@@ -53,7 +56,7 @@ class DistributionForm(_ScopedForm):
         help_text="Cylinders move between this representative's vehicle and home depot.",
     )
     product = forms.ModelChoiceField(queryset=Product.objects.none())
-    quantity = forms.IntegerField(min_value=1)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class StockCountForm(_ScopedForm):
@@ -68,7 +71,9 @@ class StockCountForm(_ScopedForm):
     )
     product = forms.ModelChoiceField(queryset=Product.objects.none())
     state = forms.ChoiceField(choices=StockState.choices)
-    counted = forms.IntegerField(min_value=0, help_text="Cylinders physically counted.")
+    counted = forms.IntegerField(
+        min_value=0, max_value=MAX_QUANTITY, help_text="Cylinders physically counted."
+    )
     reason = forms.CharField(max_length=255, help_text="Why the count differs, or 'routine count'.")
 
     def clean(self):

@@ -85,7 +85,13 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     locked = list(StockLevel.objects.select_for_update().filter(query).order_by("pk"))
     result = {}
     for key in keys:
-        result[key] = next(level for level in locked if key.matches(level))
+        level = next(level for level in locked if key.matches(level))
+        if key.sales_rep is not None and level.depot_id != key.depot.pk:
+            # The representative moved depot (allowed only with an empty vehicle, see
+            # stock.apps): their vehicle now counts for the new depot.
+            level.depot = key.depot
+            level.save(update_fields=["depot", "updated_at"])
+        result[key] = level
     return result
 
 
@@ -141,6 +147,9 @@ def movement_post(
 # --- Input checks: each names the field and the problem ---------------------------------
 
 
+MAX_QUANTITY = 1_000_000  # far above any real load; keeps int columns safe
+
+
 def whole_number(value, field: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         try:
@@ -153,11 +162,17 @@ def whole_number(value, field: str, *, minimum: int) -> int:
     if value < minimum:
         bound = "above zero" if minimum == 1 else "of zero or more"
         raise ValidationError({field: f"Enter a whole number {bound}; got {value}."})
+    if value > MAX_QUANTITY:
+        raise ValidationError(
+            {field: f"{value} is more than {MAX_QUANTITY:,} cylinders; check the figure."}
+        )
     return value
 
 
-def cylinder_check(product: Product) -> None:
-    if not product.is_active:
+def cylinder_check(product: Product, *, allow_inactive: bool = False) -> None:
+    """Only cylinders have stock. Inactive products may still be returned and counted
+    (stock already out there must be able to come back), never received or sold."""
+    if not product.is_active and not allow_inactive:
         raise ValidationError({"product": f"{product.code} is no longer sold (inactive)."})
     if not product.is_cylinder:
         raise ValidationError(
@@ -165,14 +180,19 @@ def cylinder_check(product: Product) -> None:
         )
 
 
-def depot_check(depot: Depot) -> None:
+def depot_check(depot: Depot | None) -> None:
+    if depot is None:
+        raise ValidationError({"depot": "Choose a depot."})
     if not depot.is_active:
         raise ValidationError({"depot": f"Depot {depot.code} is closed (inactive)."})
 
 
-def sales_rep_home_depot(sales_rep: User, depot: Depot | None = None) -> Depot:
-    """The representative's home depot, after checking they can hold vehicle stock."""
-    if sales_rep.role != Role.SALES or not sales_rep.is_active:
+def sales_rep_home_depot(
+    sales_rep: User, depot: Depot | None = None, *, allow_inactive: bool = False
+) -> Depot:
+    """The representative's home depot, after checking they can hold vehicle stock.
+    An inactive representative's vehicle may still be emptied and counted."""
+    if sales_rep.role != Role.SALES or not (sales_rep.is_active or allow_inactive):
         raise ValidationError(
             {"sales_rep": f"{sales_rep.username} is not an active sales representative."}
         )
@@ -240,9 +260,13 @@ def distribution_create(
     if kind not in DistributionKind.values:
         raise ValidationError({"kind": f"Kind must be COLLECTION or EMPTY_RETURN; got {kind!r}."})
     quantity = whole_number(quantity, "quantity", minimum=1)
-    depot_check(depot)
-    cylinder_check(product)
-    sales_rep_home_depot(sales_rep, depot)
+    returning = kind == DistributionKind.EMPTY_RETURN
+    sales_rep_home_depot(sales_rep, depot, allow_inactive=returning)
+    if depot is None:
+        raise ValidationError({"depot": "Choose a depot."})
+    if not returning:
+        depot_check(depot)
+    cylinder_check(product, allow_inactive=returning)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
 
     if kind == DistributionKind.COLLECTION:
@@ -316,10 +340,11 @@ def stock_adjust(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the count differs (or that it was routine)."})
-    cylinder_check(product)
+    cylinder_check(product, allow_inactive=True)
     if sales_rep is not None:
-        depot = sales_rep_home_depot(sales_rep)
-    depot_check(depot)
+        depot = sales_rep_home_depot(sales_rep, allow_inactive=True)
+    elif not depot.is_active:
+        raise ValidationError({"depot": f"Depot {depot.code} is closed (inactive)."})
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     if actor.role == Role.SALES:
         raise PermissionDenied("Stock counts are recorded by a depot manager or head office.")

@@ -21,8 +21,8 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, OK, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),  # change page is read-only
     },
-    "core.depot": {
-        "ADMIN": (OK, OK, OK, OK, OK),
+    "core.depot": {  # the depot has staff: close it rather than delete it
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
     },
     "auth.group": {
@@ -234,3 +234,15 @@ def test_manager_logs_in_through_the_form(client, manager):
     )
     assert response.status_code == LOGIN
     assert client.session["_auth_user_id"] == str(manager.pk)
+
+
+@pytest.mark.django_db
+def test_admin_deletes_a_depot_without_staff(login_as, depot_factory):
+    from core.models import Depot
+
+    empty = depot_factory("WEST")
+    client = login_as("ADMIN")
+    url = reverse("admin:core_depot_delete", args=[empty.pk])
+    assert client.get(url).status_code == OK
+    client.post(url, {"post": "yes"})
+    assert not Depot.objects.filter(code="WEST").exists()

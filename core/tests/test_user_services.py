@@ -126,5 +126,12 @@ def test_role_groups_hold_the_declared_permissions():
         "stock.view_stockmovement",
         "stock.view_distribution",
         "stock.add_distribution",
+        "sales.view_customer",
+        "sales.view_rate",
+        "sales.view_transaction",
+        "sales.add_transaction",
+        "sales.void_transaction",
+        "sales.view_payment",
+        "sales.add_payment",
     }
     assert perms["Sales"] == set()

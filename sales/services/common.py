@@ -11,7 +11,18 @@ from sales.selectors import unpaid_transactions
 CENT = Decimal("0.01")
 
 
-def decimal_value(value, field: str, *, minimum: Decimal | None = None, above=False) -> Decimal:
+MAX_AMOUNT = Decimal("999999999999.99")  # what a 14-digit money column holds
+MAX_READING = Decimal("9999999999.99")  # what a 12-digit meter column holds
+
+
+def decimal_value(
+    value,
+    field: str,
+    *,
+    minimum: Decimal | None = None,
+    above=False,
+    maximum: Decimal = MAX_AMOUNT,
+) -> Decimal:
     """A decimal with at most two places, from a Decimal, int or string (not a float)."""
     if isinstance(value, (bool, float)) or value is None:
         raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."})
@@ -26,6 +37,8 @@ def decimal_value(value, field: str, *, minimum: Decimal | None = None, above=Fa
     if minimum is not None and (number <= minimum if above else number < minimum):
         bound = f"above {minimum}" if above else f"{minimum} or more"
         raise ValidationError({field: f"Must be {bound}; got {number}."})
+    if number > maximum:
+        raise ValidationError({field: f"{number} is larger than {maximum}; check the figure."})
     return number.quantize(CENT)
 
 

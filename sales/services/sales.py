@@ -19,7 +19,15 @@ from sales.models import (
     TransactionLine,
 )
 from sales.selectors import customer_balance, rate_in_force
-from sales.services.common import customer_check, decimal_value, lock_customer, money, settle
+from sales.services.common import (
+    MAX_AMOUNT,
+    MAX_READING,
+    customer_check,
+    decimal_value,
+    lock_customer,
+    money,
+    settle,
+)
 from stock.models import MovementKind, Product, ProductKind, StockState
 from stock.services import (
     LevelKey,
@@ -110,7 +118,9 @@ def sale_post(
     parsed = _parse_lines(lines)
     reading = None
     if meter_reading not in (None, ""):
-        reading = decimal_value(meter_reading, "meter_reading", minimum=Decimal("0"))
+        reading = decimal_value(
+            meter_reading, "meter_reading", minimum=Decimal("0"), maximum=MAX_READING
+        )
     if not parsed and reading is None:
         raise ValidationError("A sale needs at least one cylinder line or a meter reading.")
     customer_check(customer)
@@ -176,6 +186,8 @@ def _post(customer, sales_rep, actor, depot, lines, reading, key) -> Transaction
 
     total = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
     total += meter["subtotal"] if meter else Decimal("0")
+    if total > MAX_AMOUNT:
+        raise ValidationError(f"The sale's total {total} is too large; check the figures.")
     if customer.payment_type == PaymentType.CREDIT and customer.credit_limit is not None:
         owed = customer_balance(customer=customer) + total
         if owed > customer.credit_limit:

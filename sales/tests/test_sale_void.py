@@ -76,7 +76,7 @@ def test_void_refused_when_the_empties_have_left_the_vehicle(
         kind="EMPTY_RETURN",
         actor=manager,
     )
-    with pytest.raises(ValidationError, match="Only 0 empty 12.7KG cylinders on vehicle"):
+    with pytest.raises(ValidationError, match=r"Only 0 empty 12\.7KG cylinders on vehicle"):
         sale_void(transaction=sale, actor=manager, reason="x")
     sale.refresh_from_db()
     assert sale.status == "POSTED"

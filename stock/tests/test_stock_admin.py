@@ -10,6 +10,14 @@ from stock.services import distribution_create, stock_receive
 pytestmark = pytest.mark.django_db
 
 
+def preview_and_confirm(client, url, data, **kwargs):
+    """What a clerk does: preview, then press the confirm button of that preview."""
+    preview = client.post(url, {**data, "_preview": "1"})
+    assert preview.context["stage"] == "confirm", preview.context["form"].errors
+    token = preview.context["token"]
+    return client.post(url, {**data, "_confirm": "1", "_token": token}, **kwargs)
+
+
 @pytest.fixture
 def stocked(north, south, cyl, nine, head_office, sales_rep):
     stock_receive(depot=north, product=cyl, quantity=30, actor=head_office)
@@ -59,7 +67,7 @@ def test_receipt_preview_writes_nothing_then_confirm_posts(client, manager, nort
     assert preview.context["stage"] == "confirm"
     assert "Full 12.7KG at NORTH: 20 -> 32." in preview.context["preview_lines"]
     assert StockMovement.objects.count() == before
-    done = client.post(url, {**data, "_confirm": "1"})
+    done = client.post(url, {**data, "_confirm": "1", "_token": preview.context["token"]})
     assert done.status_code == 302
     assert stock_on_hand(product=cyl, depot=north) == 32
     receipt = StockMovement.objects.get(kind="RECEIPT", note="lorry 7")
@@ -101,8 +109,8 @@ def test_distribution_confirm_posts_a_numbered_document(client, manager, sales_r
     data = {"kind": "COLLECTION", "sales_rep": sales_rep.pk, "product": cyl.pk, "quantity": 5}
     preview = client.post(reverse("admin:stock_distribution_add"), {**data, "_preview": "1"})
     assert preview.context["preview_lines"][1] == "Depot NORTH: 20 -> 15; vehicle: 10 -> 15."
-    response = client.post(
-        reverse("admin:stock_distribution_add"), {**data, "_confirm": "1"}, follow=True
+    response = preview_and_confirm(
+        client, reverse("admin:stock_distribution_add"), data, follow=True
     )
     latest = Distribution.objects.order_by("-pk").first()
     assert latest.quantity == 5
@@ -145,7 +153,7 @@ def test_count_preview_then_confirm(client, manager, north, cyl, stocked):
     assert (
         "The system holds 20; you counted 18: adjustment of -2." in preview.context["preview_lines"]
     )
-    client.post(reverse("admin:stock_stocklevel_count"), {**data, "_confirm": "1"})
+    preview_and_confirm(client, reverse("admin:stock_stocklevel_count"), data)
     assert stock_on_hand(product=cyl, depot=north) == 18
 
 
@@ -156,3 +164,60 @@ def test_dashboard_shows_cylinders_by_depot(client, manager, stocked):
         p for p in response.context["dashboard_panels"] if p["title"] == "Cylinders by depot"
     )
     assert panel["rows"] == [["NORTH", 25, 0, 10, 0]]
+
+
+def test_a_second_click_on_confirm_posts_nothing(client, manager, north, cyl):
+    client.force_login(manager)
+    url = reverse("admin:stock_stocklevel_receive")
+    data = {"depot": north.pk, "product": cyl.pk, "quantity": 5}
+    token = client.post(url, {**data, "_preview": "1"}).context["token"]
+    first = client.post(url, {**data, "_confirm": "1", "_token": token})
+    second = client.post(url, {**data, "_confirm": "1", "_token": token})
+    assert first.status_code == 302
+    assert "already posted" in second.context["form"].non_field_errors()[0]
+    assert stock_on_hand(product=cyl, depot=north) == 5
+
+
+def test_confirm_without_a_preview_is_refused(client, manager, north, cyl):
+    client.force_login(manager)
+    response = client.post(
+        reverse("admin:stock_stocklevel_receive"),
+        {"depot": north.pk, "product": cyl.pk, "quantity": 5, "_confirm": "1"},
+    )
+    assert "preview the form again" in response.context["form"].non_field_errors()[0]
+    assert stock_on_hand(product=cyl, depot=north) == 0
+
+
+def test_huge_quantities_are_form_errors_not_crashes(client, manager, north, cyl):
+    client.force_login(manager)
+    response = client.post(
+        reverse("admin:stock_stocklevel_receive"),
+        {"depot": north.pk, "product": cyl.pk, "quantity": 2**31, "_preview": "1"},
+    )
+    assert response.status_code == 200
+    assert "quantity" in response.context["form"].errors
+
+
+@pytest.mark.parametrize("value", ["abc", "9" * 30, "-1"])
+def test_a_tampered_vehicle_filter_is_not_a_500(client, manager, stocked, value):
+    client.force_login(manager)
+    for name in ("stocklevel", "stockmovement"):
+        response = client.get(reverse(f"admin:stock_{name}_changelist"), {"vehicle": value})
+        assert response.status_code in (200, 302), name
+
+
+def test_rep_without_a_home_depot_is_a_form_error(client, head_office, sales_rep, cyl):
+    sales_rep.depots.clear()
+    client.force_login(head_office)
+    response = client.post(
+        reverse("admin:stock_distribution_add"),
+        {
+            "kind": "COLLECTION",
+            "sales_rep": sales_rep.pk,
+            "product": cyl.pk,
+            "quantity": 1,
+            "_preview": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert "has no home depot" in str(response.context["form"].errors)

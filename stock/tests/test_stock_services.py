@@ -294,3 +294,58 @@ def test_database_refuses_a_negative_level(north, cyl, head_office):
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE stock_stocklevel SET quantity = -1")
     assert stock_on_hand(product=cyl, depot=north) == 2
+
+
+def test_quantities_above_the_maximum_are_refused(north, cyl, head_office):
+    with pytest.raises(ValidationError) as exc:
+        stock_receive(depot=north, product=cyl, quantity=2**31, actor=head_office)
+    assert "check the figure" in exc.value.message_dict["quantity"][0]
+
+
+def test_inactive_product_can_still_come_back_and_be_counted(north, cyl, head_office, sales_rep):
+    stock_adjust(
+        product=cyl, state="EMPTY", counted=3, reason="x", actor=head_office, sales_rep=sales_rep
+    )
+    cyl.is_active = False
+    cyl.save()
+    collect(sales_rep, north, cyl, 2, head_office, kind="EMPTY_RETURN")
+    stock_adjust(
+        product=cyl,
+        state="EMPTY",
+        counted=0,
+        reason="scrapped",
+        actor=head_office,
+        sales_rep=sales_rep,
+    )
+    with pytest.raises(ValidationError, match="no longer sold"):
+        collect(sales_rep, north, cyl, 1, head_office)
+    assert stock_on_hand(product=cyl, state="EMPTY", depot=north) == 2
+
+
+def test_a_rep_whose_vehicle_holds_stock_cannot_change_depot(
+    north, south, cyl, head_office, sales_rep
+):
+    from core.services import user_assignment_validate
+
+    stock_receive(depot=north, product=cyl, quantity=5, actor=head_office)
+    collect(sales_rep, north, cyl, 2, head_office)
+    with pytest.raises(ValidationError) as exc:
+        user_assignment_validate(role="SALES", depots=[south], vehicle_no="V", user=sales_rep)
+    assert "vehicle still holds 2 cylinders" in exc.value.message_dict["depots"][0]
+    with pytest.raises(ValidationError):
+        user_assignment_validate(role="MANAGER", depots=[north], vehicle_no="", user=sales_rep)
+    user_assignment_validate(role="SALES", depots=[north], vehicle_no="V", user=sales_rep)
+
+
+def test_an_empty_vehicle_moves_with_its_rep(north, south, cyl, head_office, sales_rep):
+    stock_receive(depot=north, product=cyl, quantity=5, actor=head_office)
+    stock_receive(depot=south, product=cyl, quantity=5, actor=head_office)
+    collect(sales_rep, north, cyl, 2, head_office)
+    stock_adjust(
+        product=cyl, state="FULL", counted=0, reason="moved", actor=head_office, sales_rep=sales_rep
+    )
+    sales_rep.depots.set([south])
+    collect(sales_rep, south, cyl, 1, head_office)
+    level = StockLevel.objects.get(sales_rep=sales_rep, product=cyl, state="FULL")
+    assert (level.depot, level.quantity) == (south, 1)
+    assert list(ledger_differences()) == []
