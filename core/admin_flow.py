@@ -54,11 +54,14 @@ def confirm_and_post(
     success,
     form_kwargs=None,
     permission: str,
+    preview_in_dry_run: bool = False,
 ):
     """Run one fill-in / preview / confirm screen.
 
     service_kwargs(form) -> the keyword arguments of `service` from a valid form;
     preview(form, dry_result) -> list of lines to confirm; success(result) -> (message, url).
+    With preview_in_dry_run the preview runs inside the rolled-back transaction, so it can
+    read what the service wrote (lines, totals); otherwise it runs after, on today's data.
     """
     if not request.user.has_perm(permission):
         raise PermissionDenied
@@ -77,7 +80,12 @@ def confirm_and_post(
                     message, url = success(result)
                     messages.success(request, message)
                     return redirect(url)
-                lines = preview(form, dry_run(service, **service_kwargs(form)))
+                if preview_in_dry_run:
+                    lines = dry_run(
+                        lambda **kw: preview(form, service(**kw)), **service_kwargs(form)
+                    )
+                else:
+                    lines = preview(form, dry_run(service, **service_kwargs(form)))
                 stage = "confirm"
                 token = secrets.token_urlsafe(24)
             except ValidationError as exc:

@@ -287,3 +287,12 @@ class PaymentAllocation(models.Model):
 
     def __str__(self):
         return f"{self.payment_id} -> {self.transaction_id}: {self.amount}"
+
+
+class RateTable(Customer):
+    """The wide rate table (a customer per row) as its own admin screen."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "rate table"
+        verbose_name_plural = "rate table"

@@ -60,7 +60,7 @@ def customer_balance(*, customer: Customer) -> Decimal:
     paid = Payment.objects.filter(customer=customer).aggregate(
         total=Sum("amount", default=Decimal("0"))
     )["total"]
-    return sold - paid
+    return (sold - paid).quantize(Decimal("0.01"))
 
 
 def unpaid_transactions(*, customer: Customer):

@@ -46,11 +46,42 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),  # add is the collection/return form
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
+    # Customers and rates belong to head office; managers read them for their depots.
+    "sales.customer": {  # the customer has sales: close it rather than delete it
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "sales.rate": {
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "sales.ratetable": {
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "sales.rateimport": {
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (FORBIDDEN,) * 5,
+    },
+    # Posted documents are read-only; "add" is the preview-and-confirm entry form.
+    "sales.transaction": {
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
+    },
+    "sales.payment": {
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
+    },
 }
-# Screens that are not a model's standard views: url name -> status per role.
+# Screens that are not a model's standard views: (url name, object) -> status per role.
 EXTRA = {
-    "admin:stock_stocklevel_receive": {"ADMIN": OK, "MANAGER": OK},
-    "admin:stock_stocklevel_count": {"ADMIN": OK, "MANAGER": OK},
+    ("admin:stock_stocklevel_receive", None): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:stock_stocklevel_count", None): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:sales_customer_rates", "sales.customer"): {"ADMIN": OK, "MANAGER": FORBIDDEN},
+    ("admin:sales_transaction_void", "sales.transaction"): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:sales_rateimport_undo", "sales.rateimport"): {"ADMIN": OK, "MANAGER": FORBIDDEN},
+    ("admin:sales_ratetable_import", None): {"ADMIN": OK, "MANAGER": FORBIDDEN},
+    ("admin:sales_ratetable_export", None): {"ADMIN": OK, "MANAGER": OK},
 }
 # Celery beat's own screens are for superusers (schedules are managed as report schedules).
 for _model in (
@@ -88,7 +119,21 @@ def objects(north, user_factory):
     distribution = distribution_create(
         sales_rep=rep, depot=north, product=product, quantity=2, kind="COLLECTION", actor=boss
     )
+    from sales.models import Customer, RateImport, RateTable
+    from sales.services import payment_record, rate_set, sale_post
+
+    customer = Customer.objects.create(code="C001", name="Perera Stores", depot=north)
+    rate_set(customer=customer, product=product, rate="3000", actor=boss)
+    sale = sale_post(
+        customer=customer, sales_rep=rep, actor=boss, lines=[{"product": product, "quantity": 1}]
+    )
     return {
+        "sales.customer": customer,
+        "sales.rate": customer.rates.get(),
+        "sales.ratetable": RateTable.objects.get(pk=customer.pk),
+        "sales.rateimport": RateImport.objects.create(file_name="rates.csv", created_by=boss),
+        "sales.transaction": sale,
+        "sales.payment": payment_record(customer=customer, amount="10", actor=boss),
         "stock.stocklevel": receipt.to_level,
         "stock.stockmovement": receipt,
         "stock.distribution": distribution,
@@ -160,10 +205,11 @@ def test_staff_roles(login_as, objects, role, label, view):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [None, "SALES", "MANAGER", "ADMIN"])
-@pytest.mark.parametrize("url_name", EXTRA)
-def test_extra_screens(login_as, role, url_name):
-    response = login_as(role).get(reverse(url_name))
-    expected = EXTRA[url_name].get(role, LOGIN)
+@pytest.mark.parametrize(("url_name", "label"), EXTRA)
+def test_extra_screens(login_as, objects, role, url_name, label):
+    args = [objects[label].pk] if label else []
+    response = login_as(role).get(reverse(url_name, args=args))
+    expected = EXTRA[(url_name, label)].get(role, LOGIN)
     assert response.status_code == expected
 
 

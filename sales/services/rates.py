@@ -125,3 +125,18 @@ def rate_import_undo(*, batch: RateImport, actor: User) -> RateImport:
         data={"undo_batch": undo.pk, "restored": restored, "kept_later_changes": kept},
     )
     return undo
+
+
+@atomic_with_retry
+def customer_rates_set(*, customer: Customer, rates, actor: User, effective_from=None):
+    """Several of one customer's rates changed together (the admin's rate form)."""
+    return [
+        rate_set(
+            customer=customer,
+            product=product,
+            rate=rate,
+            actor=actor,
+            effective_from=effective_from,
+        )
+        for product, rate in rates
+    ]

@@ -1,0 +1,128 @@
+"""Admin forms for sales, payments and rates. They collect input; the services decide."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+
+from core.models import Role, User
+from core.scoping import scope_queryset
+from sales.models import Customer, Payment, PaymentMethod, Transaction
+from sales.services.common import MAX_AMOUNT, MAX_READING
+from stock.forms import RepChoiceField
+from stock.models import Product, ProductKind
+from stock.services import MAX_QUANTITY
+
+
+def _customer_field(model, request):
+    return forms.ModelChoiceField(
+        queryset=scope_queryset(Customer.objects.filter(is_active=True), request.user),
+        widget=AutocompleteSelect(model._meta.get_field("customer"), admin.site),
+        help_text="Type the account number or a part of the name.",
+    )
+
+
+class SaleForm(forms.Form):
+    """One row per cylinder product (quantity sold, empties received) and a meter reading."""
+
+    sales_rep = RepChoiceField(queryset=User.objects.none(), label="Sales representative")
+    meter_reading = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=MAX_READING,
+        decimal_places=2,
+        label="New meter reading",
+        help_text="Bulk tank customers: the reading on the meter now. Leave empty otherwise.",
+    )
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {"customer": _customer_field(Transaction, request), **self.fields}
+        self.fields["sales_rep"].queryset = scope_queryset(
+            User.objects.filter(role=Role.SALES, is_active=True), request.user
+        ).order_by("username")
+        self.cylinders = list(Product.objects.filter(kind=ProductKind.CYLINDER, is_active=True))
+        for product in self.cylinders:
+            self.fields[f"qty_{product.pk}"] = forms.IntegerField(
+                required=False, min_value=0, max_value=MAX_QUANTITY, label=f"{product.code} sold"
+            )
+            self.fields[f"empties_{product.pk}"] = forms.IntegerField(
+                required=False,
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                label=f"{product.code} empties received",
+                help_text="Empty: as many as sold.",
+            )
+
+    def lines(self):
+        result = []
+        for product in self.cylinders:
+            quantity = self.cleaned_data.get(f"qty_{product.pk}")
+            if quantity:
+                empties = self.cleaned_data.get(f"empties_{product.pk}")
+                result.append(
+                    {
+                        "product": product,
+                        "quantity": quantity,
+                        "empties_returned": quantity if empties is None else empties,
+                    }
+                )
+        return result
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        max_length=255,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the sale is voided; kept on the sale and in the audit log.",
+    )
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(min_value=0.01, max_value=MAX_AMOUNT, decimal_places=2)
+    method = forms.ChoiceField(choices=PaymentMethod.choices)
+    reference = forms.CharField(
+        required=False, max_length=100, help_text="Cheque number, bank reference, receipt."
+    )
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields = {"customer": _customer_field(Payment, request), **self.fields}
+
+
+class SetRatesForm(forms.Form):
+    """One field per product; a blank field keeps the current rate."""
+
+    effective_from = forms.DateField(
+        required=False,
+        help_text="Empty: from now. A date: from the start of that day.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, request, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        self.products = list(Product.objects.filter(is_active=True))
+        for product in self.products:
+            self.fields[f"rate_{product.pk}"] = forms.DecimalField(
+                required=False,
+                min_value=0,
+                max_value=MAX_AMOUNT,
+                decimal_places=2,
+                label=f"{product.code} rate",
+            )
+
+    def changes(self):
+        return [
+            (product, self.cleaned_data[f"rate_{product.pk}"])
+            for product in self.products
+            if self.cleaned_data.get(f"rate_{product.pk}") is not None
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.changes():
+            raise forms.ValidationError("Enter at least one new rate.")
+        return cleaned

@@ -1,0 +1,202 @@
+"""The wide rate table (one row per customer) in and out, through django-import-export.
+
+Import never saves a Customer: each changed cell becomes a new Rate version through
+sales.services.rate_set, attributed to the importing user and grouped in one RateImport
+batch (so the whole import can be undone). A blank cell keeps the current rate.
+"""
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from import_export import fields, resources, widgets
+from import_export.instance_loaders import CachedInstanceLoader
+
+from sales.models import Customer, RateImport
+from sales.selectors import current_rate_subquery
+from sales.services import rate_set
+from sales.services.common import decimal_value
+from sales.services.rates import effective_moment
+from stock.models import Product
+
+# column heading -> product code, in the order of the familiar paper rate table
+RATE_COLUMNS = [
+    ("meter rate", "BULK"),
+    ("9kg", "9KG"),
+    ("12.7kg", "12.7KG"),
+    ("14kg", "14KG"),
+    ("50kg POL", "50KG-POL"),
+    ("50kg L", "50KG-L"),
+]
+CODE_COLUMN, NAME_COLUMN, DATE_COLUMN = "customer code", "name", "effective from"
+COLUMNS = [CODE_COLUMN, NAME_COLUMN, *(c for c, _ in RATE_COLUMNS), DATE_COLUMN]
+
+
+def rate_attribute(product_code: str) -> str:
+    return "rate_" + product_code.replace(".", "_").replace("-", "_")
+
+
+class RateWidget(widgets.Widget):
+    """A rate cell: blank keeps the current rate; otherwise a non-negative amount."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or str(value).strip() == "":
+            return None
+        try:
+            return decimal_value(value, "rate", minimum=0)
+        except ValidationError as exc:
+            raise ValueError(exc.message_dict["rate"][0]) from None
+
+    def render(self, value, obj=None, **kwargs):
+        return "" if value is None else f"{value:.2f}"
+
+
+class EffectiveDateWidget(widgets.DateWidget):
+    """Blank: the rates apply from now. Otherwise a date (ISO, dd/mm/yyyy or Excel's)."""
+
+    def __init__(self):
+        super().__init__(format="%Y-%m-%d")
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None or str(value).strip() == "":
+            return None
+        if hasattr(value, "date") and callable(value.date):  # an Excel datetime cell
+            return value.date()
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"):
+            try:
+                return timezone.datetime.strptime(str(value).strip(), fmt).date()
+            except ValueError:
+                continue
+        raise ValueError(f"Enter a date such as 2026-12-01; got {value!r}.")
+
+
+class RateTableResource(resources.ModelResource):
+    code = fields.Field(attribute="code", column_name=CODE_COLUMN)
+    name = fields.Field(attribute="name", column_name=NAME_COLUMN, readonly=True)
+    effective_from = fields.Field(
+        attribute="rates_effective_from", column_name=DATE_COLUMN, widget=EffectiveDateWidget()
+    )
+
+    class Meta:
+        model = Customer
+        import_id_fields = ("code",)
+        instance_loader_class = CachedInstanceLoader
+        use_transactions = True
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.products = {
+            p.code: p for p in Product.objects.filter(code__in=dict(RATE_COLUMNS).values())
+        }
+        for column, code in RATE_COLUMNS:
+            self.fields[rate_attribute(code)] = fields.Field(
+                attribute=rate_attribute(code), column_name=column, widget=RateWidget()
+            )
+        self.batch = None
+
+    def get_export_order(self):
+        return ["code", "name", *(rate_attribute(c) for _, c in RATE_COLUMNS), "effective_from"]
+
+    get_import_order = get_export_order
+
+    def get_queryset(self):
+        """Customers with their rates in force now, as the attributes the columns read."""
+        return self.with_current_rates(Customer.objects.all())
+
+    def with_current_rates(self, queryset):
+        now = timezone.now()
+        return queryset.annotate(
+            **{
+                rate_attribute(code): current_rate_subquery(product, now)
+                for code, product in self.products.items()
+            }
+        )
+
+    # --- import ---------------------------------------------------------------------
+
+    def import_data(
+        self,
+        dataset,
+        dry_run=False,
+        raise_errors=False,
+        use_transactions=None,
+        collect_failed_rows=False,
+        rollback_on_validation_errors=False,
+        **kwargs,
+    ):
+        # A rate table is imported whole or not at all, however it is called.
+        return super().import_data(
+            dataset,
+            dry_run=dry_run,
+            raise_errors=raise_errors,
+            use_transactions=True,
+            collect_failed_rows=collect_failed_rows,
+            rollback_on_validation_errors=True,
+            **kwargs,
+        )
+
+    def before_import(self, dataset, **kwargs):
+        # Headings are matched without regard to case or surrounding spaces.
+        wanted = {c.lower(): c for c in COLUMNS}
+        dataset.headers = [wanted.get(str(h or "").strip().lower(), h) for h in dataset.headers]
+        missing = [c for c in COLUMNS if c not in dataset.headers]
+        if missing:
+            raise ValidationError(
+                f"The file has no column {', '.join(repr(m) for m in missing)}. "
+                f"Expected the columns: {', '.join(COLUMNS)}."
+            )
+        self.batch = RateImport.objects.create(
+            file_name=kwargs.get("file_name") or "", created_by=kwargs["user"]
+        )
+
+    def init_instance(self, row=None):
+        code = str((row or {}).get(CODE_COLUMN) or "").strip()
+        if not code:
+            raise ValidationError({"code": "The customer code is empty."})
+        raise ValidationError(
+            {"code": f"Unknown customer {code!r}: create the customer before importing rates."}
+        )
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        instance.current_rates = {
+            code: getattr(instance, rate_attribute(code), None) for _, code in RATE_COLUMNS
+        }
+        instance.rates_effective_from = None
+
+    def changed_rates(self, instance):
+        """(product code, new rate) for each cell that changes the rate in force."""
+        return [
+            (code, getattr(instance, rate_attribute(code)))
+            for _, code in RATE_COLUMNS
+            if getattr(instance, rate_attribute(code)) is not None
+            and getattr(instance, rate_attribute(code)) != instance.current_rates[code]
+        ]
+
+    def import_instance(self, instance, row, **kwargs):
+        super().import_instance(instance, row, **kwargs)
+        # A blank cell keeps the current rate: show it unchanged in the preview.
+        for code, current in instance.current_rates.items():
+            if getattr(instance, rate_attribute(code)) is None:
+                setattr(instance, rate_attribute(code), current)
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if import_validation_errors:
+            return False
+        return not self.changed_rates(instance)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        moment = effective_moment(instance.rates_effective_from)
+        for code, rate in self.changed_rates(instance):
+            rate_set(
+                customer=instance,
+                product=self.products[code],
+                rate=rate,
+                actor=kwargs["user"],
+                effective_from=moment,
+                batch=self.batch,
+            )
+
+    def after_import(self, dataset, result, **kwargs):
+        if self.batch is not None and not self.batch.rates.exists():
+            self.batch.delete()  # nothing changed: no empty batch to undo

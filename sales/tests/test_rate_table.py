@@ -1,0 +1,151 @@
+"""The wide rate table in and out: CSV and XLSX, dry run, all-or-nothing, undo."""
+
+from decimal import Decimal
+
+import pytest
+import tablib
+from django.core.exceptions import ValidationError
+
+from core.models import AuditLog
+from sales.models import Rate, RateImport
+from sales.resources import COLUMNS, RateTableResource
+from sales.selectors import rate_in_force
+from sales.services import rate_import_undo, rate_set
+
+pytestmark = pytest.mark.django_db
+
+
+def table(*rows, headers=COLUMNS):
+    return tablib.Dataset(*rows, headers=headers)
+
+
+def run(dataset, user, dry_run=False):
+    return RateTableResource().import_data(
+        dataset, dry_run=dry_run, use_transactions=True, user=user, file_name="rates.csv"
+    )
+
+
+@pytest.fixture
+def two_customers(customer_factory):
+    return customer_factory(), customer_factory()
+
+
+def test_import_creates_versions_through_rate_set(two_customers, head_office, products):
+    a, b = two_customers
+    result = run(
+        table(
+            [a.code, a.name, "260", "2300", "3100", "", "", "", "2026-12-01"],
+            [b.code, b.name, "", "", "", "", "", "", ""],
+        ),
+        head_office,
+    )
+    assert not result.has_errors()
+    assert not result.has_validation_errors()
+    assert [r.import_type for r in result.rows] == ["update", "skip"]
+    batch = RateImport.objects.get()
+    assert (batch.created_by, batch.file_name) == (head_office, "rates.csv")
+    imported = Rate.objects.filter(batch=batch)
+    assert {(r.product.code, r.rate) for r in imported} == {
+        ("BULK", Decimal("260.00")),
+        ("9KG", Decimal("2300.00")),
+        ("12.7KG", Decimal("3100.00")),
+    }
+    assert (
+        AuditLog.objects.filter(action="rate_set", actor=head_office, data__batch=batch.pk).count()
+        == 3
+    )
+    # Effective from 1 Dec: today's rate is untouched, December's is the new one.
+    assert rate_in_force(customer=a, product=products["9KG"]) == Decimal("2200.00")
+
+
+def test_dry_run_writes_nothing_and_shows_old_and_new(two_customers, head_office):
+    a, _ = two_customers
+    before = (Rate.objects.count(), RateImport.objects.count(), AuditLog.objects.count())
+    result = run(table([a.code, a.name, "", "2999", "", "", "", "", ""]), head_office, dry_run=True)
+    assert (Rate.objects.count(), RateImport.objects.count(), AuditLog.objects.count()) == before
+    nine_kg = result.rows[0].diff[3]  # customer code, name, meter rate, 9kg, ...
+    assert nine_kg == (
+        '<span>2</span><del style="background:#ffe6e6;">200</del>'
+        '<ins style="background:#e6ffe6;">999</ins><span>.00</span>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (["C999", "Nobody", "1", "", "", "", "", "", ""], "Unknown customer 'C999'"),
+        (["", "Nobody", "1", "", "", "", "", "", ""], "customer code is empty"),
+        (["{a}", "x", "-5", "", "", "", "", "", ""], "Must be 0 or more; got -5"),
+        (["{a}", "x", "", "abc", "", "", "", "", ""], "Enter an amount"),
+        (["{a}", "x", "", "1", "", "", "", "", "31/02/2026"], "Enter a date"),
+    ],
+)
+def test_one_bad_row_refuses_the_whole_file(two_customers, head_office, row, message):
+    a, b = two_customers
+    row = [cell.replace("{a}", a.code) for cell in row]
+    before = Rate.objects.count()
+    result = run(table([b.code, b.name, "1", "1", "1", "1", "1", "1", ""], row), head_office)
+    assert result.has_validation_errors()
+    errors = " ".join(
+        str(m) for invalid in result.invalid_rows for m in invalid.error.messages
+    ) + " ".join(str(e.error) for e in result.base_errors)
+    assert message in errors
+    assert Rate.objects.count() == before  # b's valid row was rolled back too
+    assert RateImport.objects.count() == 0
+
+
+def test_missing_column_is_named(two_customers, head_office):
+    a, _ = two_customers
+    headers = [c for c in COLUMNS if c != "14kg"]
+    result = run(table([a.code, a.name, "1", "1", "1", "1", "1", ""], headers=headers), head_office)
+    assert result.has_errors()
+    assert "no column '14kg'" in str(result.base_errors[0].error)
+    assert Rate.objects.filter(batch__isnull=False).count() == 0
+
+
+def test_headings_match_without_regard_to_case(two_customers, head_office, products):
+    a, _ = two_customers
+    headers = [c.upper() for c in COLUMNS]
+    result = run(
+        table([a.code, a.name, "", "2500", "", "", "", "", ""], headers=headers), head_office
+    )
+    assert not result.has_validation_errors(), result.invalid_rows
+    assert rate_in_force(customer=a, product=products["9KG"]) == Decimal("2500.00")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_round_trips(two_customers, head_office, fmt):
+    a, _b = two_customers
+    exported = RateTableResource().export()
+    assert exported.headers == COLUMNS
+    row = dict(zip(exported.headers, exported.dict[0].values(), strict=True))
+    assert (row["customer code"], row["9kg"], row["14kg"]) == (a.code, "2200.00", "")
+    data = exported.export(fmt)
+    again = tablib.Dataset().load(data, format=fmt)
+    result = run(again, head_office)
+    assert not result.has_validation_errors()
+    assert {r.import_type for r in result.rows} == {"skip"}  # nothing changed
+    assert RateImport.objects.count() == 0
+
+
+def test_undo_restores_the_previous_rates_with_new_versions(two_customers, head_office, products):
+    a, b = two_customers
+    run(
+        table(
+            [a.code, a.name, "", "2500", "3500", "", "", "", ""],
+            [b.code, b.name, "", "", "", "900", "", "", ""],
+        ),
+        head_office,
+    )
+    batch = RateImport.objects.get()
+    rate_set(customer=a, product=products["12.7KG"], rate="3600", actor=head_office)
+    total_before = Rate.objects.count()
+    undo = rate_import_undo(batch=batch, actor=head_office)
+    assert rate_in_force(customer=a, product=products["9KG"]) == Decimal("2200.00")
+    assert rate_in_force(customer=a, product=products["12.7KG"]) == Decimal("3600.00")  # kept
+    with pytest.raises(ValidationError, match="No rate for 14KG"):
+        rate_in_force(customer=b, product=products["14KG"])  # there was none before
+    assert Rate.objects.count() == total_before + 2  # history only grows
+    assert undo.rates.count() == 2
+    with pytest.raises(ValidationError, match="already been undone"):
+        rate_import_undo(batch=batch, actor=head_office)
