@@ -1,6 +1,11 @@
 """Demo data for core: depots and one user per role. Called by `manage.py seed_demo`."""
 
+from contextlib import contextmanager
+from datetime import datetime, time, timedelta
+from unittest import mock
+
 from django.db import transaction
+from django.utils import timezone
 
 from core.models import Depot, Role, User
 from core.services import user_assignment_validate, user_create, user_role_sync
@@ -53,3 +58,17 @@ def seed(*, stdout) -> dict:
         logins.append((username, password, role.label, ", ".join(codes) or "all"))
     stdout.write(f"Depots: {', '.join(depots)}")
     return {"logins": logins}
+
+
+@contextmanager
+def at(moment: datetime):
+    """Post demo data as if it were `moment`: services and auto_now_add fields use
+    django.utils.timezone.now, so the ledger, documents and audit log agree on the time."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def days_ago(days: int, hour: int, minute: int = 0) -> datetime:
+    """A local business time `days` before today."""
+    day = timezone.localdate() - timedelta(days=days)
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))

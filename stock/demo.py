@@ -1,10 +1,12 @@
-"""Demo stock: opening stock at every depot, and a morning's collections and returns.
+"""Demo stock: opening stock at every depot four weeks ago, and a first morning's
+collections and returns. (sales/demo.py carries on from there, day by day.)
 
 Runs through the services, so the demo ledger, levels and audit log are consistent.
 Idempotent: opening stock is received once per depot and product, and representatives
 who already have distributions get no more.
 """
 
+from core.demo import at, days_ago
 from core.models import Depot, Role, User
 from stock.models import Distribution, MovementKind, Product, ProductKind, StockMovement
 from stock.services import distribution_create, stock_adjust, stock_receive
@@ -25,13 +27,14 @@ def seed(*, stdout) -> dict:
                 kind=MovementKind.RECEIPT, depot=depot, product=products[code], note=OPENING_NOTE
             ).exists()
             if not already:
-                stock_receive(
-                    depot=depot,
-                    product=products[code],
-                    quantity=quantity,
-                    actor=actor,
-                    note=OPENING_NOTE,
-                )
+                with at(days_ago(28, 7)):
+                    stock_receive(
+                        depot=depot,
+                        product=products[code],
+                        quantity=quantity,
+                        actor=actor,
+                        note=OPENING_NOTE,
+                    )
                 received += 1
     distributed = 0
     for rep in User.objects.filter(role=Role.SALES, is_active=True, username__startswith="rep"):
@@ -40,33 +43,26 @@ def seed(*, stdout) -> dict:
         depot = rep.home_depot
         for code, collected, empties, returned in MORNING:
             product = products[code]
-            distribution_create(
-                sales_rep=rep,
-                depot=depot,
-                product=product,
-                quantity=collected,
-                kind="COLLECTION",
-                actor=actor,
-            )
-            stock_adjust(
-                product=product,
-                state="EMPTY",
-                counted=empties,
-                actor=actor,
-                reason="Opening count of empties on the vehicle (demo)",
-                sales_rep=rep,
-            )
-            distribution_create(
-                sales_rep=rep,
-                depot=depot,
-                product=product,
-                quantity=returned,
-                kind="EMPTY_RETURN",
-                actor=actor,
-            )
+            with at(days_ago(22, 8)):
+                _first_morning(rep, depot, product, collected, empties, returned, actor)
             distributed += 2
     stdout.write(
         f"Stock: {received} opening receipts, {distributed} distributions posted "
         f"(run check_stock to verify the ledger)."
     )
     return {}
+
+
+def _first_morning(rep, depot, product, collected, empties, returned, actor):
+    """Load the vehicle, count the empties already on it, and bring some back."""
+    common = {"sales_rep": rep, "depot": depot, "product": product, "actor": actor}
+    distribution_create(quantity=collected, kind="COLLECTION", **common)
+    stock_adjust(
+        product=product,
+        state="EMPTY",
+        counted=empties,
+        actor=actor,
+        reason="Opening count of empties on the vehicle (demo)",
+        sales_rep=rep,
+    )
+    distribution_create(quantity=returned, kind="EMPTY_RETURN", **common)

@@ -1,0 +1,223 @@
+"""Demo sales: customers with contract rates, and three weeks of daily rounds.
+
+Every representative's day, in order: load the vehicle in the morning, sell to customers
+of the depot (cylinders and meter readings), sometimes void a sale, bring the empties
+back in the evening. Credit customers pay on Fridays; prices rose ten days ago. All of it
+goes through the services at backdated moments (core.demo.at), so documents, ledger and
+audit log agree. Idempotent: nothing is added once the demo representatives have sales.
+"""
+
+import random
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+
+from core.demo import at, days_ago
+from core.models import Depot, Role, User
+from sales.models import Customer, PaymentType, Transaction
+from sales.selectors import customer_balance
+from sales.services import payment_record, rate_set, sale_post, sale_void
+from stock.models import Product
+from stock.selectors import stock_on_hand
+from stock.services import distribution_create, stock_receive
+
+# code, name, depot, payment type, credit limit, has a bulk tank
+CUSTOMERS = [
+    ("C001", "Lanka Hotels (Pvt) Ltd", "NORTH", "CREDIT", "750000.00", True),
+    ("C002", "Perera Stores", "NORTH", "CASH", None, False),
+    ("C003", "Silva Bakery", "NORTH", "CREDIT", "150000.00", False),
+    ("C004", "Green Leaf Restaurant", "NORTH", "CREDIT", "250000.00", True),
+    ("C005", "Fernando Residence", "NORTH", "CASH", None, False),
+    ("C101", "Galle Face Caterers", "SOUTH", "CREDIT", "400000.00", True),
+    ("C102", "Mendis Hardware", "SOUTH", "CASH", None, False),
+    ("C103", "Ocean View Guest House", "SOUTH", "CREDIT", "120000.00", False),
+    ("C104", "Kumari Tea Room", "SOUTH", "CASH", None, False),
+    ("C201", "Trinco Fisheries", "EAST", "CREDIT", "200000.00", False),
+    ("C202", "Batti Foods", "EAST", "CASH", None, False),
+]
+LIST_PRICES = {
+    "BULK": Decimal("285.00"),
+    "9KG": Decimal("2850.00"),
+    "12.7KG": Decimal("3980.00"),
+    "14KG": Decimal("4390.00"),
+    "50KG-POL": Decimal("15600.00"),
+    "50KG-L": Decimal("15450.00"),
+}
+PRICE_RISE = Decimal("1.04")  # ten days ago
+LOAD = {"12.7KG": 30, "9KG": 15, "14KG": 6, "50KG-POL": 3}  # a full vehicle each morning
+DAYS = 21
+
+
+def seed(*, stdout) -> dict:
+    reps = list(User.objects.filter(role=Role.SALES, username__in=["rep", "rep2"]))
+    if Transaction.objects.filter(sales_rep__in=reps).exists():
+        stdout.write("Sales: demo sales already there.")
+        return {}
+    admin = User.objects.get(username="admin")
+    manager = User.objects.get(username="manager")
+    products = {p.code: p for p in Product.objects.all()}
+    customers = _customers(admin, products)
+    rng = random.Random(2026)  # demo data: the same every time
+    counts = {"sales": 0, "voids": 0, "payments": 0}
+    for days in range(DAYS, 0, -1):
+        moment = days_ago(days, 7)
+        if moment.weekday() == 0:  # Monday: the filling plant delivers
+            for depot in Depot.objects.filter(code__in=["NORTH", "SOUTH"]):
+                with at(moment):
+                    for code in ("12.7KG", "9KG", "14KG"):
+                        stock_receive(
+                            depot=depot,
+                            product=products[code],
+                            quantity=120,
+                            actor=admin,
+                            note="Weekly delivery (demo)",
+                        )
+        for rep in reps:
+            _one_day(rep, days, customers, products, rng, admin, manager, counts)
+        if moment.weekday() == 4:  # Friday: credit customers pay part of what they owe
+            _payments(days, customers, rng, admin, counts)
+    for rep in reps:  # this morning's load
+        with at(days_ago(0, 8)):
+            _load(rep, products, admin)
+    stdout.write(
+        f"Sales: {len(customers)} customers, {counts['sales']} sales over {DAYS} days, "
+        f"{counts['voids']} voids, {counts['payments']} payments."
+    )
+    return {}
+
+
+def _customers(admin, products):
+    depots = {d.code: d for d in Depot.objects.all()}
+    customers = []
+    for code, name, depot, payment_type, limit, tank in CUSTOMERS:
+        customer, created = Customer.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "depot": depots[depot],
+                "payment_type": payment_type,
+                "credit_limit": limit,
+                "address": f"{name}, {depot.title()} area",
+            },
+        )
+        customer.has_tank = tank
+        customers.append(customer)
+        if not created:
+            continue
+        discount = Decimal("0.97") if payment_type == PaymentType.CREDIT else Decimal("1")
+        for product_code, price in LIST_PRICES.items():
+            if product_code == "BULK" and not tank:
+                continue
+            with at(days_ago(30, 9)):
+                rate_set(
+                    customer=customer,
+                    product=products[product_code],
+                    rate=(price * discount).quantize(Decimal("1")),
+                    actor=admin,
+                )
+            with at(days_ago(10, 6)):
+                rate_set(
+                    customer=customer,
+                    product=products[product_code],
+                    rate=(price * discount * PRICE_RISE).quantize(Decimal("1")),
+                    actor=admin,
+                )
+    return customers
+
+
+def _load(rep, products, admin):
+    for code, full_load in LOAD.items():
+        product = products[code]
+        missing = full_load - stock_on_hand(product=product, sales_rep=rep)
+        available = stock_on_hand(product=product, depot=rep.home_depot)
+        if min(missing, available) > 0:
+            distribution_create(
+                sales_rep=rep,
+                depot=rep.home_depot,
+                product=product,
+                quantity=min(missing, available),
+                kind="COLLECTION",
+                actor=admin,
+            )
+
+
+def _one_day(rep, days, customers, products, rng, admin, manager, counts):
+    depot = rep.home_depot
+    with at(days_ago(days, 8)):
+        _load(rep, products, admin)
+    mine = [c for c in customers if c.depot_id == depot.pk]
+    posted = []
+    for visit in range(rng.randint(3, 6)):
+        customer = rng.choice(mine)
+        lines = []
+        for code in rng.sample(list(LOAD), k=rng.randint(1, 2)):
+            on_vehicle = stock_on_hand(product=products[code], sales_rep=rep)
+            quantity = min(on_vehicle, rng.randint(1, 4))
+            if quantity:
+                lines.append(
+                    {
+                        "product": products[code],
+                        "quantity": quantity,
+                        "empties_returned": max(0, quantity - rng.randint(0, 1)),
+                    }
+                )
+        reading = None
+        if customer.has_tank and rng.random() < 0.5:
+            customer.refresh_from_db(fields=["last_meter_reading"])
+            reading = customer.last_meter_reading + Decimal(rng.randint(80, 400))
+        if not lines and reading is None:
+            continue
+        try:
+            with at(days_ago(days, 9 + visit, rng.randint(0, 59))):
+                posted.append(
+                    sale_post(
+                        customer=customer,
+                        sales_rep=rep,
+                        actor=rep,
+                        lines=lines,
+                        meter_reading=reading,
+                    )
+                )
+            counts["sales"] += 1
+        except ValidationError:
+            continue  # e.g. a credit customer at their limit: the rep moves on
+    cylinder_sales = [s for s in posted if not hasattr(s, "meter_sale")]
+    if cylinder_sales and rng.random() < 0.25:
+        with at(days_ago(days, 16, 30)):
+            sale_void(
+                transaction=rng.choice(cylinder_sales),
+                actor=manager if manager.depots.filter(pk=depot.pk).exists() else admin,
+                reason="Customer refused delivery (demo)",
+            )
+        counts["voids"] += 1
+    with at(days_ago(days, 17, 30)):
+        for code in LOAD:
+            empties = stock_on_hand(product=products[code], state="EMPTY", sales_rep=rep)
+            if empties:
+                distribution_create(
+                    sales_rep=rep,
+                    depot=depot,
+                    product=products[code],
+                    quantity=empties,
+                    kind="EMPTY_RETURN",
+                    actor=rep,
+                )
+
+
+def _payments(days, customers, rng, admin, counts):
+    for customer in customers:
+        if customer.payment_type != PaymentType.CREDIT:
+            continue
+        owed = customer_balance(customer=customer)
+        if owed <= 0:
+            continue
+        amount = (owed * Decimal(rng.choice(["0.5", "0.8", "1"]))).quantize(Decimal("0.01"))
+        with at(days_ago(days, 15)):
+            payment_record(
+                customer=customer,
+                amount=amount,
+                actor=admin,
+                method=rng.choice(["CHEQUE", "BANK"]),
+                reference=f"DEMO-{customer.code}-{days}",
+            )
+        counts["payments"] += 1
