@@ -55,6 +55,7 @@ def confirm_and_post(
     form_kwargs=None,
     permission: str,
     preview_in_dry_run: bool = False,
+    template: str = "admin/hsh_confirm_form.html",
 ):
     """Run one fill-in / preview / confirm screen.
 
@@ -112,7 +113,7 @@ def confirm_and_post(
         "token": token,
         "has_errors": bool(form.errors),
     }
-    return TemplateResponse(request, "admin/hsh_confirm_form.html", context)
+    return TemplateResponse(request, template, context)
 
 
 class AlreadyPosted(Exception):

@@ -118,7 +118,7 @@ class CustomerAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Balance due", ordering="balance_value")
     def balance_due(self, obj):
-        return obj.balance_value
+        return f"{Decimal(obj.balance_value):.2f}"
 
     @admin.display(description="Balance")
     def balance(self, obj):
@@ -275,7 +275,8 @@ class RateTableAdmin(DepotScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
     resource_classes = [RateTableResource]
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
-    list_display = ("code", "name", *(rate_attribute(code) for _, code in RATE_COLUMNS))
+    list_display = ("customer_link", "name", *(rate_attribute(c) for _, c in RATE_COLUMNS))
+    list_display_links = None
     list_filter = ("depot", "payment_type")
     search_fields = ("code", "name")
     show_full_result_count = False
@@ -299,6 +300,11 @@ class RateTableAdmin(DepotScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
     def get_export_queryset(self, request):
         return RateTableResource().with_current_rates(super().get_export_queryset(request))
 
+    @admin.display(description="Account number", ordering="code")
+    def customer_link(self, obj):
+        url = reverse("admin:sales_customer_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.code)
+
     def has_import_permission(self, request):
         return request.user.has_perm("sales.add_rate")
 
@@ -321,7 +327,7 @@ class RateTableAdmin(DepotScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
 def _rate_column(code, heading):
     def column(obj):
         value = getattr(obj, rate_attribute(code), None)
-        return "-" if value is None else value
+        return "-" if value is None else f"{Decimal(value):.2f}"
 
     column.short_description = heading
     column.admin_order_field = rate_attribute(code)
@@ -604,6 +610,7 @@ class TransactionAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
             self,
             form_class=SaleForm,
             title="Post a sale",
+            template="admin/sales/transaction/sale_form.html",
             permission="sales.add_transaction",
             service=services.sale_post,
             service_kwargs=kwargs,

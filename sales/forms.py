@@ -43,15 +43,33 @@ class SaleForm(forms.Form):
         self.cylinders = list(Product.objects.filter(kind=ProductKind.CYLINDER, is_active=True))
         for product in self.cylinders:
             self.fields[f"qty_{product.pk}"] = forms.IntegerField(
-                required=False, min_value=0, max_value=MAX_QUANTITY, label=f"{product.code} sold"
+                required=False,
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                label=f"{product.code} sold",
+                widget=forms.NumberInput(attrs={"class": "vIntegerField", "min": 0}),
             )
             self.fields[f"empties_{product.pk}"] = forms.IntegerField(
                 required=False,
                 min_value=0,
                 max_value=MAX_QUANTITY,
                 label=f"{product.code} empties received",
-                help_text="Empty: as many as sold.",
+                widget=forms.NumberInput(attrs={"class": "vIntegerField", "min": 0}),
             )
+
+    @property
+    def header_fields(self):
+        return [self["customer"], self["sales_rep"], self["meter_reading"]]
+
+    def line_rows(self):
+        return [
+            {
+                "product": product,
+                "quantity": self[f"qty_{product.pk}"],
+                "empties": self[f"empties_{product.pk}"],
+            }
+            for product in self.cylinders
+        ]
 
     def lines(self):
         result = []
