@@ -1,6 +1,7 @@
 """Reusable admin behaviour. Every depot-bound screen uses DepotScopedAdminMixin."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 
 from core.scoping import scope_queryset
@@ -49,11 +50,11 @@ def _scope_formfield(formfield, request):
 
 
 def _is_scoped_relation(model, name):
-    if "__" in name:
-        return False
+    """Whether a list_filter path (e.g. "depot", "customer__depot") ends in a relation to
+    a depot-scoped model, whose choices must then be limited too."""
     try:
-        field = model._meta.get_field(name)
-    except FieldDoesNotExist:
+        field = get_fields_from_path(model, name)[-1]
+    except (FieldDoesNotExist, NotRelationField):
         return False
     related = getattr(field, "related_model", None)
     return field.is_relation and related is not None and hasattr(related, "depot_scope")

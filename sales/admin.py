@@ -505,7 +505,8 @@ class TransactionAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
         if "reason" in request.POST:
             reason = request.POST["reason"]
             done, refused = [], []
-            for sale in queryset.order_by("id"):
+            # Newest first: an older meter sale can be voided once the later one is.
+            for sale in queryset.order_by("-id"):
                 try:
                     services.sale_void(transaction=sale, actor=request.user, reason=reason)
                     done.append(sale.number)

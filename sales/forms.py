@@ -71,6 +71,16 @@ class SaleForm(forms.Form):
             for product in self.cylinders
         ]
 
+    def clean(self):
+        cleaned = super().clean()
+        for product in self.cylinders:
+            if cleaned.get(f"empties_{product.pk}") and not cleaned.get(f"qty_{product.pk}"):
+                self.add_error(
+                    f"qty_{product.pk}",
+                    f"Enter the {product.code} cylinders sold, or leave its empties empty.",
+                )
+        return cleaned
+
     def lines(self):
         result = []
         for product in self.cylinders:

@@ -40,6 +40,8 @@ class RateWidget(widgets.Widget):
     def clean(self, value, row=None, **kwargs):
         if value is None or str(value).strip() == "":
             return None
+        if isinstance(value, float):  # a spreadsheet's number cell: 2300.5 means 2300.50
+            value = repr(value)
         try:
             return decimal_value(value, "rate", minimum=0)
         except ValidationError as exc:
@@ -145,6 +147,18 @@ class RateTableResource(resources.ModelResource):
             raise ValidationError(
                 f"The file has no column {', '.join(repr(m) for m in missing)}. "
                 f"Expected the columns: {', '.join(COLUMNS)}."
+            )
+        rows_of = {}
+        for number, code in enumerate(dataset[CODE_COLUMN], start=2):  # row 1: headings
+            rows_of.setdefault(str(code or "").strip(), []).append(number)
+        twice = {code: rows for code, rows in rows_of.items() if code and len(rows) > 1}
+        if twice:
+            raise ValidationError(
+                "A customer may appear once: "
+                + "; ".join(
+                    f"{code} on rows {', '.join(map(str, rows))}" for code, rows in twice.items()
+                )
+                + "."
             )
         self.batch = RateImport.objects.create(
             file_name=kwargs.get("file_name") or "", created_by=kwargs["user"]

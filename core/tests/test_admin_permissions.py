@@ -122,7 +122,9 @@ def objects(north, user_factory):
     from sales.models import Customer, RateImport, RateTable
     from sales.services import payment_record, rate_set, sale_post
 
-    customer = Customer.objects.create(code="C001", name="Perera Stores", depot=north)
+    customer = Customer.objects.create(
+        code="C001", name="Perera Stores", depot=north, payment_type="CREDIT"
+    )
     rate_set(customer=customer, product=product, rate="3000", actor=boss)
     sale = sale_post(
         customer=customer, sales_rep=rep, actor=boss, lines=[{"product": product, "quantity": 1}]

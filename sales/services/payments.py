@@ -7,8 +7,8 @@ from core.db import atomic_with_retry
 from core.models import Role, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
-from sales.models import Customer, Payment, PaymentMethod
-from sales.selectors import customer_balance
+from sales.models import Customer, Payment, PaymentMethod, PaymentType
+from sales.selectors import customer_balance, unpaid_transactions
 from sales.services.common import customer_check, decimal_value, lock_customer, settle
 
 
@@ -33,6 +33,16 @@ def payment_record(
         sales_rep=actor if actor.role == Role.SALES else None,
     )
     customer = lock_customer(customer)
+    if (
+        customer.payment_type == PaymentType.CASH
+        and not unpaid_transactions(customer=customer).exists()
+    ):
+        raise ValidationError(
+            {
+                "customer": f"Customer {customer.code} pays cash at each sale and owes nothing; "
+                "payments are recorded for credit customers."
+            }
+        )
     payment = Payment.objects.create(
         number=document_number_next(series="PAY", year=timezone.localdate().year),
         customer=customer,

@@ -20,7 +20,13 @@ from sales.models import (
 )
 from sales.services.common import lock_customer, settle
 from stock.models import MovementKind, StockState
-from stock.services import LevelKey, availability_check, levels_lock, movement_post
+from stock.services import (
+    LevelKey,
+    availability_check,
+    levels_lock,
+    movement_post,
+    sales_rep_home_depot,
+)
 
 
 @atomic_with_retry
@@ -70,7 +76,10 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
         customer.save(update_fields=["last_meter_reading"])
 
     lines = list(sale.lines.select_related("product"))
-    rep, depot = sale.sales_rep, sale.depot
+    # The cylinders go back on the vehicle where it is now: the representative's current
+    # home depot (they may have moved since the sale).
+    rep = sale.sales_rep
+    depot = sales_rep_home_depot(rep, allow_inactive=True)
     full = {line.pk: LevelKey(depot, line.product, StockState.FULL, rep) for line in lines}
     empty = {
         line.pk: LevelKey(depot, line.product, StockState.EMPTY, rep)
@@ -126,7 +135,7 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
         actor=actor,
         action="sale_void",
         obj=sale,
-        depot=depot,
+        depot=sale.depot,
         data={
             "number": sale.number,
             "reason": reason,
