@@ -167,3 +167,27 @@ def run_concurrently(calls, *, timeout=120):
 @pytest.fixture
 def concurrently():
     return run_concurrently
+
+
+# --- Append-only tables in tests -------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _append_only_tables_allow_the_test_flush(request):
+    """The append-only triggers refuse TRUNCATE, and so the flush that ends every
+    transaction=True test. Only for that flush, and only on the test's own superuser
+    connection, run as a replica (triggers off); the application never can."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    from django.db import connection
+
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    yield
+    if postgres and marker.kwargs.get("transaction"):
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")

@@ -21,17 +21,20 @@ def is_retryable(exc: BaseException) -> bool:
 
 def atomic_with_retry(func):
     """Run `func` in one transaction, retried when PostgreSQL reports a deadlock or a
-    serialisation failure. Inside an outer transaction it cannot retry (the outer one is
-    already broken), so it runs once and lets the outer caller decide."""
+    serialisation failure; history rows it writes are attributed to its `actor`.
+
+    Inside an outer transaction it cannot retry (the outer one is already broken), so it
+    runs once and lets the outer caller decide."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        actor = kwargs.get("actor")
         if connection.in_atomic_block:
-            with transaction.atomic():
+            with transaction.atomic(), _acting(actor):
                 return func(*args, **kwargs)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with transaction.atomic():
+                with transaction.atomic(), _acting(actor):
                     return func(*args, **kwargs)
             except OperationalError as exc:
                 if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
@@ -41,3 +44,12 @@ def atomic_with_retry(func):
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _acting(actor):
+    """History rows written by a service belong to its actor (see core.history)."""
+    from contextlib import nullcontext
+
+    from core.history import acting_as
+
+    return acting_as(actor) if actor is not None else nullcontext()

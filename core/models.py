@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
+from core.append_only import AppendOnlyModel
+from core.history import tracked
 from core.roles import Role
 
 __all__ = ["Depot", "Role", "User"]
@@ -13,6 +15,8 @@ class Depot(models.Model):
     )
     name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
+
+    history = tracked()
 
     # How core.scoping finds this model's depot: the depot is the row itself.
     depot_scope = "pk"
@@ -50,6 +54,8 @@ class User(AbstractUser):
     depot_scope = "depots"
 
     objects = HSHUserManager()
+    # Passwords and logins are not business history; never store hashes twice.
+    history = tracked(excluded_fields=["password", "last_login"])
 
     class Meta:
         ordering = ["username"]
@@ -111,9 +117,15 @@ class DocumentCounter(models.Model):
         return f"{self.series}-{self.year}: {self.last_value}"
 
 
-class AuditLog(models.Model):
-    """One row per business action, written by the service in the same transaction."""
+class AuditLog(AppendOnlyModel):
+    """One row per business action, written by the service in the same transaction.
 
+    Hash-chained: `hash` covers `prev_hash` and a canonical serialisation of the entry
+    (core.services.audit_hash), and `seq` numbers the chain without gaps, so a changed,
+    removed or inserted row is found by `manage.py verify_audit`.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
     actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="audit_entries")
     action = models.CharField(max_length=50, db_index=True)
     object_type = models.CharField(max_length=50)
@@ -122,18 +134,30 @@ class AuditLog(models.Model):
         Depot, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(db_index=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     depot_scope = "depot"
 
     class Meta:
-        ordering = ["-id"]
+        ordering = ["-seq"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
         verbose_name = "audit log entry"
         verbose_name_plural = "audit log"
 
     def __str__(self):
-        return f"{self.action} {self.object_type}:{self.object_id} by {self.actor_id}"
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """The end of the audit chain: one row, locked by each writer to append in turn."""
+
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self):
+        return f"audit chain at #{self.last_seq}"
 
 
 class SubmissionToken(models.Model):

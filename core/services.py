@@ -1,10 +1,15 @@
 """Writes for users and depots. Admin, seed and API call these, never the ORM directly."""
 
+import hashlib
+import json
 from collections.abc import Iterable
+from datetime import UTC
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import timezone
 
 from core.models import Depot, Role, User
 from core.roles import GROUP_NAMES
@@ -78,18 +83,58 @@ def user_create(
     return user
 
 
-def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | None = None):
-    """Write the audit entry of a business action. Call inside the action's transaction."""
-    from core.models import AuditLog
+GENESIS_HASH = "0" * 64
 
-    return AuditLog.objects.create(
+
+def audit_hash(entry) -> str:
+    """SHA-256 over the previous hash and a canonical serialisation of the entry."""
+    canonical = json.dumps(
+        {
+            "seq": entry.seq,
+            "prev_hash": entry.prev_hash,
+            "actor": entry.actor_id,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "depot": entry.depot_id,
+            "data": entry.data,
+            "created_at": entry.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | None = None):
+    """Append the audit entry of a business action to the hash chain.
+
+    Call inside the action's transaction, after its other locks: the chain head is locked
+    until the transaction ends, so concurrent writers append one after another and the
+    chain never forks.
+    """
+    from core.models import AuditChainHead, AuditLog
+
+    AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
+    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    entry = AuditLog(
+        seq=head.last_seq + 1,
         actor=actor,
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         depot=depot,
-        data=data,
+        # Stored exactly as hashed: JSON types only, as the database gives them back.
+        data=json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
+        created_at=timezone.now(),
+        prev_hash=head.last_hash,
     )
+    entry.hash = audit_hash(entry)
+    entry.save()
+    head.last_seq, head.last_hash = entry.seq, entry.hash
+    head.save(update_fields=["last_seq", "last_hash"])
+    return entry
 
 
 def document_number_next(*, series: str, year: int, width: int = 6) -> str:

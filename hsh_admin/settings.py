@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "import_export",
+    "simple_history",
+    "reversion",
     "core.apps.CoreConfig",
     "stock.apps.StockConfig",
     "sales.apps.SalesConfig",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "hsh_admin.urls"
@@ -167,6 +170,11 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = True  # our own audit log records every rate chan
 # The uploaded file waits between preview and confirm in the cache (Redis when set), so
 # the confirm may be served by another web server than the preview.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+
+# --- History ---------------------------------------------------------------------------
+# No "revert" from history anywhere: on posted documents and rate versions it would rewrite
+# what was posted; master data is simply edited again (and history keeps both versions).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(

@@ -5,6 +5,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from core.append_only import AppendOnlyModel
+from core.history import tracked
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 READING = {"max_digits": 12, "decimal_places": 2}
 
@@ -45,6 +48,8 @@ class Customer(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = tracked()
 
     depot_scope = "depot"
 
@@ -88,7 +93,7 @@ class RateImport(models.Model):
         return f"{kind} #{self.pk} ({self.file_name or 'no file'})"
 
 
-class Rate(models.Model):
+class Rate(AppendOnlyModel):
     """One version of a customer's price for a product. Never edited: a change is a new
     version. `rate` empty means the product was withdrawn from the customer's contract."""
 
@@ -103,6 +108,8 @@ class Rate(models.Model):
     batch = models.ForeignKey(
         RateImport, null=True, blank=True, on_delete=models.PROTECT, related_name="rates"
     )
+
+    history = tracked()
 
     depot_scope = "customer__depot"
 
@@ -152,6 +159,8 @@ class Transaction(models.Model):
     )
     voided_at = models.DateTimeField(null=True, blank=True)
 
+    history = tracked()
+
     depot_scope = "depot"
 
     class Meta:
@@ -182,7 +191,7 @@ class Transaction(models.Model):
         return self.number
 
 
-class TransactionLine(models.Model):
+class TransactionLine(AppendOnlyModel):
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lines")
     product = models.ForeignKey("stock.Product", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
@@ -203,7 +212,7 @@ class TransactionLine(models.Model):
         return f"{self.quantity} x {self.product_id} @ {self.rate}"
 
 
-class MeterSale(models.Model):
+class MeterSale(AppendOnlyModel):
     transaction = models.OneToOneField(
         Transaction, on_delete=models.PROTECT, related_name="meter_sale"
     )
@@ -250,6 +259,8 @@ class Payment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    history = tracked()
+
     depot_scope = "depot"
 
     class Meta:
@@ -271,7 +282,7 @@ class Payment(models.Model):
         return self.amount - self.allocated
 
 
-class PaymentAllocation(models.Model):
+class PaymentAllocation(AppendOnlyModel):
     """Money of a payment applied to a credit sale. Append-only: when a sale is voided its
     allocations are released by a negative allocation, never deleted."""
 

@@ -1,6 +1,9 @@
 from django.db import models
 from django.db.models import Q
 
+from core.append_only import AppendOnlyModel
+from core.history import tracked
+
 
 class ProductKind(models.TextChoices):
     CYLINDER = "CYLINDER", "Cylinder"
@@ -26,6 +29,8 @@ class Product(models.Model):
     )
     sort_order = models.PositiveSmallIntegerField(default=100)
     is_active = models.BooleanField(default=True)
+
+    history = tracked()
 
     class Meta:
         ordering = ["sort_order", "code"]
@@ -87,6 +92,8 @@ class StockLevel(models.Model):
     quantity = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
+    history = tracked(excluded_fields=["updated_at"])
+
     depot_scope = "depot"
 
     class Meta:
@@ -124,7 +131,7 @@ class StockLevel(models.Model):
         return f"vehicle {vehicle} ({self.sales_rep.username})"
 
 
-class StockMovement(models.Model):
+class StockMovement(AppendOnlyModel):
     """The append-only stock ledger. A movement takes `quantity` of one product in one
     state out of `from_level` and/or into `to_level`; replaying every movement gives every
     stock level. A stock count that matched records a zero adjustment."""
@@ -196,6 +203,8 @@ class Distribution(models.Model):
     quantity = models.PositiveIntegerField()
     created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    history = tracked()
 
     depot_scope = "depot"
 
