@@ -1,14 +1,19 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.utils.html import format_html
+from reversion.admin import VersionAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from core import dashboard
-from core.admin_mixins import DepotScopedAdminMixin
-from core.models import Depot, Role, User
+from core.admin_flow import CappedCountPaginator
+from core.admin_mixins import DepotScopedAdminMixin, RecoverableAdminMixin
+from core.models import AuditLog, Depot, Role, User
 from core.scoping import scope_queryset
 from core.services import user_assignment_validate, user_role_sync
 
@@ -43,7 +48,7 @@ class HSHUserChangeForm(_AssignmentValidationMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DepotScopedAdminMixin, DjangoUserAdmin):
+class UserAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin, DjangoUserAdmin):
     form = HSHUserChangeForm
     add_form = HSHUserCreationForm
     list_display = (
@@ -101,9 +106,9 @@ class UserAdmin(DepotScopedAdminMixin, DjangoUserAdmin):
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and (obj.is_superuser or obj == request.user):
-            return False
-        return super().has_delete_permission(request, obj)
+        # Staff are referenced by every document and history row they touched: a leaver
+        # is deactivated (Status > active), never deleted.
+        return False
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -119,7 +124,7 @@ class UserAdmin(DepotScopedAdminMixin, DjangoUserAdmin):
 
 
 @admin.register(Depot)
-class DepotAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class DepotAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, SimpleHistoryAdmin, VersionAdmin):
     list_display = ("code", "name", "is_active", "managers", "representatives")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -204,3 +209,78 @@ def depots_panel(request):
         "link_text": "All depots",
         "empty": "No depots assigned to you yet. Ask head office to assign one.",
     }
+
+
+class ActorFilter(admin.SimpleListFilter):
+    """Actors the user may see: everyone for head office, their depots' staff for a manager."""
+
+    title = "actor"
+    parameter_name = "actor"
+
+    def lookups(self, request, model_admin):
+        users = scope_queryset(
+            User.objects.filter(is_staff=True) | User.objects.filter(role=Role.SALES), request.user
+        )
+        return [(u.pk, u.username) for u in users.order_by("username").distinct()]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        if self.value() not in {str(pk) for pk, _ in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"Unknown actor {self.value()!r}.")
+        return queryset.filter(actor_id=self.value())
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+    """The audit log, read-only for everyone. Search by the object's id or number."""
+
+    list_display = (
+        "seq",
+        "created_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "depot",
+        "summary",
+    )
+    list_filter = (ActorFilter, "action", "object_type", "depot", "created_at")
+    search_fields = ("=object_id", "data__number", "data__customer")
+    list_select_related = ("actor", "depot")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 100
+    fields = (
+        "seq",
+        "created_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "depot",
+        "pretty_data",
+        "prev_hash",
+        "hash",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Details")
+    def summary(self, obj):
+        text = ", ".join(f"{k}={v}" for k, v in obj.data.items() if not isinstance(v, (list, dict)))
+        return text[:120] + ("..." if len(text) > 120 else "")
+
+    @admin.display(description="Data")
+    def pretty_data(self, obj):
+        import json
+
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,10 +1,12 @@
 """Reusable admin behaviour. Every depot-bound screen uses DepotScopedAdminMixin."""
 
+import reversion
 from django.contrib import admin
-from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist
+from django.http import Http404
 
-from core.scoping import scope_queryset
+from core.scoping import ALL, scope_queryset, visible_depot_ids
 
 
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
@@ -25,6 +27,21 @@ class DepotScopedAdminMixin:
 
     def get_queryset(self, request):
         return scope_queryset(super().get_queryset(request), request.user)
+
+    def _scope_guard(self, request, object_id):
+        """History pages look rows up by id, past the admin queryset: check it first."""
+        if visible_depot_ids(request.user) is ALL:
+            return
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404(f"No {self.model._meta.verbose_name} with that id in your depots.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._scope_guard(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._scope_guard(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -58,3 +75,23 @@ def _is_scoped_relation(model, name):
         return False
     related = getattr(field, "related_model", None)
     return field.is_relation and related is not None and hasattr(related, "depot_scope")
+
+
+class RecoverableAdminMixin:
+    """With reversion's VersionAdmin: a deleted row keeps a last version, so it can be
+    recovered from the list's "Recover deleted" page."""
+
+    def delete_model(self, request, obj):
+        self._snapshot(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._snapshot(request, list(queryset))
+        super().delete_queryset(request, queryset)
+
+    def _snapshot(self, request, objects):
+        with reversion.create_revision():
+            reversion.set_user(request.user)
+            reversion.set_comment("Deleted")
+            for obj in objects:
+                reversion.add_to_revision(obj)

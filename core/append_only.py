@@ -7,7 +7,7 @@ laptop database) the ORM refuses the same through the model and queryset classes
 """
 
 from django.db import models
-from simple_history.manager import HistoryManager
+from simple_history.manager import HistoricalQuerySet, HistoryManager
 
 FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION hsh_refuse_change() RETURNS trigger AS $$
@@ -30,7 +30,7 @@ def _refuse(model, operation):
     )
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySetMixin:
     def update(self, **kwargs):
         _refuse(self.model, "UPDATE")
 
@@ -39,6 +39,14 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     def bulk_update(self, objs, fields, batch_size=None):
         _refuse(self.model, "UPDATE")
+
+
+class AppendOnlyQuerySet(AppendOnlyQuerySetMixin, models.QuerySet):
+    pass
+
+
+class AppendOnlyHistoricalQuerySet(AppendOnlyQuerySetMixin, HistoricalQuerySet):
+    pass
 
 
 AppendOnlyManager = models.Manager.from_queryset(AppendOnlyQuerySet)
@@ -64,6 +72,8 @@ class AppendOnlyModel(models.Model):
 class AppendOnlyHistory(AppendOnlyModel):
     """Base of every simple-history model (HistoricalRecords(bases=[...]))."""
 
+    objects = models.Manager.from_queryset(AppendOnlyHistoricalQuerySet)()
+
     class Meta:
         abstract = True
 
@@ -72,7 +82,7 @@ class AppendOnlyHistoryManager(HistoryManager):
     """`instance.history` with the same guard."""
 
     def get_super_queryset(self):
-        return AppendOnlyQuerySet(model=self.model, using=self._db)
+        return AppendOnlyHistoricalQuerySet(model=self.model, using=self._db)
 
 
 def trigger_sql(table: str) -> str:

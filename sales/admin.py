@@ -11,10 +11,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
+from reversion.admin import VersionAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
-from core.admin_mixins import DepotScopedAdminMixin
+from core.admin_mixins import DepotScopedAdminMixin, RecoverableAdminMixin
 from core.scoping import scope_queryset
 from sales import services
 from sales.forms import PaymentForm, SaleForm, SetRatesForm, VoidForm
@@ -58,7 +60,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, SimpleHistoryAdmin, VersionAdmin):
     list_display = (
         "code",
         "name",
@@ -239,7 +241,7 @@ class CustomerAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Rate)
-class RateAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class RateAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
     """Every version of every rate, newest first. Versions are never edited."""
 
     list_display = (
@@ -453,7 +455,7 @@ class UnpaidFilter(admin.SimpleListFilter):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "number",
         "created_at",
@@ -625,7 +627,7 @@ class TransactionAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "number",
         "created_at",

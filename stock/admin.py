@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q, Sum
 from django.urls import path, reverse
+from simple_history.admin import SimpleHistoryAdmin
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
@@ -66,7 +67,7 @@ class LocationTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name", "kind", "capacity_kg", "unit", "sort_order", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name")
@@ -81,7 +82,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("location", "product", "state", "quantity", "updated_at")
     list_filter = ("depot", LocationTypeFilter, VehicleFilter, "product", "state")
     list_select_related = ("depot", "sales_rep", "product")
@@ -232,7 +233,7 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
 
 @admin.register(Distribution)
-class DistributionAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class DistributionAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "distribution_no",
         "created_at",

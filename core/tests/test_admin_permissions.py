@@ -17,12 +17,16 @@ VIEWS = ("changelist", "add", "change", "delete", "history")
 # model label -> role -> status for (changelist, add, change, delete, history).
 # Anonymous users and sales representatives are sent to the login page everywhere.
 EXPECTED = {
-    "core.user": {
-        "ADMIN": (OK, OK, OK, OK, OK),
+    "core.user": {  # staff are deactivated, never deleted: history refers to them
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),  # change page is read-only
     },
     "core.depot": {  # the depot has staff: close it rather than delete it
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "core.auditlog": {  # read-only for everyone
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
     },
     "auth.group": {
@@ -129,7 +133,10 @@ def objects(north, user_factory):
     sale = sale_post(
         customer=customer, sales_rep=rep, actor=boss, lines=[{"product": product, "quantity": 1}]
     )
+    from core.models import AuditLog
+
     return {
+        "core.auditlog": AuditLog.objects.filter(depot=north).first(),
         "sales.customer": customer,
         "sales.rate": customer.rates.get(),
         "sales.ratetable": RateTable.objects.get(pk=customer.pk),

@@ -63,12 +63,20 @@ def test_object_of_another_depot_is_not_found(client, manager, world, south):
     for url in (
         reverse("admin:core_user_change", args=[world["south_rep"].pk]),
         reverse("admin:core_depot_change", args=[south.pk]),
-        reverse("admin:core_user_history", args=[world["south_rep"].pk]),
     ):
         response = client.get(url, follow=True)
         assert response.redirect_chain[-1][0] == reverse("admin:index"), url
         message = str(next(iter(response.context["messages"])))
         assert "doesn’t exist" in message  # noqa: RUF001 - Django's own wording
+    # History pages look rows up by id: they must not show another depot's either.
+    for url in (
+        reverse("admin:core_user_history", args=[world["south_rep"].pk]),
+        reverse("admin:core_depot_history", args=[south.pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    record = world["south_rep"].history.first()
+    url = reverse("admin:core_user_simple_history", args=[world["south_rep"].pk, record.history_id])
+    assert client.get(url).status_code == 404
 
 
 def test_depot_filter_offers_only_own_depots(client, manager, world, north, south):
