@@ -127,7 +127,15 @@ def sale_post(
     depot = sales_rep_home_depot(sales_rep)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     try:
-        return _post(customer, sales_rep, actor, depot, parsed, reading, key)
+        return _post(
+            customer=customer,
+            sales_rep=sales_rep,
+            actor=actor,
+            depot=depot,
+            lines=parsed,
+            reading=reading,
+            key=key,
+        )
     except IntegrityError:
         # Another request with the same key committed first (it could not have waited on
         # our customer lock if it was for another customer).
@@ -138,7 +146,7 @@ def sale_post(
 
 
 @atomic_with_retry
-def _post(customer, sales_rep, actor, depot, lines, reading, key) -> Transaction:
+def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transaction:
     customer = lock_customer(customer)
     if key is not None:
         existing = Transaction.objects.filter(idempotency_key=key).first()
