@@ -54,6 +54,7 @@ def test_import_creates_versions_through_rate_set(two_customers, head_office, pr
         AuditLog.objects.filter(action="rate_set", actor=head_office, data__batch=batch.pk).count()
         == 3
     )
+    assert {h.history_user for r in imported for h in r.history.all()} == {head_office}
     # Effective from 1 Dec: today's rate is untouched, December's is the new one.
     assert rate_in_force(customer=a, product=products["9KG"]) == Decimal("2200.00")
 
