@@ -1,10 +1,12 @@
 """The wide rate table in and out: CSV and XLSX, dry run, all-or-nothing, undo."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import tablib
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from core.models import AuditLog
 from sales.models import Rate, RateImport
@@ -13,6 +15,8 @@ from sales.selectors import rate_in_force
 from sales.services import rate_import_undo, rate_set
 
 pytestmark = pytest.mark.django_db
+
+NEXT_WEEK = (timezone.localdate() + timedelta(days=7)).isoformat()
 
 
 def table(*rows, headers=COLUMNS):
@@ -34,7 +38,7 @@ def test_import_creates_versions_through_rate_set(two_customers, head_office, pr
     a, b = two_customers
     result = run(
         table(
-            [a.code, a.name, "260", "2300", "3100", "", "", "", "2026-12-01"],
+            [a.code, a.name, "260", "2300", "3100", "", "", "", NEXT_WEEK],
             [b.code, b.name, "", "", "", "", "", "", ""],
         ),
         head_office,
@@ -55,7 +59,7 @@ def test_import_creates_versions_through_rate_set(two_customers, head_office, pr
         == 3
     )
     assert {h.history_user for r in imported for h in r.history.all()} == {head_office}
-    # Effective from 1 Dec: today's rate is untouched, December's is the new one.
+    # Effective from next week: today's rate is untouched.
     assert rate_in_force(customer=a, product=products["9KG"]) == Decimal("2200.00")
 
 

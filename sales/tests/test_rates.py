@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -32,14 +32,15 @@ def test_versions_and_the_rate_in_force(cash_customer, products, head_office):
 
 def test_later_created_wins_a_tie(cash_customer, products, head_office):
     cyl = products["12.7KG"]
-    day = date(2026, 12, 1)
+    day = timezone.localdate() + timedelta(days=7)
     rate_set(
         customer=cash_customer, product=cyl, rate="1.00", actor=head_office, effective_from=day
     )
     rate_set(
         customer=cash_customer, product=cyl, rate="2.00", actor=head_office, effective_from=day
     )
-    at = timezone.make_aware(timezone.datetime(2026, 12, 1, 9, 0))
+    at = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+    at += timedelta(hours=9)
     assert rate_in_force(customer=cash_customer, product=cyl, at=at) == Decimal("2.00")
 
 
