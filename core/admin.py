@@ -235,16 +235,7 @@ class ActorFilter(admin.SimpleListFilter):
 class AuditLogAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
     """The audit log, read-only for everyone. Search by the object's id or number."""
 
-    list_display = (
-        "seq",
-        "created_at",
-        "actor",
-        "action",
-        "object_type",
-        "object_id",
-        "depot",
-        "summary",
-    )
+    list_display = ("seq", "created_at", "actor", "action", "object_label", "summary")
     list_filter = (ActorFilter, "action", "object_type", "depot", "created_at")
     search_fields = ("=object_id", "data__number", "data__customer")
     list_select_related = ("actor", "depot")
@@ -265,10 +256,15 @@ class AuditLogAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
 
+    @admin.display(description="Object", ordering="object_type")
+    def object_label(self, obj):
+        return f"{obj.object_type.split('.')[-1]} {obj.object_id}"
+
     @admin.display(description="Details")
     def summary(self, obj):
-        text = ", ".join(f"{k}={v}" for k, v in obj.data.items() if not isinstance(v, (list, dict)))
-        return text[:120] + ("..." if len(text) > 120 else "")
+        keys = ("number", "customer", "product", "quantity", "total", "amount", "reason")
+        text = ", ".join(f"{k} {obj.data[k]}" for k in keys if obj.data.get(k) not in (None, ""))
+        return text[:70] + ("..." if len(text) > 70 else "")
 
     @admin.display(description="Data")
     def pretty_data(self, obj):

@@ -29,23 +29,25 @@ USERS = [
 def seed(*, stdout) -> dict:
     depots = {}
     for code, name in DEPOTS:
-        depots[code], _ = Depot.objects.update_or_create(
-            code=code, defaults={"name": name, "is_active": True}
-        )
+        with at(days_ago(35, 8)):  # the demo's history starts five weeks ago
+            depots[code], _ = Depot.objects.update_or_create(
+                code=code, defaults={"name": name, "is_active": True}
+            )
     logins = []
     for username, password, role, codes, vehicle, first, last in USERS:
         assigned = [depots[c] for c in codes]
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = user_create(
-                username=username,
-                password=password,
-                role=role,
-                depots=assigned,
-                vehicle_no=vehicle,
-                first_name=first,
-                last_name=last,
-            )
+            with at(days_ago(35, 8)):
+                user = user_create(
+                    username=username,
+                    password=password,
+                    role=role,
+                    depots=assigned,
+                    vehicle_no=vehicle,
+                    first_name=first,
+                    last_name=last,
+                )
         else:
             # Put a demo account back as documented, whatever was done to it.
             user_assignment_validate(role=role, depots=assigned, vehicle_no=vehicle, user=user)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from core.demo import at, days_ago
+from core.history import acting_as
 from core.models import Depot, Role, User
 from sales.models import Customer, PaymentType, Transaction
 from sales.selectors import customer_balance
@@ -90,16 +91,17 @@ def _customers(admin, products):
     depots = {d.code: d for d in Depot.objects.all()}
     customers = []
     for code, name, depot, payment_type, limit, tank in CUSTOMERS:
-        customer, created = Customer.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "depot": depots[depot],
-                "payment_type": payment_type,
-                "credit_limit": limit,
-                "address": f"{name}, {depot.title()} area",
-            },
-        )
+        with at(days_ago(31, 9)), acting_as(admin):
+            customer, created = Customer.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "depot": depots[depot],
+                    "payment_type": payment_type,
+                    "credit_limit": limit,
+                    "address": f"{name}, {depot.title()} area",
+                },
+            )
         customer.has_tank = tank
         customers.append(customer)
         if not created:
