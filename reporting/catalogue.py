@@ -1,0 +1,79 @@
+"""The report catalogue: each report is flat rows under fixed column names.
+
+A report either has a `queryset(filters)` (flat SQL: the CSV export streams it through
+PostgreSQL COPY) or builds its rows in Python from a few grouped queries (`rows`). Every
+report limits its rows to the user's depots (filters.depot_ids).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from reporting.filters import Filters
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    total: bool = False  # summed in the table's totals row
+
+
+class Report:
+    slug: str = ""
+    title: str = ""
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    options: dict = {}  # report-specific filters: name -> (allowed values, default)
+    chart: dict | None = None  # {"x": key, "series": [keys], "kind": "bar"}
+
+    @property
+    def keys(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+    def queryset(self, filters: Filters) -> QuerySet | None:
+        """Flat rows as a values queryset whose keys are the column keys, or None."""
+        return None
+
+    def rows(self, filters: Filters) -> Iterable[tuple]:
+        """Every row as a tuple in column order (streamed: never all in memory)."""
+        # values() rows keep their select order, which follows the columns.
+        for row in self.queryset(filters).iterator(chunk_size=2000):
+            yield tuple(row.values())
+
+    def totals(self, filters: Filters) -> dict:
+        """Sums of the total columns over all rows (not just the page)."""
+        positions = [i for i, c in enumerate(self.columns) if c.total]
+        sums = {self.columns[i].key: 0 for i in positions}
+        for row in self.rows(filters):
+            if self.counts_in_totals(row):
+                for i in positions:
+                    sums[self.columns[i].key] += row[i] or 0
+        return sums
+
+    def counts_in_totals(self, row) -> bool:
+        return True
+
+
+REPORTS: dict[str, Report] = {}
+
+
+def register(cls):
+    REPORTS[cls.slug] = cls()
+    return cls
+
+
+def get_report(slug: str) -> Report | None:
+    _load()
+    return REPORTS.get(slug)
+
+
+def all_reports() -> list[Report]:
+    _load()
+    return list(REPORTS.values())
+
+
+def _load():
+    # The reports register themselves on import.
+    from reporting import reports  # noqa: F401

@@ -1,0 +1,154 @@
+"""Report filters from the URL: parsed, validated and limited to what the user may see.
+
+Every report takes the same filters (date_from, date_to, depot, sales_rep, customer,
+product, payment_type) plus its own (group_by, period). A bad value is an error that
+names the filter; the web layer turns it into a 400.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from core.models import Depot, Role, User
+from core.scoping import ALL, visible_depot_ids
+from sales.models import Customer, PaymentType
+from stock.models import Product
+
+COMMON = ("date_from", "date_to", "depot", "sales_rep", "customer", "product", "payment_type")
+MAX_SPAN_DAYS = 3660
+
+
+class FilterError(Exception):
+    """errors: {filter name: message}."""
+
+    def __init__(self, errors: dict):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class Filters:
+    user: User
+    date_from: date | None = None
+    date_to: date | None = None
+    depot: Depot | None = None
+    sales_rep: User | None = None
+    customer: Customer | None = None
+    product: Product | None = None
+    payment_type: str | None = None
+    options: dict = field(default_factory=dict)  # report-specific: group_by, period
+    # Depots the user may see (None: all). Every report limits its rows to these.
+    depot_ids: list | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        """date_from as the first moment of that day in the business time zone."""
+        if self.date_from is None:
+            return None
+        return timezone.make_aware(datetime.combine(self.date_from, time.min))
+
+    @property
+    def end(self) -> datetime | None:
+        """The moment after date_to (exclusive upper bound)."""
+        if self.date_to is None:
+            return None
+        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
+
+    def as_query(self) -> dict:
+        """The filters as URL parameters (codes, not ids), e.g. to store in an export job."""
+        query = {
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "depot": self.depot.code if self.depot else None,
+            "sales_rep": self.sales_rep.username if self.sales_rep else None,
+            "customer": self.customer.code if self.customer else None,
+            "product": self.product.code if self.product else None,
+            "payment_type": self.payment_type,
+            **self.options,
+        }
+        return {k: v for k, v in query.items() if v not in (None, "")}
+
+
+def _date(value, name, errors):
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = f"Enter a date as YYYY-MM-DD; got {value!r}."
+        return None
+
+
+def parse_filters(params, user, *, options: dict | None = None) -> Filters:
+    """Build Filters from a QueryDict or dict; raise FilterError naming each bad filter.
+
+    `options` maps a report's own filter names to their allowed values and default,
+    e.g. {"group_by": (("depot", "sales_rep", "product"), "depot")}.
+    """
+    get = params.get
+    errors = {}
+    depot_ids = visible_depot_ids(user)
+    if user.role == Role.SALES and not user.is_superuser:
+        raise FilterError({"user": "Reports are for head office and depot managers."})
+    filters = Filters(user=user, depot_ids=None if depot_ids is ALL else list(depot_ids))
+
+    known = set(COMMON) | set(options or {}) | {"format", "page", "o", "async"}
+    unknown = sorted(k for k in params if k not in known)
+    for name in unknown:
+        errors[name] = "Unknown filter."
+
+    if get("date_from"):
+        filters.date_from = _date(get("date_from"), "date_from", errors)
+    if get("date_to"):
+        filters.date_to = _date(get("date_to"), "date_to", errors)
+    if filters.date_from and filters.date_to:
+        if filters.date_from > filters.date_to:
+            errors["date_to"] = "date_to is before date_from."
+        elif (filters.date_to - filters.date_from).days > MAX_SPAN_DAYS:
+            errors["date_to"] = "Ask for at most ten years at a time."
+
+    if get("depot"):
+        depot = Depot.objects.filter(code=get("depot")).first()
+        if depot is None:
+            errors["depot"] = f"No depot {get('depot')!r}."
+        elif filters.depot_ids is not None and depot.pk not in filters.depot_ids:
+            errors["depot"] = f"You do not work for depot {depot.code}."
+        else:
+            filters.depot = depot
+    if get("sales_rep"):
+        rep = User.objects.filter(username=get("sales_rep"), role=Role.SALES).first()
+        rep_depots = set(rep.depots.values_list("pk", flat=True)) if rep else set()
+        if rep is None:
+            errors["sales_rep"] = f"No sales representative {get('sales_rep')!r}."
+        elif filters.depot_ids is not None and not rep_depots & set(filters.depot_ids):
+            errors["sales_rep"] = f"{rep.username} does not work in your depots."
+        else:
+            filters.sales_rep = rep
+    if get("customer"):
+        customer = Customer.objects.filter(code=get("customer")).first()
+        if customer is None:
+            errors["customer"] = f"No customer {get('customer')!r}."
+        elif filters.depot_ids is not None and customer.depot_id not in filters.depot_ids:
+            errors["customer"] = f"Customer {customer.code} is not in your depots."
+        else:
+            filters.customer = customer
+    if get("product"):
+        filters.product = Product.objects.filter(code=get("product")).first()
+        if filters.product is None:
+            errors["product"] = f"No product {get('product')!r}."
+    if get("payment_type"):
+        if get("payment_type") not in PaymentType.values:
+            errors["payment_type"] = (
+                f"Use {' or '.join(PaymentType.values)}; got {get('payment_type')!r}."
+            )
+        else:
+            filters.payment_type = get("payment_type")
+
+    for name, (allowed, default) in (options or {}).items():
+        value = get(name) or default
+        if value not in allowed:
+            errors[name] = f"Use one of {', '.join(allowed)}; got {value!r}."
+        filters.options[name] = value
+
+    if errors:
+        raise FilterError(errors)
+    return filters

@@ -1,0 +1,322 @@
+"""Sales reports: register, summary, meter sales, receivables."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
+from django.utils import timezone
+
+from reporting.catalogue import Column, Report, register
+from sales.models import MeterSale, Payment, PaymentType, Transaction, TransactionLine
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+QTY = DecimalField(max_digits=12, decimal_places=2)
+
+
+def _tx_filters(f, prefix=""):
+    """Q for a Transaction reached through `prefix` (e.g. "transaction__")."""
+    q = Q()
+    if f.depot_ids is not None:
+        q &= Q(**{f"{prefix}depot_id__in": f.depot_ids})
+    if f.start:
+        q &= Q(**{f"{prefix}created_at__gte": f.start})
+    if f.end:
+        q &= Q(**{f"{prefix}created_at__lt": f.end})
+    for name, lookup in (("depot", "depot"), ("sales_rep", "sales_rep"), ("customer", "customer")):
+        value = getattr(f, name)
+        if value is not None:
+            q &= Q(**{f"{prefix}{lookup}": value})
+    if f.payment_type:
+        q &= Q(**{f"{prefix}payment_type": f.payment_type})
+    return q
+
+
+def _line_rows(f):
+    lines = TransactionLine.objects.filter(_tx_filters(f, "transaction__"))
+    meters = MeterSale.objects.filter(_tx_filters(f, "transaction__"))
+    if f.product is not None:
+        lines = lines.filter(product=f.product)
+        meters = meters.filter(product=f.product)
+    return lines, meters
+
+
+REGISTER_FIELDS = {
+    "date": TruncDate("transaction__created_at"),
+    "number": F("transaction__number"),
+    "status": F("transaction__status"),
+    "depot": F("transaction__depot__code"),
+    "sales_rep": F("transaction__sales_rep__username"),
+    "customer_code": F("transaction__customer__code"),
+    "customer_name": F("transaction__customer__name"),
+    "payment_type": F("transaction__payment_type"),
+    "product_code": F("product__code"),
+}
+
+
+@register
+class SalesRegister(Report):
+    slug = "sales-register"
+    title = "Sales register"
+    description = "Every line of every sale (cylinders and meter readings), voids included."
+    columns = (
+        Column("date", "Date"),
+        Column("number", "Sale"),
+        Column("status", "Status"),
+        Column("depot", "Depot"),
+        Column("sales_rep", "Representative"),
+        Column("customer_code", "Customer"),
+        Column("customer_name", "Customer name"),
+        Column("payment_type", "Payment"),
+        Column("product", "Product"),
+        Column("quantity", "Quantity", total=True),
+        Column("empties_returned", "Empties"),
+        Column("rate", "Rate"),
+        Column("amount", "Amount", total=True),
+    )
+
+    def queryset(self, f):
+        lines, meters = _line_rows(f)
+        lines = (
+            lines.annotate(
+                **REGISTER_FIELDS,
+                qty=Cast("quantity", QTY),
+                empties=F("empties_returned"),
+                price=F("rate"),
+                amount=F("subtotal"),
+            )
+            .values(*REGISTER_FIELDS, "qty", "empties", "price", "amount")
+            .order_by()
+        )
+        meters = (
+            meters.annotate(
+                **REGISTER_FIELDS,
+                qty=F("quantity"),
+                empties=Value(0, output_field=IntegerField()),
+                price=F("rate"),
+                amount=F("subtotal"),
+            )
+            .values(*REGISTER_FIELDS, "qty", "empties", "price", "amount")
+            .order_by()
+        )
+        return lines.union(meters, all=True).order_by("date", "number", "product_code")
+
+    def counts_in_totals(self, row):
+        return row[2] == "POSTED"
+
+    def sql_columns(self):
+        """The union's own column names, in column order, for COPY."""
+        return [*REGISTER_FIELDS, "qty", "empties", "price", "amount"]
+
+
+@register
+class SalesSummary(Report):
+    slug = "sales-summary"
+    title = "Sales summary"
+    description = "Posted sales by day or month and by depot, representative or product."
+    options = {
+        "group_by": (("depot", "sales_rep", "product"), "depot"),
+        "period": (("month", "day"), "month"),
+    }
+    columns = (
+        Column("period", "Period"),
+        Column("group", "Group"),
+        Column("sales", "Sales", total=True),
+        Column("cylinders", "Cylinders", total=True),
+        Column("meter_quantity", "Metered (kg)", total=True),
+        Column("cash", "Cash", total=True),
+        Column("credit", "Credit", total=True),
+        Column("amount", "Amount", total=True),
+    )
+    chart = {"x": "period", "series": ["amount"], "kind": "bar", "title": "Sales by period"}
+
+    def rows(self, f):
+        trunc = TruncMonth if f.options.get("period", "month") == "month" else TruncDate
+        group_by = f.options.get("group_by", "depot")
+        posted = Q(transaction__status="POSTED")
+        lines, meters = _line_rows(f)
+        lines, meters = lines.filter(posted), meters.filter(posted)
+        group = {
+            "depot": "transaction__depot__code",
+            "sales_rep": "transaction__sales_rep__username",
+            "product": "product__code",
+        }[group_by]
+        table = defaultdict(
+            lambda: {
+                "sales": set(),
+                "cylinders": 0,
+                "meter": Decimal("0"),
+                "cash": Decimal("0"),
+                "credit": Decimal("0"),
+            }
+        )
+        cash = Q(transaction__payment_type=PaymentType.CASH)
+        for source, qty_key in ((lines, "cylinders"), (meters, "meter")):
+            grouped = (
+                source.annotate(period=trunc("transaction__created_at"), group=F(group))
+                .values("period", "group")
+                .annotate(
+                    ids=Count("transaction_id", distinct=True),
+                    qty=Sum("quantity"),
+                    cash=Coalesce(Sum("subtotal", filter=cash), Value(0, output_field=MONEY)),
+                    credit=Coalesce(Sum("subtotal", filter=~cash), Value(0, output_field=MONEY)),
+                )
+                .order_by()
+            )
+            for row in grouped:
+                cell = table[(row["period"], row["group"])]
+                cell[qty_key] += row["qty"] or 0
+                cell["cash"] += row["cash"]
+                cell["credit"] += row["credit"]
+        # Sales are counted once even when they hold cylinders and a meter reading.
+        counted = Transaction.objects.filter(_tx_filters(f), status="POSTED").annotate(
+            period=trunc("created_at")
+        )
+        if group_by == "product":
+            pairs = set()
+            for source in (lines, meters):
+                pairs |= set(
+                    source.annotate(period=trunc("transaction__created_at")).values_list(
+                        "period", "product__code", "transaction_id"
+                    )
+                )
+            counts = defaultdict(int)
+            for period, product, _ in pairs:
+                counts[(period, product)] += 1
+        else:
+            key = {"depot": "depot__code", "sales_rep": "sales_rep__username"}[group_by]
+            if f.product is not None:
+                counted = counted.filter(
+                    Q(lines__product=f.product) | Q(meter_sale__product=f.product)
+                )
+            counts = {
+                (r["period"], r[key]): r["n"]
+                for r in counted.values("period", key)
+                .annotate(n=Count("id", distinct=True))
+                .order_by()
+            }
+        for (period, group), cell in sorted(
+            table.items(), key=lambda item: (item[0][0], str(item[0][1]))
+        ):
+            yield (
+                period.strftime("%Y-%m")
+                if f.options.get("period", "month") == "month"
+                else period.isoformat(),
+                group,
+                counts.get((period, group), 0),
+                cell["cylinders"],
+                cell["meter"],
+                cell["cash"],
+                cell["credit"],
+                cell["cash"] + cell["credit"],
+            )
+
+
+@register
+class MeterSales(Report):
+    slug = "meter-sales"
+    title = "Meter sales"
+    description = "Bulk tank sales by meter reading."
+    columns = (
+        Column("date", "Date"),
+        Column("number", "Sale"),
+        Column("status", "Status"),
+        Column("depot", "Depot"),
+        Column("sales_rep", "Representative"),
+        Column("customer_code", "Customer"),
+        Column("customer_name", "Customer name"),
+        Column("last_reading", "Previous reading"),
+        Column("latest_reading", "Reading"),
+        Column("quantity", "Quantity", total=True),
+        Column("rate", "Rate"),
+        Column("amount", "Amount", total=True),
+    )
+
+    def queryset(self, f):
+        _, meters = _line_rows(f)
+        fields = {
+            k: v for k, v in REGISTER_FIELDS.items() if k not in ("payment_type", "product_code")
+        }
+        return (
+            meters.annotate(**fields, amount=F("subtotal"))
+            .values(*fields, "last_reading", "latest_reading", "quantity", "rate", "amount")
+            .order_by("date", "number")
+        )
+
+    def counts_in_totals(self, row):
+        return row[2] == "POSTED"
+
+
+@register
+class Receivables(Report):
+    slug = "receivables"
+    title = "Receivables"
+    description = (
+        "What each credit customer owes, by the age of the unpaid sales (as of date_to, "
+        "default today; amounts paid are as allocated now)."
+    )
+    columns = (
+        Column("customer_code", "Customer"),
+        Column("customer_name", "Customer name"),
+        Column("depot", "Depot"),
+        Column("credit_limit", "Credit limit"),
+        Column("days_0_30", "0-30 days", total=True),
+        Column("days_31_60", "31-60 days", total=True),
+        Column("days_61_90", "61-90 days", total=True),
+        Column("days_over_90", "Over 90 days", total=True),
+        Column("total_due", "Total due", total=True),
+        Column("on_account", "Paid in advance", total=True),
+    )
+
+    def rows(self, f):
+        as_of = f.date_to or timezone.localdate()
+        unpaid = Transaction.objects.filter(
+            status="POSTED",
+            payment_type=PaymentType.CREDIT,
+            is_paid=False,
+            created_at__lt=f.end or timezone.now(),
+        )
+        if f.depot_ids is not None:
+            unpaid = unpaid.filter(customer__depot_id__in=f.depot_ids)
+        if f.depot is not None:
+            unpaid = unpaid.filter(customer__depot=f.depot)
+        if f.customer is not None:
+            unpaid = unpaid.filter(customer=f.customer)
+        if f.sales_rep is not None:
+            unpaid = unpaid.filter(sales_rep=f.sales_rep)
+        buckets = defaultdict(lambda: [Decimal("0")] * 4)
+        customers = {}
+        for sale in (
+            unpaid.select_related("customer__depot")
+            .order_by("customer__code")
+            .iterator(chunk_size=2000)
+        ):
+            age = (as_of - timezone.localtime(sale.created_at).date()).days
+            index = 0 if age <= 30 else 1 if age <= 60 else 2 if age <= 90 else 3
+            buckets[sale.customer_id][index] += sale.total_amount - sale.amount_paid
+            customers[sale.customer_id] = sale.customer
+        advance = dict(
+            Payment.objects.filter(customer_id__in=customers)
+            .values_list("customer")
+            .annotate(left=Sum(F("amount") - F("allocated")))
+            .order_by()
+        )
+        for customer_id, customer in sorted(customers.items(), key=lambda kv: kv[1].code):
+            due = buckets[customer_id]
+            yield (
+                customer.code,
+                customer.name,
+                customer.depot.code,
+                customer.credit_limit,
+                *due,
+                sum(due),
+                advance.get(customer_id) or Decimal("0"),
+            )

@@ -1,0 +1,231 @@
+"""Stock reports: position, ledger with balances, vehicle reconciliation."""
+
+from collections import defaultdict
+
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from reporting.catalogue import Column, Report, register
+from stock.models import MovementKind, StockLevel, StockMovement
+
+
+def _levels(f):
+    levels = StockLevel.objects.all()
+    if f.depot_ids is not None:
+        levels = levels.filter(depot_id__in=f.depot_ids)
+    if f.depot is not None:
+        levels = levels.filter(depot=f.depot)
+    if f.sales_rep is not None:
+        levels = levels.filter(sales_rep=f.sales_rep)
+    if f.product is not None:
+        levels = levels.filter(product=f.product)
+    return levels
+
+
+def _balances_before(level_ids, moment):
+    """{level id: quantity} as the ledger stood just before `moment`."""
+    if moment is None:
+        return defaultdict(int)
+    before = StockMovement.objects.filter(created_at__lt=moment)
+    balances = defaultdict(int)
+    for level_id, total in (
+        before.filter(to_level_id__in=level_ids)
+        .values_list("to_level")
+        .annotate(t=Sum("quantity"))
+        .order_by()
+    ):
+        balances[level_id] += total
+    for level_id, total in (
+        before.filter(from_level_id__in=level_ids)
+        .values_list("from_level")
+        .annotate(t=Sum("quantity"))
+        .order_by()
+    ):
+        balances[level_id] -= total
+    return balances
+
+
+def _location(level):
+    if level.sales_rep_id is None:
+        return f"depot {level.depot.code}"
+    return f"vehicle {level.sales_rep.vehicle_no} ({level.sales_rep.username})"
+
+
+@register
+class StockPosition(Report):
+    slug = "stock-position"
+    title = "Stock position"
+    description = (
+        "Full and empty cylinders at each depot and on each vehicle (now, or at the end "
+        "of date_to)."
+    )
+    columns = (
+        Column("depot", "Depot"),
+        Column("location", "Location"),
+        Column("product", "Product"),
+        Column("full", "Full", total=True),
+        Column("empty", "Empty", total=True),
+    )
+    chart = {"x": "depot", "series": ["full", "empty"], "kind": "bar", "title": "Stock by depot"}
+
+    def rows(self, f):
+        levels = list(
+            _levels(f)
+            .select_related("depot", "sales_rep", "product")
+            .order_by("depot__code", "sales_rep__username", "product__sort_order")
+        )
+        as_of = _balances_before([lv.pk for lv in levels], f.end) if f.end else None
+        table = {}
+        for level in levels:
+            key = (level.depot.code, _location(level), level.product.code)
+            cell = table.setdefault(key, {"FULL": 0, "EMPTY": 0})
+            cell[level.state] += as_of[level.pk] if as_of is not None else level.quantity
+        for (depot, location, product), cell in table.items():
+            yield depot, location, product, cell["FULL"], cell["EMPTY"]
+
+
+@register
+class StockLedger(Report):
+    slug = "stock-ledger"
+    title = "Stock ledger"
+    description = (
+        "Every movement per location, product and state, with the opening balance, "
+        "a running balance and the closing balance."
+    )
+    columns = (
+        Column("location", "Location"),
+        Column("product", "Product"),
+        Column("state", "State"),
+        Column("date", "Date"),
+        Column("kind", "Movement"),
+        Column("reference", "Reference"),
+        Column("quantity_in", "In", total=True),
+        Column("quantity_out", "Out", total=True),
+        Column("balance", "Balance"),
+    )
+
+    def rows(self, f):
+        levels = {lv.pk: lv for lv in _levels(f).select_related("depot", "sales_rep", "product")}
+        opening = _balances_before(list(levels), f.start)
+        movements = StockMovement.objects.filter(
+            Q(from_level_id__in=list(levels)) | Q(to_level_id__in=list(levels))
+        )
+        if f.start:
+            movements = movements.filter(created_at__gte=f.start)
+        if f.end:
+            movements = movements.filter(created_at__lt=f.end)
+        by_level = defaultdict(list)
+        for m in movements.order_by("created_at", "id").iterator(chunk_size=5000):
+            for level_id, direction in ((m.to_level_id, 1), (m.from_level_id, -1)):
+                if level_id in levels:
+                    by_level[level_id].append((m, direction))
+        for level in sorted(
+            levels.values(), key=lambda lv: (_location(lv), lv.product.sort_order, lv.state)
+        ):
+            balance = opening[level.pk]
+            place, code = _location(level), level.product.code
+            yield place, code, level.state, f.date_from, "OPENING", "", None, None, balance
+            for m, direction in by_level[level.pk]:
+                balance += direction * m.quantity
+                yield (
+                    place,
+                    code,
+                    level.state,
+                    timezone.localtime(m.created_at).date(),
+                    m.kind,
+                    m.reference or m.note,
+                    m.quantity if direction > 0 else None,
+                    m.quantity if direction < 0 else None,
+                    balance,
+                )
+            yield place, code, level.state, f.date_to, "CLOSING", "", None, None, balance
+
+
+@register
+class VehicleReconciliation(Report):
+    slug = "vehicle-reconciliation"
+    title = "Vehicle reconciliation"
+    description = (
+        "Per representative per day and product: opening + collected - sold - returned = "
+        "closing, for full and empty cylinders. Voids and stock counts show as a difference, "
+        "flagged CHECK."
+    )
+    columns = (
+        Column("date", "Date"),
+        Column("sales_rep", "Representative"),
+        Column("vehicle", "Vehicle"),
+        Column("product", "Product"),
+        Column("state", "State"),
+        Column("opening", "Opening"),
+        Column("collected", "Collected / received"),
+        Column("sold", "Sold", total=True),
+        Column("returned", "Returned", total=True),
+        Column("closing", "Closing"),
+        Column("difference", "Difference", total=True),
+        Column("flag", "Check"),
+    )
+
+    def rows(self, f):
+        levels = {
+            lv.pk: lv
+            for lv in _levels(f)
+            .filter(sales_rep__isnull=False)
+            .select_related("sales_rep", "product")
+        }
+        ids = list(levels)
+        moves = StockMovement.objects.filter(Q(from_level_id__in=ids) | Q(to_level_id__in=ids))
+        if f.start:
+            moves = moves.filter(created_at__gte=f.start)
+        if f.end:
+            moves = moves.filter(created_at__lt=f.end)
+        day = TruncDate("created_at")
+        days = defaultdict(lambda: defaultdict(int))  # (level, day) -> kind/direction -> qty
+        for side, sign in (("to_level", 1), ("from_level", -1)):
+            grouped = (
+                moves.filter(**{f"{side}_id__in": ids})
+                .annotate(day=day)
+                .values(side, "day", "kind")
+                .annotate(q=Sum("quantity"))
+                .order_by()
+            )
+            for row in grouped:
+                days[(row[side], row["day"])][(row["kind"], sign)] += row["q"]
+        opening = _balances_before(ids, f.start)
+        balance = dict(opening)
+        for level_id, date in sorted(
+            days,
+            key=lambda k: (
+                k[1],
+                levels[k[0]].sales_rep.username,
+                levels[k[0]].product.sort_order,
+                levels[k[0]].state,
+            ),
+        ):
+            level, cell = levels[level_id], days[(level_id, date)]
+            start = balance.get(level_id, 0)
+            if level.state == "FULL":
+                collected = cell[(MovementKind.COLLECTION, 1)]
+                sold = cell[(MovementKind.SALE, -1)]
+                returned = 0
+            else:
+                collected = cell[(MovementKind.SALE, 1)]  # empties received from customers
+                sold = 0
+                returned = cell[(MovementKind.EMPTY_RETURN, -1)]
+            closing = start + sum(q * sign for (_, sign), q in cell.items())
+            balance[level_id] = closing
+            difference = closing - (start + collected - sold - returned)
+            yield (
+                date,
+                level.sales_rep.username,
+                level.sales_rep.vehicle_no,
+                level.product.code,
+                level.state,
+                start,
+                collected,
+                sold,
+                returned,
+                closing,
+                difference,
+                "CHECK" if difference else "",
+            )
