@@ -8,11 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.html import format_html
 from reversion.admin import VersionAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator
-from core.admin_mixins import DepotScopedAdminMixin, RecoverableAdminMixin
+from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, RecoverableAdminMixin
 from core.models import AuditLog, Depot, Role, User
 from core.scoping import scope_queryset
 from core.services import user_assignment_validate, user_role_sync
@@ -48,7 +47,7 @@ class HSHUserChangeForm(_AssignmentValidationMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin, DjangoUserAdmin):
+class UserAdmin(DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
     form = HSHUserChangeForm
     add_form = HSHUserCreationForm
     list_display = (
@@ -124,7 +123,7 @@ class UserAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin, DjangoUserAdmin):
 
 
 @admin.register(Depot)
-class DepotAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, SimpleHistoryAdmin, VersionAdmin):
+class DepotAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, VersionAdmin):
     list_display = ("code", "name", "is_active", "managers", "representatives")
     list_filter = ("is_active",)
     search_fields = ("code", "name")

@@ -3,8 +3,9 @@
 import reversion
 from django.contrib import admin
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
+from simple_history.admin import SimpleHistoryAdmin
 
 from core.scoping import ALL, scope_queryset, visible_depot_ids
 
@@ -32,6 +33,7 @@ class DepotScopedAdminMixin:
         """History pages look rows up by id, past the admin queryset: check it first."""
         if visible_depot_ids(request.user) is ALL:
             return
+        _valid_pk_or_404(self.model, object_id)
         if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
             raise Http404(f"No {self.model._meta.verbose_name} with that id in your depots.")
 
@@ -95,3 +97,26 @@ class RecoverableAdminMixin:
             reversion.set_comment("Deleted")
             for obj in objects:
                 reversion.add_to_revision(obj)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's pages, read-only: the history shows what happened, and nothing is
+    ever saved from it (its detail page would otherwise save a POST, even for view-only
+    users, bypassing every service)."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        _valid_pk_or_404(self.model, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("History is read-only.")
+        _valid_pk_or_404(self.model, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _valid_pk_or_404(model, object_id):
+    try:
+        model._meta.pk.to_python(unquote(object_id))
+    except (ValidationError, ValueError, TypeError):
+        raise Http404(f"No {model._meta.verbose_name} with id {object_id!r}.") from None

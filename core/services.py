@@ -125,8 +125,9 @@ def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | No
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         depot=depot,
-        # Stored exactly as hashed: JSON types only, as the database gives them back.
-        data=json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
+        # Stored exactly as hashed: JSON types only, as every database gives them back
+        # (floats as text: jsonb may rewrite 1e16 or -0.0).
+        data=json.loads(json.dumps(data, cls=DjangoJSONEncoder), parse_float=str),
         created_at=timezone.now(),
         prev_hash=head.last_hash,
     )

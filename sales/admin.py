@@ -12,11 +12,10 @@ from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from reversion.admin import VersionAdmin
-from simple_history.admin import SimpleHistoryAdmin
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
-from core.admin_mixins import DepotScopedAdminMixin, RecoverableAdminMixin
+from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, RecoverableAdminMixin
 from core.scoping import scope_queryset
 from sales import services
 from sales.forms import PaymentForm, SaleForm, SetRatesForm, VoidForm
@@ -60,7 +59,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, SimpleHistoryAdmin, VersionAdmin):
+class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, VersionAdmin):
     list_display = (
         "code",
         "name",
@@ -241,7 +240,7 @@ class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, SimpleHistoryA
 
 
 @admin.register(Rate)
-class RateAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
+class RateAdmin(DepotScopedAdminMixin, HistoryAdmin):
     """Every version of every rate, newest first. Versions are never edited."""
 
     list_display = (
@@ -455,7 +454,7 @@ class UnpaidFilter(admin.SimpleListFilter):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
+class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     list_display = (
         "number",
         "created_at",
@@ -627,7 +626,7 @@ class TransactionAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
+class PaymentAdmin(DepotScopedAdminMixin, HistoryAdmin):
     list_display = (
         "number",
         "created_at",

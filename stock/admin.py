@@ -2,11 +2,10 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q, Sum
 from django.urls import path, reverse
-from simple_history.admin import SimpleHistoryAdmin
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
-from core.admin_mixins import DepotScopedAdminMixin
+from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.models import Role, User
 from core.scoping import scope_queryset
 from stock import services
@@ -67,7 +66,7 @@ class LocationTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(SimpleHistoryAdmin):
+class ProductAdmin(HistoryAdmin):
     list_display = ("code", "name", "kind", "capacity_kg", "unit", "sort_order", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name")
@@ -82,7 +81,7 @@ class ProductAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ("location", "product", "state", "quantity", "updated_at")
     list_filter = ("depot", LocationTypeFilter, VehicleFilter, "product", "state")
     list_select_related = ("depot", "sales_rep", "product")
@@ -233,7 +232,7 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
 
 @admin.register(Distribution)
-class DistributionAdmin(DepotScopedAdminMixin, SimpleHistoryAdmin):
+class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     list_display = (
         "distribution_no",
         "created_at",

@@ -1,13 +1,29 @@
 """Walk the audit hash chain and name the first entry that does not hold."""
 
 from django.core.management.base import BaseCommand
+from django.db import connection, transaction
 
 from core.models import AuditChainHead, AuditLog
 from core.services import GENESIS_HASH, audit_hash
 
 
 def first_break():
-    """(entry or None, problem) for the first break in the chain; None when it holds."""
+    """(entry or None, problem) for the first break in the chain; None when it holds.
+
+    Reads one snapshot (on PostgreSQL): entries committed meanwhile are not half-seen. The
+    chain head must end exactly at the last entry, so entries appended or removed at the
+    end without moving the head are found too.
+    """
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _walk()
+
+
+def _walk():
+    head = AuditChainHead.objects.filter(pk=1).first()
     expected_seq, previous = 1, GENESIS_HASH
     entries = AuditLog.objects.order_by("seq").iterator(chunk_size=5000)
     for entry in entries:
@@ -28,11 +44,18 @@ def first_break():
                 "its content no longer matches its hash"
             )
         expected_seq, previous = entry.seq + 1, entry.hash
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_seq >= expected_seq:
+    last_seq = expected_seq - 1
+    if head is None:
+        return (None, None) if last_seq == 0 else (None, "the chain head is missing")
+    if head.last_seq > last_seq:
         return None, (
             f"entries #{expected_seq} to #{head.last_seq} are missing: the chain ended at "
             f"#{head.last_seq}"
+        )
+    if head.last_seq < last_seq or head.last_hash != previous:
+        return None, (
+            f"entries after #{head.last_seq} were not appended by the application: the "
+            f"chain head says #{head.last_seq}, the log ends at #{last_seq}"
         )
     return None, None
 
