@@ -27,6 +27,9 @@ class Report:
     columns: tuple[Column, ...] = ()
     options: dict = {}  # report-specific filters: name -> (allowed values, default)
     chart: dict | None = None  # {"x": key, "series": [keys], "kind": "bar"}
+    # Whether PostgreSQL's own text output of queryset() is the report's CSV (no
+    # timestamps or JSON, whose text would differ from the other formats).
+    copy_safe: bool = False
 
     @property
     def keys(self) -> list[str]:

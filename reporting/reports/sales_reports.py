@@ -66,6 +66,7 @@ REGISTER_FIELDS = {
 class SalesRegister(Report):
     slug = "sales-register"
     title = "Sales register"
+    copy_safe = True
     description = "Every line of every sale (cylinders and meter readings), voids included."
     columns = (
         Column("date", "Date"),
@@ -224,6 +225,7 @@ class SalesSummary(Report):
 class MeterSales(Report):
     slug = "meter-sales"
     title = "Meter sales"
+    copy_safe = True
     description = "Bulk tank sales by meter reading."
     columns = (
         Column("date", "Date"),
