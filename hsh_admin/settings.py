@@ -176,6 +176,14 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 # what was posted; master data is simply edited again (and history keeps both versions).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
+# --- Reports -------------------------------------------------------------------------
+# Downloads of more rows than this run as a background export job instead.
+EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=50_000)
+# Scheduled reports larger than this are sent as a download link, not attached.
+EXPORT_EMAIL_MAX_BYTES = env.int("EXPORT_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)
+# The address people use to reach the admin, for links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(
     "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"

@@ -76,6 +76,15 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
+    # Export jobs are made by report pages and schedules; each user sees their own.
+    "reporting.exportjob": {
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
+    "reporting.reportschedule": {
+        "ADMIN": (OK, OK, OK, OK, OK),
+        "MANAGER": (OK, OK, OK, OK, OK),  # their own schedules
+    },
 }
 # Screens that are not a model's standard views: (url name, object) -> status per role.
 EXTRA = {
@@ -86,6 +95,20 @@ EXTRA = {
     ("admin:sales_rateimport_undo", "sales.rateimport"): {"ADMIN": OK, "MANAGER": FORBIDDEN},
     ("admin:sales_ratetable_import", None): {"ADMIN": OK, "MANAGER": FORBIDDEN},
     ("admin:sales_ratetable_export", None): {"ADMIN": OK, "MANAGER": OK},
+    ("reports:index", None): {"ADMIN": OK, "MANAGER": OK},
+    **{
+        (f"reports:report:{slug}", None): {"ADMIN": OK, "MANAGER": OK}
+        for slug in (
+            "sales-register",
+            "sales-summary",
+            "meter-sales",
+            "stock-position",
+            "stock-ledger",
+            "vehicle-reconciliation",
+            "receivables",
+            "audit-trail",
+        )
+    },
 }
 # Celery beat's own screens are for superusers (schedules are managed as report schedules).
 for _model in (
@@ -134,8 +157,16 @@ def objects(north, user_factory):
         customer=customer, sales_rep=rep, actor=boss, lines=[{"product": product, "quantity": 1}]
     )
     from core.models import AuditLog
+    from reporting.models import ExportJob, ReportSchedule
 
+    manager = rep.depots.first().staff.filter(role="MANAGER").first()
     return {
+        "reporting.exportjob": ExportJob.objects.create(
+            requested_by=manager, report="sales-register", format="csv"
+        ),
+        "reporting.reportschedule": ReportSchedule.objects.create(
+            name="Daily sales", owner=manager, report="sales-register", recipients="a@b.lk"
+        ),
         "core.auditlog": AuditLog.objects.filter(depot=north).first(),
         "sales.customer": customer,
         "sales.rate": customer.rates.get(),
@@ -216,9 +247,11 @@ def test_staff_roles(login_as, objects, role, label, view):
 @pytest.mark.parametrize("role", [None, "SALES", "MANAGER", "ADMIN"])
 @pytest.mark.parametrize(("url_name", "label"), EXTRA)
 def test_extra_screens(login_as, objects, role, url_name, label):
-    args = [objects[label].pk] if label else []
-    response = login_as(role).get(reverse(url_name, args=args))
     expected = EXTRA[(url_name, label)].get(role, LOGIN)
+    args = [objects[label].pk] if label else []
+    if url_name.startswith("reports:report:"):
+        url_name, args = "reports:report", [url_name.rsplit(":", 1)[1]]
+    response = login_as(role).get(reverse(url_name, args=args))
     assert response.status_code == expected
 
 

@@ -133,5 +133,10 @@ def test_role_groups_hold_the_declared_permissions():
         "sales.void_transaction",
         "sales.view_payment",
         "sales.add_payment",
+        "reporting.view_exportjob",
+        "reporting.view_reportschedule",
+        "reporting.add_reportschedule",
+        "reporting.change_reportschedule",
+        "reporting.delete_reportschedule",
     }
     assert perms["Sales"] == set()

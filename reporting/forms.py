@@ -1,0 +1,37 @@
+from django import forms
+
+from core.models import Depot, Role, User
+from core.scoping import scope_queryset
+from sales.models import PaymentType
+from stock.models import Product
+
+
+class ReportFilterForm(forms.Form):
+    """The filters as a GET form; validation is parse_filters' (one place)."""
+
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    depot = forms.ChoiceField(required=False)
+    sales_rep = forms.ChoiceField(required=False, label="Representative")
+    customer = forms.CharField(required=False, label="Customer code")
+    product = forms.ChoiceField(required=False)
+    payment_type = forms.ChoiceField(
+        required=False, choices=[("", "All"), *PaymentType.choices], label="Payment"
+    )
+
+    def __init__(self, *args, user, options, **kwargs):
+        super().__init__(*args, **kwargs)
+        depots = scope_queryset(Depot.objects.all(), user)
+        self.fields["depot"].choices = [("", "All")] + [(d.code, d.code) for d in depots]
+        reps = scope_queryset(User.objects.filter(role=Role.SALES), user).order_by("username")
+        self.fields["sales_rep"].choices = [("", "All")] + [(r.username, r.username) for r in reps]
+        self.fields["product"].choices = [("", "All")] + [
+            (p.code, p.code) for p in Product.objects.all()
+        ]
+        for name, (allowed, default) in options.items():
+            self.fields[name] = forms.ChoiceField(
+                choices=[(a, a.replace("_", " ")) for a in allowed],
+                initial=default,
+                required=False,
+                label=name.replace("_", " ").capitalize(),
+            )

@@ -1,0 +1,153 @@
+"""Report pages in the admin, their downloads, and export-job files."""
+
+import os
+import tempfile
+from itertools import islice
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from core.scoping import ALL, visible_depot_ids
+from reporting.catalogue import all_reports, get_report
+from reporting.charts import bar_chart
+from reporting.filters import FilterError, parse_filters
+from reporting.forms import ReportFilterForm
+from reporting.models import ExportJob, JobStatus
+from reporting.services import export_job_request
+from reporting.writers import cell, csv_chunks, json_chunks, write_xlsx
+
+PAGE_SIZE = 100
+
+
+def _context(request, **extra):
+    return {**admin.site.each_context(request), **extra}
+
+
+def report_index(request):
+    return TemplateResponse(
+        request, "reporting/index.html", _context(request, title="Reports", reports=all_reports())
+    )
+
+
+def report_view(request, slug):
+    report = get_report(slug)
+    if report is None:
+        raise Http404(f"No report {slug!r}.")
+    fmt = request.GET.get("format", "html")
+    if fmt not in ("html", "csv", "xlsx", "json"):
+        return JsonResponse(
+            {"errors": {"format": f"Use html, csv, xlsx or json; got {fmt!r}."}}, status=400
+        )
+    try:
+        filters = parse_filters(request.GET, request.user, options=report.options)
+    except FilterError as exc:
+        if fmt != "html":
+            return JsonResponse({"errors": exc.errors}, status=400)
+        return _page(request, report, None, exc.errors, status=400)
+    if fmt == "html":
+        return _page(request, report, filters, {})
+    background = request.GET.get("async") == "1" or (
+        fmt in ("csv", "xlsx") and _row_estimate(report, filters) > settings.EXPORT_SYNC_MAX_ROWS
+    )
+    if background and fmt in ("csv", "xlsx"):
+        job = export_job_request(
+            actor=request.user, report=slug, filters=filters.as_query(), format=fmt
+        )
+        messages.info(
+            request,
+            f"The export is being built (job #{job.pk}); it will be ready to download here.",
+        )
+        return redirect("admin:reporting_exportjob_change", job.pk)
+    name = f"{slug}-{timezone.localdate():%Y%m%d}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(csv_chunks(report, filters), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    if fmt == "json":
+        return StreamingHttpResponse(json_chunks(report, filters), content_type="application/json")
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes (and so removes) it
+    write_xlsx(report, filters, handle)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"{name}.xlsx")
+
+
+def _row_estimate(report, filters):
+    queryset = report.queryset(filters)
+    if queryset is None:
+        return 0
+    return queryset.count()
+
+
+def _page(request, report, filters, errors, status=200):
+    form = ReportFilterForm(request.GET or None, user=request.user, options=report.options)
+    page = _page_number(request)
+    rows, has_next, totals, chart = [], False, {}, ""
+    if filters is not None:
+        window = list(islice(report.rows(filters), (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
+        has_next = len(window) > PAGE_SIZE
+        rows = [[cell(v) for v in row] for row in window[:PAGE_SIZE]]
+        totals = report.totals(filters)
+        if report.chart:
+            chart = _chart(report, filters)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return TemplateResponse(
+        request,
+        "reporting/report.html",
+        _context(
+            request,
+            title=report.title,
+            report=report,
+            form=form,
+            errors=errors,
+            rows=rows,
+            totals=[cell(totals.get(c.key)) if c.total else "" for c in report.columns],
+            has_totals=bool(totals),
+            page=page,
+            has_next=has_next,
+            chart=chart,
+            query=query.urlencode(),
+        ),
+        status=status,
+    )
+
+
+def _page_number(request):
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _chart(report, filters):
+    x, series = report.chart["x"], report.chart["series"]
+    position = {c.key: i for i, c in enumerate(report.columns)}
+    grouped = {}
+    for row in report.rows(filters):
+        label = str(cell(row[position[x]]))
+        sums = grouped.setdefault(label, [0] * len(series))
+        for i, key in enumerate(series):
+            sums[i] += row[position[key]] or 0
+    labels = list(grouped)[-24:]
+    return bar_chart(
+        labels, {key: [grouped[label][i] for label in labels] for i, key in enumerate(series)}
+    )
+
+
+def job_download(request, pk):
+    """The export file, for its requester and for head office only."""
+    job = get_object_or_404(ExportJob, pk=pk)
+    if job.requested_by_id != request.user.pk and visible_depot_ids(request.user) is not ALL:
+        raise PermissionDenied("This export belongs to someone else.")
+    if job.status != JobStatus.DONE or not job.file:
+        raise Http404("The export is not ready.")
+    try:
+        handle = job.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The export file is gone; request it again.") from None
+    return FileResponse(handle, as_attachment=True, filename=os.path.basename(job.file.name))
