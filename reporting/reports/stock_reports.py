@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -73,7 +73,10 @@ class StockPosition(Report):
         levels = list(
             _levels(f)
             .select_related("depot", "sales_rep", "product")
-            .order_by("depot__code", "sales_rep__username", "product__sort_order")
+            # The depot's own stock first, then its vehicles (on every database).
+            .order_by(
+                "depot__code", F("sales_rep__username").asc(nulls_first=True), "product__sort_order"
+            )
         )
         as_of = _balances_before([lv.pk for lv in levels], f.end) if f.end else None
         table = {}
