@@ -1,0 +1,121 @@
+"""The report pages over HTTP: filters in the URL, 400 naming the filter, downloads."""
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from reporting.models import ExportJob, JobStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def url(slug, **params):
+    from urllib.parse import urlencode
+
+    return reverse("reports:report", args=[slug]) + ("?" + urlencode(params) if params else "")
+
+
+def test_page_shows_rows_totals_and_a_chart(client, head_office, history):
+    client.force_login(head_office)
+    page = client.get(url("sales-summary", group_by="depot"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "60700.00" in body  # the amount total
+    assert "<svg" in body
+    assert page.context["rows"][0][1] in ("NORTH", "SOUTH")
+
+
+@pytest.mark.parametrize("fmt", ["html", "json", "csv"])
+def test_a_bad_filter_is_a_400_that_names_it(client, head_office, history, fmt):
+    client.force_login(head_office)
+    response = client.get(url("sales-register", date_from="25/11/2026", format=fmt))
+    assert response.status_code == 400
+    if fmt == "html":
+        assert "date_from: Enter a date as YYYY-MM-DD" in response.content.decode()
+    else:
+        assert "YYYY-MM-DD" in response.json()["errors"]["date_from"]
+
+
+def test_a_manager_asking_for_another_depot_gets_a_400(client, manager, history):
+    client.force_login(manager)
+    response = client.get(url("receivables", depot="SOUTH", format="json"))
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"depot": "You do not work for depot SOUTH."}}
+
+
+def test_sales_reps_cannot_open_reports(client, sales_rep, history):
+    client.force_login(sales_rep)
+    response = client.get(url("sales-register"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_csv_download(client, head_office, history):
+    client.force_login(head_office)
+    response = client.get(url("meter-sales", format="csv"))
+    assert response["Content-Type"] == "text/csv"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["date", "number", "status"]
+    assert [(r[5], r[9], r[11]) for r in rows[1:]] == [
+        ("C1", "100.00", "25000.00"),
+        ("C1", "60.00", "15000.00"),
+    ]
+
+
+def test_xlsx_download(client, head_office, history):
+    client.force_login(head_office)
+    response = client.get(url("receivables", format="xlsx"))
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    sheet = book.active
+    assert [c.value for c in sheet[1]][:2] == ["Customer", "Customer name"]
+    assert sheet["A2"].value == "C1"
+    assert sheet["I2"].value == 26000
+
+
+def test_json_download(client, manager, history):
+    client.force_login(manager)
+    response = client.get(url("stock-position", format="json"))
+    data = json.loads(b"".join(response.streaming_content))
+    assert {row["depot"] for row in data} == {"NORTH"}
+    assert data[0] == {
+        "depot": "NORTH",
+        "location": "depot NORTH",
+        "product": "12.7KG",
+        "full": 40,
+        "empty": 3,
+    }
+
+
+def test_a_background_export_is_queued_built_and_private(
+    client, head_office, manager, history, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(url("sales-register", format="csv", **{"async": "1"}))
+    job = ExportJob.objects.get()
+    assert response.url == reverse("admin:reporting_exportjob_change", args=[job.pk])
+    job.refresh_from_db()
+    assert (job.status, job.row_count, job.requested_by) == (JobStatus.DONE, 5, manager)
+    download = client.get(reverse("reports:job-download", args=[job.pk]))
+    content = b"".join(download.streaming_content).decode()
+    assert content.count("\n") == 6  # the header and NORTH's five rows (one void)
+    client.force_login(head_office)
+    assert client.get(reverse("reports:job-download", args=[job.pk])).status_code == 200
+
+
+def test_someone_elses_export_is_refused(
+    client, manager, user_factory, north, history, django_capture_on_commit_callbacks
+):
+    from reporting.services import export_job_request
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = export_job_request(actor=manager, report="receivables", filters={}, format="csv")
+    other = user_factory("MANAGER", depots=[north])
+    client.force_login(other)
+    assert client.get(reverse("reports:job-download", args=[job.pk])).status_code == 403
+    jobs = client.get(reverse("admin:reporting_exportjob_changelist")).context["cl"].result_list
+    assert list(jobs) == []
