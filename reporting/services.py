@@ -207,18 +207,46 @@ def resolve_period(period: str, today=None) -> dict:
     return {}
 
 
+def schedule_validate(*, schedule: ReportSchedule) -> None:
+    """The report, filters, format, recipients and timing of a schedule, as its owner."""
+    from django.core.validators import validate_email
+    from django_celery_beat.validators import (
+        day_of_month_validator,
+        day_of_week_validator,
+        hour_validator,
+        minute_validator,
+    )
+
+    filters = {**(schedule.filters or {}), **resolve_period(schedule.period)}
+    _validated(schedule.report, filters, schedule.owner, schedule.format)
+    errors = {}
+    if not schedule.recipient_list:
+        errors["recipients"] = "Name at least one e-mail address."
+    for address in schedule.recipient_list:
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors["recipients"] = f"{address!r} is not an e-mail address."
+    timing = (
+        ("minute", minute_validator),
+        ("hour", hour_validator),
+        ("day_of_week", day_of_week_validator),
+        ("day_of_month", day_of_month_validator),
+    )
+    for name, validator in timing:
+        try:
+            validator(getattr(schedule, name))
+        except ValidationError as exc:
+            errors[name] = exc.messages[0]
+    if errors:
+        raise ValidationError(errors)
+
+
 def schedule_save(*, schedule: ReportSchedule) -> ReportSchedule:
-    """Validate and save a schedule, with the beat entry that runs it."""
+    """Save a valid schedule with the celery-beat entry that runs it."""
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-    _validated(
-        schedule.report,
-        {**schedule.filters, **resolve_period(schedule.period)},
-        schedule.owner,
-        schedule.format,
-    )
-    if not schedule.recipient_list:
-        raise ValidationError({"recipients": "Name at least one e-mail address."})
+    schedule_validate(schedule=schedule)
     with transaction.atomic():
         crontab, _ = CrontabSchedule.objects.get_or_create(
             minute=schedule.minute,

@@ -98,3 +98,18 @@ def history(north, south, head_office, sales_rep, user_factory):
         "voided": voided,
         "money": Decimal,
     }
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process(request):
+    """Tasks run inline here, as without REDIS_URL; the tests marked `redis` use a real
+    worker instead."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    from hsh_admin.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
