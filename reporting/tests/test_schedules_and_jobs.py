@@ -313,3 +313,53 @@ def test_schedule_admin_form(client, manager, history):
     schedule = ReportSchedule.objects.get()
     assert schedule.owner == manager
     assert schedule.periodic_task.crontab.hour == "6"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_100k_row_register_streams_through_copy_in_flat_memory(north, sales_rep, head_office):
+    """100,000 sale lines written by SQL, exported through COPY: memory stays flat."""
+    from reporting.catalogue import get_report
+    from reporting.filters import parse_filters
+    from reporting.writers import csv_chunks
+    from sales.models import Customer
+
+    customer = Customer.objects.create(code="BULKBUYER", name="Bench", depot=north)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO sales_transaction (number, customer_id, sales_rep_id, depot_id,
+                payment_type, total_amount, amount_paid, is_paid, status, created_by_id,
+                created_at, void_reason)
+            SELECT 'BENCH-' || g, %s, %s, %s, 'CASH', 100, 100, true, 'POSTED', %s,
+                   now() - (g || ' seconds')::interval, ''
+            FROM generate_series(1, 20000) g
+            """,
+            [customer.pk, sales_rep.pk, north.pk, sales_rep.pk],
+        )
+        cursor.execute(
+            """
+            INSERT INTO sales_transactionline (transaction_id, product_id, quantity,
+                empties_returned, rate, subtotal)
+            SELECT t.id, p.id, 1, 1, 20, 20
+            FROM sales_transaction t CROSS JOIN stock_product p
+            WHERE t.number LIKE 'BENCH-%%' AND p.kind = 'CYLINDER'
+            """
+        )
+    report = get_report("sales-register")
+    filters = parse_filters({}, head_office)
+
+    def export():
+        size = lines = 0
+        tracemalloc.start()
+        for chunk in csv_chunks(report, filters):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return lines, size, top
+
+    lines, size, top = export()
+    assert lines == 100_001  # the header and every line
+    assert size > 5_000_000
+    assert top < 2 * 1024 * 1024, f"peak {top} bytes for a {size}-byte export"
