@@ -156,10 +156,11 @@ class ReportScheduleAdmin(admin.ModelAdmin):
         services.schedule_save(schedule=obj)
 
     def delete_model(self, request, obj):
-        task = obj.periodic_task
-        super().delete_model(request, obj)
-        if task is not None:
-            task.delete()
+        services.schedule_delete(schedule=obj)
+
+    def delete_queryset(self, request, queryset):
+        for schedule in queryset:
+            services.schedule_delete(schedule=schedule)
 
 
 @dashboard.panel(order=90)

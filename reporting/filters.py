@@ -70,12 +70,19 @@ class Filters:
         return {k: v for k, v in query.items() if v not in (None, "")}
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def _date(value, name, errors):
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[name] = f"Enter a date as YYYY-MM-DD; got {value!r}."
         return None
+    if not EARLIEST <= day <= LATEST:
+        errors[name] = f"Enter a date between {EARLIEST} and {LATEST}; got {value}."
+        return None
+    return day
 
 
 def parse_filters(params, user, *, options: dict | None = None) -> Filters:
@@ -95,6 +102,14 @@ def parse_filters(params, user, *, options: dict | None = None) -> Filters:
     unknown = sorted(k for k in params if k not in known)
     for name in unknown:
         errors[name] = "Unknown filter."
+    for name in params:
+        value = get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = f"Give the filter as text; got {value!r}."
+        elif value and ("\x00" in value or len(value) > 100):
+            errors[name] = "Not a valid value."
+    if errors:
+        raise FilterError(errors)
 
     if get("date_from"):
         filters.date_from = _date(get("date_from"), "date_from", errors)

@@ -217,7 +217,11 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
         minute_validator,
     )
 
-    filters = {**(schedule.filters or {}), **resolve_period(schedule.period)}
+    if not isinstance(schedule.filters, dict):
+        raise ValidationError(
+            {"filters": 'Give the filters as an object, e.g. {"depot": "NORTH"}.'}
+        )
+    filters = {**schedule.filters, **resolve_period(schedule.period)}
     _validated(schedule.report, filters, schedule.owner, schedule.format)
     errors = {}
     if not schedule.recipient_list:
@@ -268,6 +272,15 @@ def schedule_save(*, schedule: ReportSchedule) -> ReportSchedule:
             schedule.periodic_task = task
             schedule.save(update_fields=["periodic_task"])
     return schedule
+
+
+def schedule_delete(*, schedule: ReportSchedule) -> None:
+    """Remove a schedule and the beat entry that runs it."""
+    with transaction.atomic():
+        task = schedule.periodic_task
+        schedule.delete()
+        if task is not None:
+            task.delete()
 
 
 def schedule_run(*, schedule_id: int) -> ExportJob | None:

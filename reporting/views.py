@@ -117,9 +117,12 @@ def _page(request, report, filters, errors, status=200):
     )
 
 
+MAX_PAGE = 100_000  # beyond this, narrow the filters or download
+
+
 def _page_number(request):
     try:
-        return max(1, int(request.GET.get("page", 1)))
+        return min(MAX_PAGE, max(1, int(request.GET.get("page", 1))))
     except ValueError:
         return 1
 

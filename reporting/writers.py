@@ -41,7 +41,7 @@ def csv_chunks(report: Report, filters: Filters, progress=None) -> Iterator[byte
         yield from _copy_chunks(report, queryset, progress)
         return
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator="\n")  # as COPY writes it
     writer.writerow(report.keys)
     count = 0
     for row in report.rows(filters):
@@ -61,7 +61,7 @@ def csv_chunks(report: Report, filters: Filters, progress=None) -> Iterator[byte
 def _copy_chunks(report, queryset, progress):
     """COPY (the report's query) TO STDOUT, re-chunked; the header is our column keys."""
     sql, params = queryset.query.sql_with_params()
-    yield (",".join(report.keys) + "\r\n").encode()
+    yield (",".join(report.keys) + "\n").encode()
     buffer, count = bytearray(), 0
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: COPY streams without loading rows

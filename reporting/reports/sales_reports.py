@@ -78,11 +78,27 @@ class SalesRegister(Report):
         Column("customer_name", "Customer name"),
         Column("payment_type", "Payment"),
         Column("product", "Product"),
-        Column("quantity", "Quantity", total=True),
+        # No quantity total: cylinders and kilograms do not add up.
+        Column("quantity", "Quantity"),
         Column("empties_returned", "Empties"),
         Column("rate", "Rate"),
         Column("amount", "Amount", total=True),
     )
+
+    def totals(self, f):
+        """In SQL: the register is the biggest report (millions of rows)."""
+        lines, meters = _line_rows(f)
+        posted = Q(transaction__status="POSTED")
+        amount = Value(0, output_field=MONEY)
+        return {
+            "amount": sum(
+                (
+                    source.filter(posted).aggregate(a=Coalesce(Sum("subtotal"), amount))["a"]
+                    for source in (lines, meters)
+                ),
+                Decimal("0"),
+            )
+        }
 
     def queryset(self, f):
         lines, meters = _line_rows(f)
@@ -139,6 +155,12 @@ class SalesSummary(Report):
     )
     chart = {"x": "period", "series": ["amount"], "kind": "bar", "title": "Sales by period"}
 
+    def totals(self, f):
+        sums = super().totals(f)
+        if f.options.get("group_by") == "product":
+            sums.pop("sales")  # a sale of two products is under both: its count would double
+        return sums
+
     def rows(self, f):
         trunc = TruncMonth if f.options.get("period", "month") == "month" else TruncDate
         group_by = f.options.get("group_by", "depot")
@@ -160,6 +182,7 @@ class SalesSummary(Report):
             }
         )
         cash = Q(transaction__payment_type=PaymentType.CASH)
+        product_counts = defaultdict(int)
         for source, qty_key in ((lines, "cylinders"), (meters, "meter")):
             grouped = (
                 source.annotate(period=trunc("transaction__created_at"), group=F(group))
@@ -173,6 +196,7 @@ class SalesSummary(Report):
                 .order_by()
             )
             for row in grouped:
+                product_counts[(row["period"], row["group"])] += row["ids"]
                 cell = table[(row["period"], row["group"])]
                 cell[qty_key] += row["qty"] or 0
                 cell["cash"] += row["cash"]
@@ -182,16 +206,7 @@ class SalesSummary(Report):
             period=trunc("created_at")
         )
         if group_by == "product":
-            pairs = set()
-            for source in (lines, meters):
-                pairs |= set(
-                    source.annotate(period=trunc("transaction__created_at")).values_list(
-                        "period", "product__code", "transaction_id"
-                    )
-                )
-            counts = defaultdict(int)
-            for period, product, _ in pairs:
-                counts[(period, product)] += 1
+            counts = product_counts  # a product is on a sale's lines or its meter, not both
         else:
             key = {"depot": "depot__code", "sales_rep": "sales_rep__username"}[group_by]
             if f.product is not None:
