@@ -181,6 +181,8 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=50_000)
 # Scheduled reports larger than this are sent as a download link, not attached.
 EXPORT_EMAIL_MAX_BYTES = env.int("EXPORT_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)
+# A running export whose worker has not reported for this long is taken over by another.
+EXPORT_JOB_STALE_SECONDS = env.int("EXPORT_JOB_STALE_SECONDS", default=300)
 # The address people use to reach the admin, for links in e-mails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

@@ -39,6 +39,11 @@ class Report:
         """Flat rows as a values queryset whose keys are the column keys, or None."""
         return None
 
+    def estimate(self, filters: Filters) -> int:
+        """About how many rows: large downloads are built in the background."""
+        queryset = self.queryset(filters)
+        return queryset.count() if queryset is not None else 0
+
     def rows(self, filters: Filters) -> Iterable[tuple]:
         """Every row as a tuple in column order (streamed: never all in memory)."""
         # values() rows keep their select order, which follows the columns.

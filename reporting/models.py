@@ -84,6 +84,8 @@ class ExportJob(models.Model):
         ReportSchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # A scheduled run's Celery task id: a redelivered message finds its job, not a new one.
+    run_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

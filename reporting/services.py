@@ -5,6 +5,7 @@ import os
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
@@ -21,8 +22,13 @@ from reporting.writers import csv_chunks, write_xlsx
 
 logger = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(seconds=90)  # a running job without a heartbeat for this long died
-HEARTBEAT_EVERY = timedelta(seconds=2)
+HEARTBEAT_EVERY = timedelta(seconds=5)
+MAX_ATTEMPTS = 3  # a job whose worker dies this often is failed, not retried for ever
+LINK_MAX_AGE = 14 * 24 * 3600  # seconds a download link in an e-mail works
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.EXPORT_JOB_STALE_SECONDS)
 
 
 def _validated(report_slug, filters, user, fmt):
@@ -54,36 +60,44 @@ def export_job_request(
 
 
 def export_job_build(*, job_id: int) -> ExportJob:
-    """Build the job's file, once. A job already done, or running with a live heartbeat
-    elsewhere, is left alone; one whose worker died (no heartbeat) is taken over."""
+    """Build the job's file, once.
+
+    A job already done, or running with a live heartbeat elsewhere, is left alone; one
+    whose worker died (no heartbeat for EXPORT_JOB_STALE_SECONDS) is taken over, up to
+    MAX_ATTEMPTS. Each attempt writes its own file and may finish the job only while it
+    still owns it (its attempt number), so a slow worker cannot overwrite a newer one.
+    """
     now = timezone.now()
-    claimed = (
-        ExportJob.objects.filter(pk=job_id)
-        .filter(
-            Q(status=JobStatus.QUEUED)
-            | Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-        )
-        .update(
-            status=JobStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            progress=0,
-            attempts=F("attempts") + 1,
-            error="",
-        )
+    stale = Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_after())
+    ExportJob.objects.filter(stale, pk=job_id, attempts__gte=MAX_ATTEMPTS).update(
+        status=JobStatus.FAILED,
+        finished_at=now,
+        error=f"Gave up after {MAX_ATTEMPTS} attempts: the worker stopped each time (out of "
+        "memory, or over the time limit?). Narrow the filters or use CSV.",
+    )
+    claimed = ExportJob.objects.filter(Q(status=JobStatus.QUEUED) | stale, pk=job_id).update(
+        status=JobStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        progress=0,
+        attempts=F("attempts") + 1,
+        error="",
     )
     job = ExportJob.objects.select_related("requested_by", "schedule").get(pk=job_id)
     if not claimed:
+        if job.status == JobStatus.DONE and job.schedule_id and job.emailed_at is None:
+            export_job_email(job=job)  # a redelivered run whose e-mail did not go
         return job
+    owned = ExportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts)
+    name = default_storage.generate_filename(
+        f"exports/{now:%Y/%m}/{job.report}-{job.pk}-{job.attempts}.{job.format}"
+    )
+    path = default_storage.path(name)
     try:
         report = get_report(job.report)
         filters = parse_filters(job.filters, job.requested_by, options=report.options)
-        name = default_storage.generate_filename(
-            f"exports/{now:%Y/%m}/{job.report}-{job.pk}.{job.format}"
-        )
-        path = default_storage.path(name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        beat = _heartbeat(job.pk)
+        beat = _Heartbeat(owned)
         if job.format == ExportFormat.XLSX:
             rows = write_xlsx(report, filters, path, progress=beat)
         else:
@@ -91,48 +105,47 @@ def export_job_build(*, job_id: int) -> ExportJob:
                 for chunk in csv_chunks(report, filters, progress=beat):
                     out.write(chunk)
             rows = beat.rows
-        ExportJob.objects.filter(pk=job.pk).update(
+        finished = owned.update(
             status=JobStatus.DONE,
             file=name,
             row_count=rows,
             progress=rows,
             finished_at=timezone.now(),
         )
+        if not finished:  # another worker took the job over meanwhile: its file counts
+            os.remove(path)
     except Exception as exc:  # recorded on the job for the requester to see
         logger.exception("export job %s failed", job.pk)
-        message = (
-            "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-            if isinstance(exc, FilterError)
-            else f"{type(exc).__name__}: {exc}"
-        )
-        ExportJob.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error=message[:2000], finished_at=timezone.now()
-        )
+        if isinstance(exc, FilterError):
+            message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        owned.update(status=JobStatus.FAILED, error=message[:2000], finished_at=timezone.now())
+        if os.path.exists(path):
+            os.remove(path)
     job.refresh_from_db()
     if job.status == JobStatus.DONE and job.schedule_id:
         export_job_email(job=job)
     return job
 
 
-class _heartbeat:
+class _Heartbeat:
     """Progress callback: records rows written and keeps the job's heartbeat fresh."""
 
-    def __init__(self, job_id):
-        self.job_id, self.rows, self.last = job_id, 0, timezone.now()
+    def __init__(self, owned):
+        self.owned, self.rows, self.last = owned, 0, timezone.now()
 
     def __call__(self, rows, done=False):
         self.rows = rows
         now = timezone.now()
         if done or now - self.last >= HEARTBEAT_EVERY:
-            ExportJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
-                progress=rows, heartbeat_at=now
-            )
+            self.owned.update(progress=rows, heartbeat_at=now)
             self.last = now
 
 
 def export_job_email(*, job: ExportJob) -> bool:
-    """E-mail a scheduled job's file to the schedule's recipients, exactly once: the
-    job is claimed for e-mailing before sending."""
+    """E-mail a scheduled job's file to the schedule's recipients, once: the job is claimed
+    for e-mailing before sending (and released if sending fails)."""
     if not ExportJob.objects.filter(pk=job.pk, emailed_at__isnull=True).update(
         emailed_at=timezone.now()
     ):
@@ -151,18 +164,31 @@ def export_job_email(*, job: ExportJob) -> bool:
             )
         body.append("It is attached.")
     else:
-        link = settings.SITE_URL.rstrip("/") + reverse("reports:job-download", args=[job.pk])
         body.append(
             f"It is too large to attach ({size // 1024} KB); download it (after "
-            f"logging in) from {link}"
+            f"logging in) from {download_link(job)}"
         )
     message.body = "\n\n".join(body)
     try:
         message.send()
     except Exception:
-        ExportJob.objects.filter(pk=job.pk).update(emailed_at=None)  # try again next run
+        ExportJob.objects.filter(pk=job.pk).update(emailed_at=None)  # sent on redelivery
         raise
     return True
+
+
+def download_link(job: ExportJob) -> str:
+    """A link any logged-in colleague the report was sent to may use, for two weeks."""
+    token = signing.dumps(job.pk, salt="export-download")
+    path = reverse("reports:job-download", args=[job.pk])
+    return f"{settings.SITE_URL.rstrip('/')}{path}?token={token}"
+
+
+def download_token_valid(job: ExportJob, token: str) -> bool:
+    try:
+        return signing.loads(token, salt="export-download", max_age=LINK_MAX_AGE) == job.pk
+    except signing.BadSignature:
+        return False
 
 
 def _content_type(fmt):
@@ -172,11 +198,14 @@ def _content_type(fmt):
 
 
 def export_jobs_requeue_stale() -> int:
-    """Queue again the jobs whose worker died mid-export (no heartbeat)."""
+    """Queue again the jobs whose worker died mid-export (no heartbeat), and the jobs
+    whose message never reached a worker (queued long ago)."""
     from reporting.tasks import export_job_run
 
+    limit = timezone.now() - stale_after()
     stale = ExportJob.objects.filter(
-        status=JobStatus.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER
+        Q(status=JobStatus.RUNNING, heartbeat_at__lt=limit)
+        | Q(status=JobStatus.QUEUED, created_at__lt=limit)
     )
     ids = list(stale.values_list("pk", flat=True))
     for job_id in ids:
@@ -283,17 +312,22 @@ def schedule_delete(*, schedule: ReportSchedule) -> None:
             task.delete()
 
 
-def schedule_run(*, schedule_id: int) -> ExportJob | None:
-    """Run a schedule now: build its export as its owner and e-mail it."""
+def schedule_run(*, schedule_id: int, run_key: str) -> ExportJob | None:
+    """Run a schedule now: build its export as its owner and e-mail it. `run_key` names
+    this run (the beat message's task id): a redelivered message finds the same job, so
+    the report is built and e-mailed once."""
     schedule = ReportSchedule.objects.select_related("owner").get(pk=schedule_id)
     if not schedule.enabled or not schedule.owner.is_active:
         return None
     filters = {**schedule.filters, **resolve_period(schedule.period)}
-    job = ExportJob.objects.create(
-        requested_by=schedule.owner,
-        report=schedule.report,
-        filters=filters,
-        format=schedule.format,
-        schedule=schedule,
+    job, _ = ExportJob.objects.get_or_create(
+        run_key=run_key,
+        defaults={
+            "requested_by": schedule.owner,
+            "report": schedule.report,
+            "filters": filters,
+            "format": schedule.format,
+            "schedule": schedule,
+        },
     )
     return export_job_build(job_id=job.pk)

@@ -18,7 +18,7 @@ from reporting.charts import bar_chart
 from reporting.filters import FilterError, parse_filters
 from reporting.forms import ReportFilterForm
 from reporting.models import ExportJob, JobStatus
-from reporting.services import export_job_request
+from reporting.services import download_token_valid, export_job_request
 from reporting.writers import cell, csv_chunks, json_chunks, write_xlsx
 
 PAGE_SIZE = 100
@@ -77,10 +77,7 @@ def report_view(request, slug):
 
 
 def _row_estimate(report, filters):
-    queryset = report.queryset(filters)
-    if queryset is None:
-        return 0
-    return queryset.count()
+    return report.estimate(filters)
 
 
 def _page(request, report, filters, errors, status=200):
@@ -143,9 +140,15 @@ def _chart(report, filters):
 
 
 def job_download(request, pk):
-    """The export file, for its requester and for head office only."""
+    """The export file: for its requester and head office, or with the signed link that
+    a scheduled report's e-mail carries."""
     job = get_object_or_404(ExportJob, pk=pk)
-    if job.requested_by_id != request.user.pk and visible_depot_ids(request.user) is not ALL:
+    allowed = (
+        job.requested_by_id == request.user.pk
+        or visible_depot_ids(request.user) is ALL
+        or download_token_valid(job, request.GET.get("token", ""))
+    )
+    if not allowed:
         raise PermissionDenied("This export belongs to someone else.")
     if job.status != JobStatus.DONE or not job.file:
         raise Http404("The export is not ready.")

@@ -19,6 +19,7 @@ from reporting.catalogue import Report
 from reporting.filters import Filters
 
 CHUNK = 64 * 1024
+XLSX_MAX_ROWS = 1_048_575  # Excel's limit, less the heading row
 
 
 def cell(value):
@@ -92,6 +93,12 @@ def write_xlsx(report: Report, filters: Filters, target, progress=None) -> int:
         sheet.write_string(0, col, column.label, bold)
     count = 0
     for count, row in enumerate(report.rows(filters), start=1):
+        if count > XLSX_MAX_ROWS:
+            workbook.close()
+            raise ValueError(
+                f"An Excel sheet holds at most {XLSX_MAX_ROWS:,} rows and this report has "
+                "more: narrow the filters or download CSV."
+            )
         for col, value in enumerate(row):
             if isinstance(value, Decimal):
                 sheet.write_number(count, col, float(value), money)
@@ -103,6 +110,8 @@ def write_xlsx(report: Report, filters: Filters, target, progress=None) -> int:
                 sheet.write_string(count, col, str(cell(value)))
         if progress and count % 5000 == 0:
             progress(count)
+    if progress:
+        progress(count)  # closing a large workbook takes a while: report before it
     workbook.close()
     if progress:
         progress(count, done=True)

@@ -119,3 +119,26 @@ def test_someone_elses_export_is_refused(
     assert client.get(reverse("reports:job-download", args=[job.pk])).status_code == 403
     jobs = client.get(reverse("admin:reporting_exportjob_changelist")).context["cl"].result_list
     assert list(jobs) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"date_to": "9999-12-31"}, "date_to"),
+        ({"date_from": "0001-01-01"}, "date_from"),
+        ({"depot": "NO\x00RTH"}, "depot"),
+        ({"customer": "C" * 500}, "customer"),
+    ],
+)
+def test_hostile_filters_are_400s_not_500s(client, head_office, history, params, name):
+    client.force_login(head_office)
+    response = client.get(url("sales-register", format="json", **params))
+    assert response.status_code == 400
+    assert name in response.json()["errors"]
+
+
+def test_an_absurd_page_number_is_not_a_500(client, head_office, history):
+    client.force_login(head_office)
+    response = client.get(url("sales-register", page="9" * 30))
+    assert response.status_code == 200
+    assert response.context["rows"] == []

@@ -363,3 +363,135 @@ def test_a_100k_row_register_streams_through_copy_in_flat_memory(north, sales_re
     assert lines == 100_001  # the header and every line
     assert size > 5_000_000
     assert top < 2 * 1024 * 1024, f"peak {top} bytes for a {size}-byte export"
+
+
+@pytest.mark.django_db
+def test_a_redelivered_schedule_run_builds_and_emails_once(manager, history):
+    from reporting.services import schedule_run as run
+
+    schedule = ReportSchedule(
+        name="Daily", owner=manager, report="receivables", recipients="boss@example.lk"
+    )
+    schedule_save(schedule=schedule)
+    first = run(schedule_id=schedule.pk, run_key="task-1")
+    again = run(schedule_id=schedule.pk, run_key="task-1")  # the same message, redelivered
+    assert first.pk == again.pk
+    assert len(mail.outbox) == 1
+    run(schedule_id=schedule.pk, run_key="task-2")  # the next day's run
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_an_email_that_failed_goes_on_redelivery(manager, history, monkeypatch):
+    from django.core.mail.message import EmailMessage
+
+    from reporting.services import schedule_run as run
+
+    schedule = ReportSchedule(
+        name="Daily", owner=manager, report="receivables", recipients="boss@example.lk"
+    )
+    schedule_save(schedule=schedule)
+    real_send = EmailMessage.send
+    monkeypatch.setattr(
+        EmailMessage, "send", lambda self, **kw: (_ for _ in ()).throw(ConnectionError("smtp down"))
+    )
+    with pytest.raises(ConnectionError):
+        run(schedule_id=schedule.pk, run_key="task-1")
+    monkeypatch.setattr(EmailMessage, "send", real_send)
+    run(schedule_id=schedule.pk, run_key="task-1")
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_job_cannot_finish_it(manager, history):
+    job = ExportJob.objects.create(
+        requested_by=manager,
+        report="receivables",
+        format="csv",
+        status=JobStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    export_job_build(job_id=job.pk)  # attempt 2 takes over and finishes
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+    # The first worker wakes up and tries to finish: it owns attempt 1 only.
+    late = ExportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=1)
+    assert late.update(status=JobStatus.FAILED) == 0
+    job.refresh_from_db()
+    assert job.file.name.endswith(f"receivables-{job.pk}-2.csv")
+
+
+@pytest.mark.django_db
+def test_a_job_that_keeps_dying_is_failed(manager, history):
+    job = ExportJob.objects.create(
+        requested_by=manager,
+        report="receivables",
+        format="csv",
+        status=JobStatus.RUNNING,
+        attempts=3,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    export_job_build(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "Gave up after 3 attempts" in job.error
+
+
+@pytest.mark.django_db
+def test_a_lost_queued_job_is_queued_again(manager, history):
+    job = ExportJob.objects.create(requested_by=manager, report="receivables", format="csv")
+    ExportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert export_jobs_requeue_stale() == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+
+
+@pytest.mark.django_db
+def test_xlsx_past_excels_limit_fails_with_a_reason(manager, history, monkeypatch):
+    from reporting import writers
+
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 2)
+    job = ExportJob.objects.create(requested_by=manager, report="sales-register", format="xlsx")
+    export_job_build(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "download CSV" in job.error
+
+
+@pytest.mark.django_db
+def test_the_emailed_link_opens_for_recipients_only_with_its_token(
+    client, manager, history, user_factory, north
+):
+    from django.urls import reverse
+
+    from reporting.services import download_link
+
+    job = ExportJob.objects.create(requested_by=manager, report="receivables", format="csv")
+    export_job_build(job_id=job.pk)
+    colleague = user_factory("MANAGER", depots=[north])
+    client.force_login(colleague)
+    url = reverse("reports:job-download", args=[job.pk])
+    assert client.get(url).status_code == 403
+    assert client.get(url, {"token": "forged"}).status_code == 403
+    token = download_link(job).split("token=")[1]
+    assert client.get(url, {"token": token}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_bulk_deleting_schedules_removes_their_beat_entries(client, head_office, manager, history):
+    from django.urls import reverse
+
+    schedules = []
+    for name in ("a", "b"):
+        schedule = ReportSchedule(
+            name=name, owner=manager, report="receivables", recipients="x@example.lk"
+        )
+        schedules.append(schedule_save(schedule=schedule))
+    client.force_login(head_office)
+    client.post(
+        reverse("admin:reporting_reportschedule_changelist"),
+        {"action": "delete_selected", "_selected_action": [s.pk for s in schedules], "post": "yes"},
+    )
+    assert not ReportSchedule.objects.exists()
+    assert not PeriodicTask.objects.filter(name__startswith="report schedule").exists()
