@@ -271,7 +271,7 @@ def test_a_real_worker_runs_an_export_job_end_to_end(manager, history, tmp_path)
             time.sleep(0.5)
         assert job.status == JobStatus.DONE, job.error
         assert job.row_count == 5
-        assert job.file.name.endswith(f"sales-register-{job.pk}.xlsx")
+        assert job.file.name.endswith(f"sales-register-{job.pk}-1.xlsx")
         assert job.attempts == 1
     finally:
         worker.send_signal(signal.SIGTERM)
