@@ -108,28 +108,33 @@ class StockLedger(Report):
         Column("balance", "Balance"),
     )
 
-    def rows(self, f):
-        levels = {lv.pk: lv for lv in _levels(f).select_related("depot", "sales_rep", "product")}
-        opening = _balances_before(list(levels), f.start)
+    def _movements(self, f, level_ids):
         movements = StockMovement.objects.filter(
-            Q(from_level_id__in=list(levels)) | Q(to_level_id__in=list(levels))
+            Q(from_level_id__in=level_ids) | Q(to_level_id__in=level_ids)
         )
         if f.start:
             movements = movements.filter(created_at__gte=f.start)
         if f.end:
             movements = movements.filter(created_at__lt=f.end)
-        by_level = defaultdict(list)
-        for m in movements.order_by("created_at", "id").iterator(chunk_size=5000):
-            for level_id, direction in ((m.to_level_id, 1), (m.from_level_id, -1)):
-                if level_id in levels:
-                    by_level[level_id].append((m, direction))
-        for level in sorted(
+        return movements
+
+    def estimate(self, f):
+        levels = list(_levels(f).values_list("pk", flat=True))
+        return self._movements(f, levels).count() + 2 * len(levels)
+
+    def rows(self, f):
+        levels = {lv.pk: lv for lv in _levels(f).select_related("depot", "sales_rep", "product")}
+        opening = _balances_before(list(levels), f.start)
+        ordered = sorted(
             levels.values(), key=lambda lv: (_location(lv), lv.product.sort_order, lv.state)
-        ):
+        )
+        for level in ordered:  # one level's movements at a time: memory stays flat
             balance = opening[level.pk]
             place, code = _location(level), level.product.code
             yield place, code, level.state, f.date_from, "OPENING", "", None, None, balance
-            for m, direction in by_level[level.pk]:
+            moves = self._movements(f, [level.pk]).order_by("created_at", "id")
+            for m in moves.iterator(chunk_size=5000):
+                direction = 1 if m.to_level_id == level.pk else -1
                 balance += direction * m.quantity
                 yield (
                     place,
@@ -168,6 +173,15 @@ class VehicleReconciliation(Report):
         Column("difference", "Difference", total=True),
         Column("flag", "Check"),
     )
+
+    def estimate(self, f):
+        ids = list(_levels(f).filter(sales_rep__isnull=False).values_list("pk", flat=True))
+        moves = StockMovement.objects.filter(Q(from_level_id__in=ids) | Q(to_level_id__in=ids))
+        if f.start:
+            moves = moves.filter(created_at__gte=f.start)
+        if f.end:
+            moves = moves.filter(created_at__lt=f.end)
+        return moves.count()
 
     def rows(self, f):
         levels = {
