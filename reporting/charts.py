@@ -28,6 +28,7 @@ def bar_chart(labels: list[str], series: dict[str, list], *, width=760, height=2
             f'stroke="#ddd"/><text x="{left - 6}" y="{y + 4:.0f}" font-size="11" '
             f'text-anchor="end">{_short(value)}</text>'
         )
+    every = max(1, -(-len(labels) // 12))  # at most about twelve labels under the bars
     for g, label in enumerate(labels):
         x0 = left + g * group_w + group_w * 0.1
         for s, (name, values) in enumerate(series.items()):
@@ -38,10 +39,11 @@ def bar_chart(labels: list[str], series: dict[str, list], *, width=760, height=2
                 f'width="{bar_w:.1f}" height="{h:.1f}" fill="{COLOURS[s % len(COLOURS)]}">'
                 f"<title>{escape(label)} {escape(name)}: {_short(value)}</title></rect>"
             )
-        parts.append(
-            f'<text x="{x0 + group_w * 0.4:.0f}" y="{height - bottom + 16}" '
-            f'font-size="11" text-anchor="middle">{escape(label)}</text>'
-        )
+        if g % every == 0:
+            parts.append(
+                f'<text x="{x0 + group_w * 0.4:.0f}" y="{height - bottom + 16}" '
+                f'font-size="11" text-anchor="middle">{escape(label)}</text>'
+            )
     for s, name in enumerate(series):
         parts.append(
             f'<rect x="{left + s * 110}" y="4" width="10" height="10" '
