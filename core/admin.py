@@ -160,6 +160,12 @@ class DepotAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, Ver
 
 admin.site.unregister(Group)
 
+# django-axes: the lockouts stay (a superuser unlocks there); its logs are noise here.
+from axes.models import AccessFailureLog, AccessLog  # noqa: E402
+
+admin.site.unregister(AccessLog)
+admin.site.unregister(AccessFailureLog)
+
 
 @admin.register(Group)
 class RoleGroupAdmin(admin.ModelAdmin):

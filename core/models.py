@@ -170,3 +170,24 @@ class SubmissionToken(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class IdempotencyKey(models.Model):
+    """A POST's Idempotency-Key, claimed in the transaction that posts, with the response
+    it got: a retry with the same key gets that response again instead of a second post."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    path = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="core_idempotency_user_key")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"

@@ -7,6 +7,7 @@ from core.views import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("api/", include(("hsh_admin.api_urls", "api"))),
     path("admin/reports/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]

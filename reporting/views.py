@@ -35,29 +35,69 @@ def report_index(request):
 
 
 def report_view(request, slug):
+    return report_response(
+        request, slug, request.GET.get("format", "html"), user=request.user, background=True
+    )
+
+
+def report_response(request, slug, fmt, *, user, background):
+    """The report in `fmt` (html, json, csv, xlsx). With `background`, a large CSV/XLSX
+    download becomes an export job (the admin); the API streams it instead."""
     report = get_report(slug)
     if report is None:
-        raise Http404(f"No report {slug!r}.")
-    fmt = request.GET.get("format", "html")
-    if fmt not in ("html", "csv", "xlsx", "json"):
         return JsonResponse(
-            {"errors": {"format": f"Use html, csv, xlsx or json; got {fmt!r}."}}, status=400
+            {
+                "error": {
+                    "status": 404,
+                    "code": "not_found",
+                    "message": f"No report {slug!r}.",
+                    "fields": {},
+                }
+            },
+            status=404,
+        )
+    if fmt not in ("html", "csv", "xlsx", "json") or (fmt == "html" and not background):
+        message = f"Use json, csv or xlsx; got {fmt!r}."
+        return JsonResponse(
+            {
+                "errors": {"format": message},
+                "error": {
+                    "status": 400,
+                    "code": "invalid",
+                    "message": message,
+                    "fields": {"format": [message]},
+                },
+            },
+            status=400,
         )
     try:
-        filters = parse_filters(request.GET, request.user, options=report.options)
+        filters = parse_filters(request.GET, user, options=report.options)
     except FilterError as exc:
         if fmt != "html":
-            return JsonResponse({"errors": exc.errors}, status=400)
+            return JsonResponse(
+                {
+                    "errors": exc.errors,
+                    "error": {
+                        "status": 400,
+                        "code": "invalid",
+                        "message": "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
+                        "fields": {k: [v] for k, v in exc.errors.items()},
+                    },
+                },
+                status=400,
+            )
         return _page(request, report, None, exc.errors, status=400)
     if fmt == "html":
         return _page(request, report, filters, {})
-    background = request.GET.get("async") == "1" or (
-        fmt in ("csv", "xlsx") and _row_estimate(report, filters) > settings.EXPORT_SYNC_MAX_ROWS
-    )
-    if background and fmt in ("csv", "xlsx"):
-        job = export_job_request(
-            actor=request.user, report=slug, filters=filters.as_query(), format=fmt
+    if (
+        background
+        and fmt in ("csv", "xlsx")
+        and (
+            request.GET.get("async") == "1"
+            or _row_estimate(report, filters) > settings.EXPORT_SYNC_MAX_ROWS
         )
+    ):
+        job = export_job_request(actor=user, report=slug, filters=filters.as_query(), format=fmt)
         messages.info(
             request,
             f"The export is being built (job #{job.pk}); it will be ready to download here.",

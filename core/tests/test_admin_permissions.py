@@ -110,6 +110,8 @@ EXTRA = {
         )
     },
 }
+# Login lockouts (django-axes) are unlocked by a superuser.
+EXPECTED["axes.accessattempt"] = {"ADMIN": (FORBIDDEN,) * 5, "MANAGER": (FORBIDDEN,) * 5}
 # Celery beat's own screens are for superusers (schedules are managed as report schedules).
 for _model in (
     "periodictask",
@@ -160,7 +162,17 @@ def objects(north, user_factory):
     from reporting.models import ExportJob, ReportSchedule
 
     manager = rep.depots.first().staff.filter(role="MANAGER").first()
+    from axes.models import AccessAttempt
+
     return {
+        "axes.accessattempt": AccessAttempt.objects.create(
+            username="someone",
+            ip_address="10.0.0.1",
+            user_agent="",
+            http_accept="",
+            path_info="/admin/login/",
+            failures_since_start=1,
+        ),
         "reporting.exportjob": ExportJob.objects.create(
             requested_by=manager, report="sales-register", format="csv"
         ),

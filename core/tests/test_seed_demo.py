@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from core.models import Depot, User
 from stock.models import Product
@@ -26,9 +27,10 @@ def test_seed_twice_gives_the_same_data_and_working_logins(capsys):
         assert "hsh-admin-demo" in out
         assert "hsh-manager-demo" in out
         assert "hsh-rep-demo" in out
-    assert authenticate(username="admin", password="hsh-admin-demo").role == "ADMIN"
-    assert authenticate(username="manager", password="hsh-manager-demo").role == "MANAGER"
-    rep = authenticate(username="rep", password="hsh-rep-demo")
+    request = RequestFactory().post("/admin/login/")  # logins always come with a request
+    assert authenticate(request, username="admin", password="hsh-admin-demo").role == "ADMIN"
+    assert authenticate(request, username="manager", password="hsh-manager-demo").role == "MANAGER"
+    rep = authenticate(request, username="rep", password="hsh-rep-demo")
     assert rep.role == "SALES"
     assert rep.home_depot.code == "NORTH"
 

@@ -44,7 +44,8 @@ def test_a_manager_asking_for_another_depot_gets_a_400(client, manager, history)
     client.force_login(manager)
     response = client.get(url("receivables", depot="SOUTH", format="json"))
     assert response.status_code == 400
-    assert response.json() == {"errors": {"depot": "You do not work for depot SOUTH."}}
+    assert response.json()["errors"] == {"depot": "You do not work for depot SOUTH."}
+    assert response.json()["error"]["fields"] == {"depot": ["You do not work for depot SOUTH."]}
 
 
 def test_sales_reps_cannot_open_reports(client, sales_rep, history):

@@ -1,0 +1,197 @@
+"""What every API view shares: one error shape, role permissions, Idempotency-Key."""
+
+import functools
+import hashlib
+import json
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, permissions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.models import IdempotencyKey, Role
+
+# --- Errors --------------------------------------------------------------------------
+
+
+def exception_handler(exc, context):
+    """{"error": {"status", "code", "message", "fields": {name: [messages]}}} for every error.
+
+    A service's ValidationError is a 400 naming its fields; PermissionDenied a 403.
+    """
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    fields, messages = {}, []
+    _flatten(response.data, "", fields, messages)
+    general = (
+        fields.pop("non_field_errors", []) + fields.pop("detail", []) + fields.pop("__all__", [])
+    )
+    messages = general + messages
+    code = getattr(exc, "default_code", "error")
+    response.data = {
+        "error": {
+            "status": response.status_code,
+            "code": code,
+            "message": (messages or [m for ms in fields.values() for m in ms] or [str(exc)])[0],
+            "fields": fields,
+        }
+    }
+    return response
+
+
+def _flatten(data, prefix, fields, messages):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _flatten(value, f"{prefix}.{key}" if prefix else str(key), fields, messages)
+    elif (
+        isinstance(data, list)
+        and data
+        and all(isinstance(v, (str, exceptions.ErrorDetail)) for v in data)
+    ):
+        (fields.setdefault(prefix, []) if prefix else messages).extend(str(v) for v in data)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            if value:
+                _flatten(value, f"{prefix}[{index}]", fields, messages)
+    elif data is not None:
+        (fields.setdefault(prefix, []) if prefix else messages).append(str(data))
+
+
+def error(status_code, code, message, fields=None):
+    return Response(
+        {
+            "error": {
+                "status": status_code,
+                "code": code,
+                "message": message,
+                "fields": fields or {},
+            }
+        },
+        status=status_code,
+    )
+
+
+# --- Permissions -----------------------------------------------------------------------
+
+
+class FieldPermission(permissions.IsAuthenticated):
+    """Anyone active may read (limited to what their role sees); only a sales
+    representative posts, and only as themselves."""
+
+    message = "Only sales representatives post from the field, as themselves."
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view) or not request.user.is_active:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return request.user.role == Role.SALES
+
+
+class HeadOfficeAndManagers(permissions.IsAuthenticated):
+    message = "Reports are for head office and depot managers."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and (
+            request.user.is_superuser or request.user.role in (Role.ADMIN, Role.MANAGER)
+        )
+
+
+# --- Idempotency-Key -------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="A key of your own (at most 100 characters) for this POST: a retry with "
+    "the same key gets the first response instead of posting again.",
+)
+
+
+class _Discard(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+def idempotent(view):
+    """For a POST handler: the first request with a key posts; a retry with the same key
+    and body gets the first response (header Idempotent-Replay: true); the same key with
+    another body is a 409. The key is claimed in the transaction that posts, so concurrent
+    retries wait for the first and then replay it. A refused request keeps no key."""
+
+    @functools.wraps(view)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return view(self, request, *args, **kwargs)
+        if len(key) > 100:
+            return error(
+                400,
+                "invalid",
+                "The Idempotency-Key may have at most 100 characters.",
+                {"Idempotency-Key": ["At most 100 characters."]},
+            )
+        digest = hashlib.sha256(
+            (request.path + json.dumps(request.data, sort_keys=True, default=str)).encode()
+        ).hexdigest()
+        replay = _replay(request.user, key, digest)
+        if replay is not None:
+            return replay
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    user=request.user,
+                    key=key,
+                    path=request.path[:200],
+                    request_hash=digest,
+                    status_code=0,
+                    response={},
+                )
+                response = view(self, request, *args, **kwargs)
+                if not 200 <= response.status_code < 300:
+                    raise _Discard(response)
+                record.status_code = response.status_code
+                record.response = json.loads(json.dumps(response.data, default=str))
+                record.save(update_fields=["status_code", "response"])
+                return response
+        except _Discard as discarded:
+            return discarded.response
+        except IntegrityError:
+            replay = _replay(request.user, key, digest)
+            if replay is None:
+                raise
+            return replay
+
+    return wrapper
+
+
+def _replay(user, key, digest):
+    record = IdempotencyKey.objects.filter(user=user, key=key).first()
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        return error(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request.",
+            {"Idempotency-Key": ["Already used for a different request."]},
+        )
+    response = Response(record.response, status=record.status_code)
+    response["Idempotent-Replay"] = "true"
+    return response

@@ -1,0 +1,33 @@
+"""The field API under /api/."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from reporting.api import ReportAPIView
+from sales.api import CustomerViewSet, PaymentViewSet, SaleViewSet
+from stock.api import DistributionViewSet, MyStockView
+
+
+class TokenView(TokenObtainPairView):
+    """A JWT pair for a username and password (rate-limited; repeated failures lock out)."""
+
+    throttle_scope = "token"
+
+
+router = DefaultRouter()
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("distributions", DistributionViewSet, basename="distribution")
+router.register("sales", SaleViewSet, basename="sale")
+router.register("payments", PaymentViewSet, basename="payment")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("me/stock/", MyStockView.as_view(), name="my-stock"),
+    path("reports/<slug:slug>/", ReportAPIView.as_view(), name="report"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,266 @@
+"""Field API for sales: customers (with their rates), sales and payments."""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+
+from core.api import IDEMPOTENCY_HEADER, FieldPermission, idempotent
+from core.api_scope import api_scope
+from sales.models import Customer, Payment, PaymentMethod, Transaction
+from sales.selectors import customer_balance, rate_version_in_force
+from sales.services import payment_record, sale_post
+from sales.services.common import MAX_AMOUNT, MAX_READING
+from stock.models import Product
+
+
+def visible_customers(user):
+    return api_scope(Customer.objects.filter(is_active=True).select_related("depot"), user)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    depot = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    balance = serializers.SerializerMethodField()
+    rates = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = (
+            "code",
+            "name",
+            "address",
+            "phone",
+            "depot",
+            "payment_type",
+            "credit_limit",
+            "last_meter_reading",
+            "balance",
+            "rates",
+        )
+
+    def get_balance(self, obj) -> Decimal:
+        return customer_balance(customer=obj)
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
+    )
+    def get_rates(self, obj):
+        rates = {}
+        for product in self.context["products"]:
+            version = rate_version_in_force(customer=obj, product=product)
+            if version is not None and version.rate is not None:
+                rates[product.code] = f"{version.rate:.2f}"
+        return rates
+
+
+class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
+    """The customers a representative may sell to (their depot's), with rates in force."""
+
+    queryset = Customer.objects.none()  # for the schema; see get_queryset
+    serializer_class = CustomerSerializer
+    permission_classes = [FieldPermission]
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return visible_customers(self.request.user).order_by("code")
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "products": list(Product.objects.filter(is_active=True)),
+        }
+
+
+class LineSerializer(serializers.Serializer):
+    product = serializers.SlugRelatedField(slug_field="code", queryset=Product.objects.all())
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    empties_returned = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+
+
+class SaleLineOutSerializer(serializers.Serializer):
+    product = serializers.CharField(source="product.code")
+    quantity = serializers.IntegerField()
+    empties_returned = serializers.IntegerField()
+    rate = serializers.DecimalField(max_digits=14, decimal_places=2)
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class MeterOutSerializer(serializers.Serializer):
+    last_reading = serializers.DecimalField(max_digits=12, decimal_places=2)
+    latest_reading = serializers.DecimalField(max_digits=12, decimal_places=2)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=2)
+    rate = serializers.DecimalField(max_digits=14, decimal_places=2)
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class SaleSerializer(serializers.ModelSerializer):
+    customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.none())
+    lines = LineSerializer(many=True, required=False, write_only=True)
+    meter_reading = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_READING,
+        write_only=True,
+    )
+    sales_rep = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    depot = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    sold = SaleLineOutSerializer(source="lines", many=True, read_only=True)
+    meter_sale = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Transaction
+        fields = (
+            "number",
+            "customer",
+            "lines",
+            "meter_reading",
+            "sales_rep",
+            "depot",
+            "payment_type",
+            "total_amount",
+            "amount_paid",
+            "is_paid",
+            "status",
+            "created_at",
+            "sold",
+            "meter_sale",
+        )
+        read_only_fields = (
+            "number",
+            "payment_type",
+            "total_amount",
+            "amount_paid",
+            "is_paid",
+            "status",
+            "created_at",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["customer"].queryset = visible_customers(request.user)
+
+    @extend_schema_field(MeterOutSerializer(allow_null=True))
+    def get_meter_sale(self, obj):
+        meter = getattr(obj, "meter_sale", None)
+        return MeterOutSerializer(meter).data if meter is not None else None
+
+
+class SaleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Sales: a representative posts as themselves (cylinders from their vehicle, and/or a
+    meter reading) and sees their own; managers and head office read."""
+
+    queryset = Transaction.objects.none()  # for the schema; see get_queryset
+    serializer_class = SaleSerializer
+    permission_classes = [FieldPermission]
+    lookup_field = "number"
+
+    def get_queryset(self):
+        return api_scope(
+            Transaction.objects.select_related(
+                "customer", "sales_rep", "depot", "meter_sale"
+            ).prefetch_related("lines__product"),
+            self.request.user,
+            own_field="sales_rep",
+        ).order_by("-id")
+
+    def get_throttles(self):
+        self.throttle_scope = "writes" if self.action == "create" else None
+        return super().get_throttles()
+
+    @extend_schema(parameters=[IDEMPOTENCY_HEADER])
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        key = request.headers.get("Idempotency-Key", "").strip()
+        sale = sale_post(
+            customer=data["customer"],
+            sales_rep=request.user,
+            actor=request.user,
+            lines=[dict(line) for line in data.get("lines", [])],
+            meter_reading=data.get("meter_reading"),
+            idempotency_key=f"api:{request.user.pk}:{key}" if key else None,
+        )
+        sale = self.get_queryset().get(pk=sale.pk)
+        return Response(self.get_serializer(sale).data, status=201)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.none())
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_AMOUNT
+    )
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, default="CASH")
+    received_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = (
+            "number",
+            "customer",
+            "amount",
+            "method",
+            "reference",
+            "allocated",
+            "received_by",
+            "created_at",
+        )
+        read_only_fields = ("number", "allocated", "received_by", "created_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["customer"].queryset = visible_customers(request.user)
+
+
+class PaymentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Money collected from customers; it settles their oldest unpaid credit sales."""
+
+    queryset = Payment.objects.none()  # for the schema; see get_queryset
+    serializer_class = PaymentSerializer
+    permission_classes = [FieldPermission]
+    lookup_field = "number"
+
+    def get_queryset(self):
+        return api_scope(
+            Payment.objects.select_related("customer", "received_by"),
+            self.request.user,
+            own_field="received_by",
+        ).order_by("-id")
+
+    def get_throttles(self):
+        self.throttle_scope = "writes" if self.action == "create" else None
+        return super().get_throttles()
+
+    @extend_schema(parameters=[IDEMPOTENCY_HEADER])
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        payment = payment_record(
+            customer=data["customer"],
+            amount=data["amount"],
+            actor=request.user,
+            method=data["method"],
+            reference=data.get("reference", ""),
+        )
+        return Response(self.get_serializer(payment).data, status=201)

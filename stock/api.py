@@ -1,0 +1,106 @@
+"""Field API for stock: what is on my vehicle, collections and empty returns."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import IDEMPOTENCY_HEADER, FieldPermission, idempotent
+from core.api_scope import api_scope
+from core.models import Depot, Role
+from stock.models import Distribution, DistributionKind, Product, StockLevel
+from stock.services import distribution_create
+
+
+class StockLevelSerializer(serializers.ModelSerializer):
+    depot = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    product = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    location = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StockLevel
+        fields = ("location", "depot", "product", "state", "quantity")
+
+    def get_location(self, obj) -> str:
+        return "vehicle" if obj.sales_rep_id else "depot"
+
+
+class MyStockView(APIView):
+    """A representative's vehicle and home depot; a manager's depots; head office all."""
+
+    permission_classes = [FieldPermission]
+
+    @extend_schema(responses=StockLevelSerializer(many=True))
+    def get(self, request):
+        user = request.user
+        levels = StockLevel.objects.select_related("depot", "product")
+        if user.role == Role.SALES:
+            levels = levels.filter(sales_rep=user) | levels.filter(
+                sales_rep__isnull=True, depot__in=user.depots.all()
+            )
+        else:
+            levels = api_scope(levels, user)
+        levels = levels.order_by("sales_rep_id", "depot__code", "product__sort_order", "state")
+        return Response(StockLevelSerializer(levels, many=True).data)
+
+
+class DistributionSerializer(serializers.ModelSerializer):
+    depot = serializers.SlugRelatedField(slug_field="code", queryset=Depot.objects.all())
+    product = serializers.SlugRelatedField(slug_field="code", queryset=Product.objects.all())
+    kind = serializers.ChoiceField(choices=DistributionKind.choices)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    sales_rep = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Distribution
+        fields = (
+            "distribution_no",
+            "kind",
+            "depot",
+            "product",
+            "quantity",
+            "sales_rep",
+            "created_at",
+        )
+        read_only_fields = ("distribution_no", "sales_rep", "created_at")
+
+
+class DistributionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Collections (depot full -> my vehicle) and empty returns (my vehicle -> depot)."""
+
+    queryset = Distribution.objects.none()  # for the schema; see get_queryset
+    serializer_class = DistributionSerializer
+    permission_classes = [FieldPermission]
+    lookup_field = "distribution_no"
+
+    def get_queryset(self):
+        return api_scope(
+            Distribution.objects.select_related("depot", "product", "sales_rep"),
+            self.request.user,
+            own_field="sales_rep",
+        ).order_by("-id")
+
+    def get_throttles(self):
+        self.throttle_scope = "writes" if self.action == "create" else None
+        return super().get_throttles()
+
+    @extend_schema(parameters=[IDEMPOTENCY_HEADER])
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        distribution = distribution_create(
+            sales_rep=request.user,
+            depot=data["depot"],
+            product=data["product"],
+            quantity=data["quantity"],
+            kind=data["kind"],
+            actor=request.user,
+        )
+        return Response(self.get_serializer(distribution).data, status=201)
