@@ -46,6 +46,14 @@ def _in_ci():
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits and cached values do not carry from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def pytest_configure(config):
     # The production hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -57,7 +57,11 @@ def exception_handler(exc, context):
 def _flatten(data, prefix, fields, messages):
     if isinstance(data, dict):
         for key, value in data.items():
-            _flatten(value, f"{prefix}.{key}" if prefix else str(key), fields, messages)
+            if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                path = f"{prefix}[{key}]"  # an item of a list: lines[0].quantity
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            _flatten(value, path, fields, messages)
     elif (
         isinstance(data, list)
         and data

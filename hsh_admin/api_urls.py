@@ -2,9 +2,11 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from core.api import error
 from reporting.api import ReportAPIView
 from sales.api import CustomerViewSet, PaymentViewSet, SaleViewSet
 from stock.api import DistributionViewSet, MyStockView
@@ -14,6 +16,21 @@ class TokenView(TokenObtainPairView):
     """A JWT pair for a username and password (rate-limited; repeated failures lock out)."""
 
     throttle_scope = "token"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            if getattr(request, "axes_locked_out", False) or getattr(
+                request._request, "axes_locked_out", False
+            ):
+                return error(
+                    429,
+                    "locked_out",
+                    "Too many failed logins for this account "
+                    "from here; try again later or ask head office.",
+                )
+            raise
 
 
 router = DefaultRouter()

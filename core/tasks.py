@@ -1,0 +1,20 @@
+"""Housekeeping tasks for core."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+
+@shared_task
+def housekeeping_purge() -> None:
+    """Idempotency keys older than IDEMPOTENCY_KEY_HOURS, and used confirm-button tokens
+    older than a day, are no longer needed."""
+    from core.models import IdempotencyKey, SubmissionToken
+
+    now = timezone.now()
+    IdempotencyKey.objects.filter(
+        created_at__lt=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+    ).delete()
+    SubmissionToken.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
