@@ -30,6 +30,20 @@ def business(db, north, head_office, sales_rep):
     rate_set(customer=customer, product=cyl, rate="3000", actor=head_office)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Calling the WSGI app directly fires request_finished, whose handler would close the
+    test's own database connection; Django's test client disconnects it the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def bearer(sales_rep):
     return {"Authorization": f"Bearer {RefreshToken.for_user(sales_rep).access_token}"}
