@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -199,3 +199,16 @@ def _replay(user, key, digest):
     response = Response(record.response, status=record.status_code)
     response["Idempotent-Replay"] = "true"
     return response
+
+
+class CodeField(serializers.SlugRelatedField):
+    """A depot, product or customer named by its code (refuses text no code can hold)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "code")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or "\x00" in data or len(data) > 50:
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from core.api import IDEMPOTENCY_HEADER, FieldPermission, idempotent
+from core.api import IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
 from core.api_scope import api_scope
 from sales.models import Customer, Payment, PaymentMethod, Transaction
 from sales.selectors import customer_balance, rate_version_in_force
@@ -73,7 +73,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class LineSerializer(serializers.Serializer):
-    product = serializers.SlugRelatedField(slug_field="code", queryset=Product.objects.all())
+    product = CodeField(queryset=Product.objects.all())
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
     empties_returned = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
 
@@ -95,7 +95,7 @@ class MeterOutSerializer(serializers.Serializer):
 
 
 class SaleSerializer(serializers.ModelSerializer):
-    customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.none())
+    customer = CodeField(queryset=Customer.objects.none())
     lines = LineSerializer(many=True, required=False, write_only=True)
     meter_reading = serializers.DecimalField(
         max_digits=12,
@@ -198,7 +198,7 @@ class SaleViewSet(
 
 
 class PaymentSerializer(serializers.ModelSerializer):
-    customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.none())
+    customer = CodeField(queryset=Customer.objects.none())
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_AMOUNT
     )

@@ -5,7 +5,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IDEMPOTENCY_HEADER, FieldPermission, idempotent
+from core.api import IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
 from core.api_scope import api_scope
 from core.models import Depot, Role
 from stock.models import Distribution, DistributionKind, Product, StockLevel
@@ -45,8 +45,8 @@ class MyStockView(APIView):
 
 
 class DistributionSerializer(serializers.ModelSerializer):
-    depot = serializers.SlugRelatedField(slug_field="code", queryset=Depot.objects.all())
-    product = serializers.SlugRelatedField(slug_field="code", queryset=Product.objects.all())
+    depot = CodeField(queryset=Depot.objects.all())
+    product = CodeField(queryset=Product.objects.all())
     kind = serializers.ChoiceField(choices=DistributionKind.choices)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
     sales_rep = serializers.SlugRelatedField(slug_field="username", read_only=True)

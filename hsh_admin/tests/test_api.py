@@ -386,3 +386,12 @@ def test_concurrent_retries_with_one_key_post_once(world, concurrently):
     assert [o[0] for o in outcomes] == [201] * 10, outcomes
     assert len({o[1] for o in outcomes}) == 1
     assert Transaction.objects.count() == 1
+
+
+def test_a_nul_byte_in_a_code_is_a_400(world):
+    response = client_for(world["users"]["sales"]).post(
+        "/api/distributions/",
+        {"depot": "\x00", "product": "12.7KG", "quantity": 1, "kind": "COLLECTION"},
+    )
+    assert response.status_code == 400
+    assert "depot" in response.data["error"]["fields"]

@@ -60,7 +60,10 @@ schema = _schema()
 
 
 @schema.parametrize()
-@hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+# derandomize: CI sees the same requests each run (run it with another seed to explore).
+@hypothesis_settings(
+    max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_no_request_gets_a_server_error(case, bearer):
     response = case.call(headers=bearer)
     case.validate_response(response, checks=[not_a_server_error])
