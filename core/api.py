@@ -11,6 +11,7 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, permissions, serializers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -144,7 +145,7 @@ def idempotent(view):
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return view(self, request, *args, **kwargs)
-        if len(key) > 100:
+        if len(key) > 100 or any(ord(c) < 32 for c in key):
             return error(
                 400,
                 "invalid",
@@ -212,3 +213,21 @@ class CodeField(serializers.SlugRelatedField):
         if not isinstance(data, str) or "\x00" in data or len(data) > 50:
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class Pagination(LimitOffsetPagination):
+    """limit/offset pages of at most 200 rows."""
+
+    default_limit = 50
+    max_limit = 200
+
+    def get_limit(self, request):
+        limit = super().get_limit(request)
+        return None if limit is None else min(limit, self.max_limit)
+
+    def get_offset(self, request):
+        return min(super().get_offset(request), 10**12)
+
+
+# A URL's document code: anything but a slash, a dot or a control character.
+CODE_IN_URL = r"[^/.\x00-\x1f]+"

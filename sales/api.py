@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from core.api import IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
+from core.api import CODE_IN_URL, IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
 from core.api_scope import api_scope
 from sales.models import Customer, Payment, PaymentMethod, Transaction
 from sales.selectors import customer_balance, rate_version_in_force
@@ -39,8 +39,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "rates",
         )
 
-    def get_balance(self, obj) -> Decimal:
-        return customer_balance(customer=obj)
+    def get_balance(self, obj) -> str:
+        return f"{customer_balance(customer=obj):.2f}"  # amounts are decimal strings
 
     @extend_schema_field(
         serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
@@ -61,6 +61,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CustomerSerializer
     permission_classes = [FieldPermission]
     lookup_field = "code"
+    lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
         return visible_customers(self.request.user).order_by("code")
@@ -164,6 +165,7 @@ class SaleViewSet(
     serializer_class = SaleSerializer
     permission_classes = [FieldPermission]
     lookup_field = "number"
+    lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
         return api_scope(
@@ -238,6 +240,7 @@ class PaymentViewSet(
     serializer_class = PaymentSerializer
     permission_classes = [FieldPermission]
     lookup_field = "number"
+    lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
         return api_scope(

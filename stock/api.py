@@ -5,7 +5,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
+from core.api import CODE_IN_URL, IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
 from core.api_scope import api_scope
 from core.models import Depot, Role
 from stock.models import Distribution, DistributionKind, Product, StockLevel
@@ -77,6 +77,7 @@ class DistributionViewSet(
     serializer_class = DistributionSerializer
     permission_classes = [FieldPermission]
     lookup_field = "distribution_no"
+    lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
         return api_scope(

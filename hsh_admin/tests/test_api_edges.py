@@ -34,3 +34,27 @@ def test_a_deactivated_users_token_stops_working(sales_rep):
     sales_rep.is_active = False
     sales_rep.save()
     assert client.get("/api/me/stock/").status_code == 401
+
+
+def test_limits_are_capped_and_nul_lookups_are_404s(sales_rep, north, user_factory):
+    from sales.models import Customer
+
+    for n in range(3):
+        Customer.objects.create(code=f"K{n}", name="x", depot=north)
+    client = APIClient()
+    client.force_authenticate(sales_rep)
+    response = client.get("/api/customers/?limit=99999999999999999999")
+    assert response.status_code == 200
+    assert len(response.data["results"]) == 3
+    assert response.data["results"][0]["balance"] == "0.00"
+    for path in (
+        "/api/customers/%00/",
+        "/api/sales/%00/",
+        "/api/payments/%00/",
+        "/api/distributions/%00/",
+    ):
+        assert client.get(path).status_code == 404, path
+    bad_key = client.post(
+        "/api/payments/", {"customer": "K0", "amount": "1"}, HTTP_IDEMPOTENCY_KEY="a\x00b"
+    )
+    assert bad_key.status_code == 400
