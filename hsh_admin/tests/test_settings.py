@@ -178,3 +178,20 @@ def test_env_file_is_read_but_environment_wins(tmp_path):
     )
     assert s["TIME_ZONE"] == "Asia/Colombo"
     assert s["ALLOWED_HOSTS"] == ["from-env.example"]
+
+
+def test_manage_py_says_what_is_missing():
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env={**clean, "ENV_FILE": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert "run it with DEBUG=1" in result.stderr
+    assert "Models aren't loaded yet" not in result.stderr
