@@ -8,7 +8,7 @@ from datetime import UTC
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.models import Depot, Role, User
@@ -116,8 +116,10 @@ def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | No
     """
     from core.models import AuditChainHead, AuditLog
 
-    AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # the first entry ever
+        AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
     entry = AuditLog(
         seq=head.last_seq + 1,
         actor=actor,
@@ -148,10 +150,18 @@ def document_number_next(*, series: str, year: int, width: int = 6) -> str:
 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("document_number_next must run inside the posting transaction")
-    DocumentCounter.objects.bulk_create(
-        [DocumentCounter(series=series, year=year)], ignore_conflicts=True
+    table = connection.ops.quote_name(DocumentCounter._meta.db_table)
+    bump = (
+        f"UPDATE {table} SET last_value = last_value + 1 "  # noqa: S608 - our table name
+        "WHERE series = %s AND year = %s RETURNING last_value"
     )
-    counter = DocumentCounter.objects.select_for_update().get(series=series, year=year)
-    counter.last_value += 1
-    counter.save(update_fields=["last_value"])
-    return f"{series}-{year}-{counter.last_value:0{width}d}"
+    with connection.cursor() as cursor:
+        cursor.execute(bump, [series, year])
+        row = cursor.fetchone()
+        if row is None:  # the series' first number this year
+            DocumentCounter.objects.bulk_create(
+                [DocumentCounter(series=series, year=year)], ignore_conflicts=True
+            )
+            cursor.execute(bump, [series, year])
+            row = cursor.fetchone()
+    return f"{series}-{year}-{row[0]:0{width}d}"

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from sales.models import Customer, Payment, PaymentType, Rate, Transaction, TransactionStatus
@@ -27,13 +27,32 @@ def rate_in_force(*, customer: Customer, product: Product, at: datetime | None =
     The newest version whose effective_from is not after `at` wins; on a tie, the one
     created later. No version, or a withdrawn one, is a refusal: never a zero price.
     """
-    version = rate_version_in_force(customer=customer, product=product, at=at)
-    if version is None or version.rate is None:
-        raise ValidationError(
-            f"No rate for {product.code} is in force for customer {customer.code} "
-            f"({customer.name}); set one before selling."
+    return rates_in_force(customer=customer, products=[product], at=at)[product.pk]
+
+
+def rates_in_force(
+    *, customer: Customer, products, at: datetime | None = None
+) -> dict[int, Decimal]:
+    """rate_in_force for several products in one query: {product id: rate}."""
+    at = at or timezone.now()
+    products = list(products)
+    newest = Q(pk__in=[])
+    for product in products:
+        newest |= Q(
+            pk=Subquery(
+                Rate.objects.filter(customer=customer, product=product, effective_from__lte=at)
+                .order_by("-effective_from", "-id")
+                .values("pk")[:1]
+            )
         )
-    return version.rate
+    found = {version.product_id: version.rate for version in Rate.objects.filter(newest)}
+    for product in products:
+        if found.get(product.pk) is None:
+            raise ValidationError(
+                f"No rate for {product.code} is in force for customer {customer.code} "
+                f"({customer.name}); set one before selling."
+            )
+    return found
 
 
 def current_rate_subquery(product: Product, at: datetime | None = None) -> Subquery:

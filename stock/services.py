@@ -119,28 +119,86 @@ def movement_post(
     note: str = "",
 ) -> StockMovement:
     """Move locked stock and write the ledger row. The levels must come from levels_lock."""
-    if from_level is not None:
-        if from_level.quantity < quantity:  # callers check first, with a better message
-            raise ValidationError(f"Not enough stock in {from_level}.")
-        from_level.quantity -= quantity
-        from_level.save(update_fields=["quantity", "updated_at"])
-    if to_level is not None:
-        to_level.quantity += quantity
-        to_level.save(update_fields=["quantity", "updated_at"])
-    return StockMovement.objects.create(
-        kind=kind,
-        product=product,
-        state=state,
-        quantity=quantity,
-        from_level=from_level,
-        to_level=to_level,
+    return movements_post(
+        [
+            Move(
+                kind=kind,
+                product=product,
+                state=state,
+                quantity=quantity,
+                from_level=from_level,
+                to_level=to_level,
+            )
+        ],
+        actor=actor,
         depot=depot,
         sales_rep=sales_rep,
-        actor=actor,
-        doc_type=document._meta.label_lower if document is not None else "",
-        doc_id=document.pk if document is not None else None,
+        document=document,
         reference=reference,
         note=note,
+    )[0]
+
+
+@dataclass(frozen=True)
+class Move:
+    """One ledger row of a document: `quantity` out of from_level and/or into to_level."""
+
+    kind: str
+    product: Product
+    state: str
+    quantity: int
+    from_level: StockLevel | None = None
+    to_level: StockLevel | None = None
+
+
+def movements_post(
+    moves: list[Move],
+    *,
+    actor: User,
+    depot: Depot,
+    sales_rep: User | None = None,
+    document=None,
+    reference: str = "",
+    note: str = "",
+) -> list[StockMovement]:
+    """The movements of one document at once: the locked levels change in one UPDATE,
+    their history rows and the ledger rows are written by one INSERT each."""
+    changed: dict[int, StockLevel] = {}
+    for move in moves:
+        if move.from_level is not None:
+            if move.from_level.quantity < move.quantity:  # callers check first, better
+                raise ValidationError(f"Not enough stock in {move.from_level}.")
+            move.from_level.quantity -= move.quantity
+            changed[move.from_level.pk] = move.from_level
+        if move.to_level is not None:
+            move.to_level.quantity += move.quantity
+            changed[move.to_level.pk] = move.to_level
+    now = timezone.now()
+    levels = list(changed.values())
+    for level in levels:
+        level.updated_at = now
+    if levels:
+        StockLevel.objects.bulk_update(levels, ["quantity", "updated_at"])
+        StockLevel.history.bulk_history_create(
+            levels, update=True, default_user=actor, default_date=now
+        )
+    return StockMovement.objects.bulk_create(
+        StockMovement(
+            kind=move.kind,
+            product=move.product,
+            state=move.state,
+            quantity=move.quantity,
+            from_level=move.from_level,
+            to_level=move.to_level,
+            depot=depot,
+            sales_rep=sales_rep,
+            actor=actor,
+            doc_type=document._meta.label_lower if document is not None else "",
+            doc_id=document.pk if document is not None else None,
+            reference=reference,
+            note=note,
+        )
+        for move in moves
     )
 
 

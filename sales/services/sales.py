@@ -18,7 +18,7 @@ from sales.models import (
     Transaction,
     TransactionLine,
 )
-from sales.selectors import customer_balance, rate_in_force
+from sales.selectors import customer_balance, rates_in_force
 from sales.services.common import (
     MAX_AMOUNT,
     MAX_READING,
@@ -31,10 +31,11 @@ from sales.services.common import (
 from stock.models import MovementKind, Product, ProductKind, StockState
 from stock.services import (
     LevelKey,
+    Move,
     availability_check,
     cylinder_check,
     levels_lock,
-    movement_post,
+    movements_post,
     sales_rep_home_depot,
     whole_number,
 )
@@ -153,16 +154,15 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         if existing is not None:  # a retry that waited for the first post's lock
             return _replay(existing, customer, sales_rep)
     now = timezone.now()
-    priced = [
-        (
-            line,
-            rate_in_force(customer=customer, product=line.product, at=now),
-        )
-        for line in lines
-    ]
+    bulk = _metered_product() if reading is not None else None
+    rates = rates_in_force(
+        customer=customer,
+        products=[line.product for line in lines] + ([bulk] if bulk else []),
+        at=now,
+    )
+    priced = [(line, rates[line.product.pk]) for line in lines]
     meter = None
     if reading is not None:
-        bulk = _metered_product()
         last = customer.last_meter_reading
         if reading <= last:
             raise ValidationError(
@@ -171,7 +171,7 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
                     f"{customer.code}'s last reading {last}."
                 }
             )
-        rate = rate_in_force(customer=customer, product=bulk, at=now)
+        rate = rates[bulk.pk]
         quantity = reading - last
         meter = {
             "product": bulk,
@@ -228,32 +228,36 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         )
         for line, rate in priced
     )
+    moves = []
     for line in lines:
-        movement_post(
-            kind=MovementKind.SALE,
-            product=line.product,
-            state=StockState.FULL,
-            quantity=line.quantity,
+        moves.append(
+            Move(
+                kind=MovementKind.SALE,
+                product=line.product,
+                state=StockState.FULL,
+                quantity=line.quantity,
+                from_level=levels[full[line]],
+            )
+        )
+        if line.empties_returned:
+            moves.append(
+                Move(
+                    kind=MovementKind.SALE,
+                    product=line.product,
+                    state=StockState.EMPTY,
+                    quantity=line.empties_returned,
+                    to_level=levels[empty[line]],
+                )
+            )
+    if moves:
+        movements_post(
+            moves,
             actor=actor,
             depot=depot,
             sales_rep=sales_rep,
-            from_level=levels[full[line]],
             document=sale,
             reference=sale.number,
         )
-        if line.empties_returned:
-            movement_post(
-                kind=MovementKind.SALE,
-                product=line.product,
-                state=StockState.EMPTY,
-                quantity=line.empties_returned,
-                actor=actor,
-                depot=depot,
-                sales_rep=sales_rep,
-                to_level=levels[empty[line]],
-                document=sale,
-                reference=sale.number,
-            )
     if meter:
         MeterSale.objects.create(transaction=sale, **meter)
         customer.last_meter_reading = reading

@@ -22,9 +22,10 @@ from sales.services.common import lock_customer, settle
 from stock.models import MovementKind, StockState
 from stock.services import (
     LevelKey,
+    Move,
     availability_check,
     levels_lock,
-    movement_post,
+    movements_post,
     sales_rep_home_depot,
 )
 
@@ -90,34 +91,36 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
     for line in lines:
         if line.pk in empty:
             availability_check(levels[empty[line.pk]], empty[line.pk], line.empties_returned)
+    moves = []
     for line in lines:
-        movement_post(
-            kind=MovementKind.VOID,
-            product=line.product,
-            state=StockState.FULL,
-            quantity=line.quantity,
-            actor=actor,
-            depot=depot,
-            sales_rep=rep,
-            to_level=levels[full[line.pk]],
-            document=sale,
-            reference=sale.number,
-            note=reason[:255],
-        )
-        if line.empties_returned:
-            movement_post(
+        moves.append(
+            Move(
                 kind=MovementKind.VOID,
                 product=line.product,
-                state=StockState.EMPTY,
-                quantity=line.empties_returned,
-                actor=actor,
-                depot=depot,
-                sales_rep=rep,
-                from_level=levels[empty[line.pk]],
-                document=sale,
-                reference=sale.number,
-                note=reason[:255],
+                state=StockState.FULL,
+                quantity=line.quantity,
+                to_level=levels[full[line.pk]],
             )
+        )
+        if line.empties_returned:
+            moves.append(
+                Move(
+                    kind=MovementKind.VOID,
+                    product=line.product,
+                    state=StockState.EMPTY,
+                    quantity=line.empties_returned,
+                    from_level=levels[empty[line.pk]],
+                )
+            )
+    movements_post(
+        moves,
+        actor=actor,
+        depot=depot,
+        sales_rep=rep,
+        document=sale,
+        reference=sale.number,
+        note=reason[:255],
+    )
 
     released = Decimal("0")
     if sale.payment_type == PaymentType.CREDIT and sale.amount_paid > 0:
