@@ -123,8 +123,13 @@ def _raw_client(setup, products, start_at, seconds, results, params):
     )
     levels = {(p, s): (pk, depot) for pk, depot, p, s in cur.fetchall()}
     depot = next(iter(levels.values()))[1]
-    conn.commit()
     rep, year = setup["rep"], datetime.now(UTC).year
+    cur.execute(
+        "INSERT INTO core_documentcounter (series, year, last_value) VALUES ('BR', %s, 0) "
+        "ON CONFLICT DO NOTHING",
+        [year],
+    )
+    conn.commit()
 
     class Entry:
         pass
@@ -141,11 +146,6 @@ def _raw_client(setup, products, start_at, seconds, results, params):
         for sql in RAW_SALE:
             cur.execute(sql, args)
             cur.fetchall()
-        cur.execute(
-            "INSERT INTO core_documentcounter (series, year, last_value) VALUES ('BR', %s, 0) "
-            "ON CONFLICT DO NOTHING",
-            [year],
-        )
         cur.execute(
             "UPDATE core_documentcounter SET last_value = last_value + 1 "
             "WHERE series = 'BR' AND year = %s RETURNING last_value",
@@ -192,14 +192,26 @@ def _raw_client(setup, products, start_at, seconds, results, params):
             "%s, '~', %s FROM stock_stocklevel l WHERE l.id = ANY(%s)",
             [now, rep, [c[0] for c in changes]],
         )
-        for level, _, product, state, side in changes:
-            cur.execute(
-                f"INSERT INTO stock_stockmovement (kind, product_id, state, quantity, {side}, "
-                "depot_id, sales_rep_id, actor_id, created_at, doc_type, doc_id, reference, "
-                "note) VALUES ('SALE', %s, %s, 1, %s, %s, %s, %s, %s, 'sales.transaction', "
-                "%s, %s, '')",
-                [product, state, level, depot, rep, rep, now, sale, number],
-            )
+        cur.execute(
+            "INSERT INTO stock_stockmovement (kind, product_id, state, quantity, "
+            "from_level_id, to_level_id, depot_id, sales_rep_id, actor_id, created_at, "
+            "doc_type, doc_id, reference, note) SELECT 'SALE', v.product, v.state, 1, "
+            "v.from_level, v.to_level, %s, %s, %s, %s, 'sales.transaction', %s, %s, '' "
+            "FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[]) "
+            "AS v(product, state, from_level, to_level)",
+            [
+                depot,
+                rep,
+                rep,
+                now,
+                sale,
+                number,
+                [c[2] for c in changes],
+                [c[3] for c in changes],
+                [c[0] if c[4] == "from_level_id" else None for c in changes],
+                [c[0] if c[4] == "to_level_id" else None for c in changes],
+            ],
+        )
         cur.execute("SELECT last_seq, last_hash FROM core_auditchainhead WHERE id = 1 FOR UPDATE")
         seq, prev = cur.fetchone()
         entry = Entry()

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from sales.models import Customer, Payment, PaymentType, Rate, Transaction, TransactionStatus
@@ -36,16 +36,16 @@ def rates_in_force(
     """rate_in_force for several products in one query: {product id: rate}."""
     at = at or timezone.now()
     products = list(products)
-    newest = Q(pk__in=[])
-    for product in products:
-        newest |= Q(
-            pk=Subquery(
-                Rate.objects.filter(customer=customer, product=product, effective_from__lte=at)
-                .order_by("-effective_from", "-id")
-                .values("pk")[:1]
-            )
+    versions = (
+        Rate.objects.filter(
+            customer=customer, product__in=[p.pk for p in products], effective_from__lte=at
         )
-    found = {version.product_id: version.rate for version in Rate.objects.filter(newest)}
+        .order_by("product_id", "-effective_from", "-id")
+        .values_list("product_id", "rate")
+    )
+    found = {}
+    for product_id, rate in versions:  # a handful of price changes per product
+        found.setdefault(product_id, rate)
     for product in products:
         if found.get(product.pk) is None:
             raise ValidationError(

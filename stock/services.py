@@ -8,6 +8,7 @@ sales.services uses `levels_lock` and `movement_post` to move stock inside a sal
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -70,8 +71,16 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     query = Q()
     for key in keys:
         query |= key.lookup()
-    existing = list(StockLevel.objects.filter(query))
-    missing = [k for k in keys if not any(k.matches(level) for level in existing)]
+    existing = list(
+        StockLevel.objects.filter(query).values_list(
+            "pk", "product_id", "state", "sales_rep_id", "depot_id"
+        )
+    )
+    found = [
+        StockLevel(pk=pk, product_id=p, state=s, sales_rep_id=r, depot_id=d)
+        for pk, p, s, r, d in existing
+    ]
+    missing = [k for k in keys if not any(k.matches(level) for level in found)]
     if missing:
         # Two first-ever movements may race to create a row: the unique constraints keep
         # one, and ON CONFLICT DO NOTHING lets the other go on to lock it.
@@ -82,7 +91,10 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
             ],
             ignore_conflicts=True,
         )
-    locked = list(StockLevel.objects.select_for_update().filter(query).order_by("pk"))
+        locked = StockLevel.objects.select_for_update().filter(query)
+    else:  # the common case: lock exactly the rows found, by primary key
+        locked = StockLevel.objects.select_for_update().filter(pk__in=[f.pk for f in found])
+    locked = list(locked.order_by("pk"))
     result = {}
     for key in keys:
         level = next(level for level in locked if key.matches(level))
@@ -178,7 +190,18 @@ def movements_post(
     for level in levels:
         level.updated_at = now
     if levels:
-        StockLevel.objects.bulk_update(levels, ["quantity", "updated_at"])
+        # One UPDATE for all of them (what bulk_update writes, without its query building).
+        table = connection.ops.quote_name(StockLevel._meta.db_table)
+        cases = " ".join("WHEN %s THEN %s" for _ in levels)
+        marks = ", ".join("%s" for _ in levels)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET quantity = CASE id {cases} END, "  # noqa: S608 - ours
+                f"updated_at = %s WHERE id IN ({marks})",
+                [v for level in levels for v in (level.pk, level.quantity)]
+                + [now]
+                + [level.pk for level in levels],
+            )
         StockLevel.history.bulk_history_create(
             levels, update=True, default_user=actor, default_date=now
         )
