@@ -15,6 +15,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", action="append", help="run only this benchmark")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=1_000_000,
+        help="sales in the shared dataset (1,000,000); generated once per database",
+    )
     modules = [importlib.import_module(f"bench.{name}") for name in BENCHMARKS]
     for module in modules:
         module.add_arguments(parser)

@@ -31,9 +31,6 @@ NAME = "export"
 def add_arguments(parser):
     group = parser.add_argument_group(NAME)
     group.add_argument(
-        "--rows", type=int, default=1_000_000, help="dataset size in sales (1,000,000)"
-    )
-    group.add_argument(
         "--ie-rows",
         type=int,
         default=10_000,

@@ -11,7 +11,12 @@ from reversion.admin import VersionAdmin
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator
-from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, RecoverableAdminMixin
+from core.admin_mixins import (
+    DepotScopedAdminMixin,
+    DistinctValuesFilter,
+    HistoryAdmin,
+    RecoverableAdminMixin,
+)
 from core.models import AuditLog, Depot, Role, User
 from core.scoping import scope_queryset
 from core.services import user_assignment_validate, user_role_sync
@@ -236,12 +241,20 @@ class ActorFilter(admin.SimpleListFilter):
         return queryset.filter(actor_id=self.value())
 
 
+class AuditActionFilter(DistinctValuesFilter):
+    title, field = "action", "action"
+
+
+class AuditObjectTypeFilter(DistinctValuesFilter):
+    title, field = "object type", "object_type"
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
     """The audit log, read-only for everyone. Search by the object's id or number."""
 
     list_display = ("seq", "created_at", "actor", "action", "object_label", "summary")
-    list_filter = (ActorFilter, "action", "object_type", "depot", "created_at")
+    list_filter = (ActorFilter, AuditActionFilter, AuditObjectTypeFilter, "depot", "created_at")
     search_fields = ("=object_id", "data__number", "data__customer")
     list_select_related = ("actor", "depot")
     show_full_result_count = False

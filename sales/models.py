@@ -170,6 +170,8 @@ class Transaction(models.Model):
             models.Index(fields=["depot", "created_at"]),
             models.Index(fields=["sales_rep", "created_at"]),
             models.Index(fields=["customer", "created_at"]),
+            # the changelist's status filter, newest first, without scanning every sale
+            models.Index(fields=["status", "-id"], name="sales_tx_status_id"),
             models.Index(
                 fields=["customer", "created_at", "id"],
                 condition=Q(status="POSTED", payment_type="CREDIT", is_paid=False),

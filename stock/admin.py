@@ -222,6 +222,17 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     paginator = CappedCountPaginator
     list_per_page = 100
 
+    def get_search_results(self, request, queryset, search_term):
+        """A document's reference (TX-2026-000123, a delivery note) through its index;
+        when no reference matches, the text is looked for in the notes."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        by_reference = queryset.filter(reference__in={term, term.upper()})
+        if by_reference.exists():
+            return by_reference, False
+        return queryset.filter(note__icontains=term), False
+
     @admin.display(description="From")
     def source(self, obj):
         return obj.from_level.location_label if obj.from_level_id else "-"

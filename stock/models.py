@@ -169,6 +169,8 @@ class StockMovement(AppendOnlyModel):
             models.Index(fields=["product", "created_at"]),
             models.Index(fields=["doc_type", "doc_id"]),
             models.Index(fields=["created_at"]),
+            models.Index(fields=["reference"]),  # the changelist's search
+            models.Index(fields=["kind", "-id"], name="stock_move_kind_id"),  # its filter
         ]
         constraints = [
             models.CheckConstraint(

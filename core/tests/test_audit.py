@@ -425,3 +425,23 @@ def test_logging_in_writes_no_history(client, manager):
     manager.refresh_from_db()
     assert manager.last_login is not None
     assert manager.history.count() == before
+
+
+@pytest.mark.django_db
+def test_audit_action_filter_lists_the_actions_once_and_filters(
+    client, head_office, a_day_of_business, django_assert_max_num_queries
+):
+    from django.urls import reverse
+
+    client.force_login(head_office)
+    url = reverse("admin:core_auditlog_changelist")
+    page = client.get(url)
+    actions = next(f for f in page.context["cl"].filter_specs if f.title == "action")
+    offered = [value for value, _ in actions.lookup_choices]
+    assert "sale_post" in offered
+    assert offered == sorted(set(offered))
+    filtered = client.get(url, {"action__exact": "sale_post"}).context["cl"].result_list
+    assert filtered
+    assert {e.action for e in filtered} == {"sale_post"}
+    with django_assert_max_num_queries(10):  # the values come from the cache now
+        client.get(url)

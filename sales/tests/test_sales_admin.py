@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from sales.models import Payment, Rate, RateImport, Transaction
+from sales.models import Customer, Payment, Rate, RateImport, Transaction
 from sales.resources import COLUMNS
 from sales.selectors import rate_in_force
 from sales.services import sale_post
@@ -262,3 +262,31 @@ def test_rate_table_export_csv(client, manager, customer_factory):
     lines = response.content.decode().splitlines()
     assert lines[0] == ",".join(COLUMNS)
     assert lines[1].startswith("C001,Customer 1,250.00,2200.00,3000.00")
+
+
+def test_sale_search_by_number_customer_code_or_name(
+    client, head_office, customer_factory, loaded_vehicle, products
+):
+    from sales.services import sale_post
+
+    alice, bob = customer_factory(), customer_factory()
+    Customer.objects.filter(pk=alice.pk).update(name="Alice Gas Traders")
+    sales = {
+        c.pk: sale_post(
+            customer=c,
+            sales_rep=loaded_vehicle,
+            actor=loaded_vehicle,
+            lines=[{"product": products["9KG"], "quantity": 1}],
+        )
+        for c in (alice, bob)
+    }
+    client.force_login(head_office)
+    url = reverse("admin:sales_transaction_changelist")
+
+    def found(term):
+        return {t.pk for t in client.get(url, {"q": term}).context["cl"].result_list}
+
+    assert found(sales[bob.pk].number.lower()) == {sales[bob.pk].pk}  # typed in lower case
+    assert found(alice.code.lower()) == {sales[alice.pk].pk}
+    assert found("gas trad") == {sales[alice.pk].pk}
+    assert found("nobody") == set()

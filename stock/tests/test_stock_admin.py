@@ -221,3 +221,27 @@ def test_rep_without_a_home_depot_is_a_form_error(client, head_office, sales_rep
     )
     assert response.status_code == 200
     assert "has no home depot" in str(response.context["form"].errors)
+
+
+def test_ledger_search_by_reference_then_notes(client, head_office, north, cyl, sales_rep):
+    stock_receive(depot=north, product=cyl, quantity=5, actor=head_office, note="late truck")
+    collection = distribution_create(
+        sales_rep=sales_rep,
+        depot=north,
+        product=cyl,
+        quantity=2,
+        kind="COLLECTION",
+        actor=head_office,
+    )
+    client.force_login(head_office)
+    url = reverse("admin:stock_stockmovement_changelist")
+
+    def found(term):
+        listed = client.get(url, {"q": term}).context["cl"].result_list
+        return [(m.kind, m.reference) for m in listed]
+
+    # An exact reference wins (also typed in lower case); other text searches the notes.
+    number = collection.distribution_no
+    assert found(number.lower()) == [("COLLECTION", number)]
+    assert found("late tr") == [("RECEIPT", "")]
+    assert found("nothing like it") == []
