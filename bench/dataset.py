@@ -166,12 +166,14 @@ def _generate(first, last, admin, depots, reps, customers, products):
             f"""
             INSERT INTO sales_transaction
                 (number, customer_id, sales_rep_id, depot_id, payment_type, total_amount,
-                 amount_paid, is_paid, status, idempotency_key, created_by_id, created_at,
-                 void_reason, voided_by_id, voided_at)
+                 cylinders, metered, amount_paid, is_paid, status, idempotency_key,
+                 created_by_id, created_at, void_reason, voided_by_id, voided_at)
             SELECT 'BT-' || s.g, (%(customers)s::bigint[])[s.c + 1],
                    (%(reps)s::bigint[])[s.r + 1], (%(depots)s::bigint[])[s.d + 1],
                    CASE WHEN (%(cash)s::bool[])[s.c + 1] THEN 'CASH' ELSE 'CREDIT' END,
                    {amount},
+                   CASE WHEN {meter} THEN 0 ELSE s.q END,
+                   CASE WHEN {meter} THEN 10 + s.g %% 50 ELSE 0 END,
                    CASE WHEN (%(cash)s::bool[])[s.c + 1] THEN {amount} ELSE 0 END,
                    (%(cash)s::bool[])[s.c + 1],
                    CASE WHEN s.g %% 97 = 0 THEN 'VOID' ELSE 'POSTED' END,

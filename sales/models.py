@@ -143,6 +143,12 @@ class Transaction(models.Model):
     depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
     payment_type = models.CharField(max_length=6, choices=PaymentType.choices)
     total_amount = models.DecimalField(**MONEY)
+    # Written once at posting, from the lines and the meter reading, so that reports by
+    # period, depot and representative read one row per sale (never changed after).
+    cylinders = models.PositiveIntegerField(default=0, help_text="Full cylinders sold.")
+    metered = models.DecimalField(
+        **READING, default=Decimal("0"), help_text="Bulk gas sold by meter reading."
+    )
     amount_paid = models.DecimalField(**MONEY, default=Decimal("0"))
     is_paid = models.BooleanField(default=False)
     status = models.CharField(

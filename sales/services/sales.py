@@ -212,6 +212,8 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         depot=depot,
         payment_type=customer.payment_type,
         total_amount=total,
+        cylinders=sum(line.quantity for line in lines),
+        metered=meter["quantity"] if meter else Decimal("0"),
         amount_paid=total if cash else Decimal("0"),
         is_paid=cash or total == 0,
         idempotency_key=key,
