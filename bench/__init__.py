@@ -5,4 +5,4 @@ A benchmark is a module in this package with a `NAME`, a `add_arguments(parser)`
 with the command that produced them.
 """
 
-BENCHMARKS: list[str] = ["sale_posting", "export", "changelists", "summary"]
+BENCHMARKS: list[str] = ["sale_posting", "export", "changelists", "rate_import", "summary"]

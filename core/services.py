@@ -114,30 +114,49 @@ def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | No
     until the transaction ends, so concurrent writers append one after another and the
     chain never forks.
     """
+    return audit_record_many(
+        actor=actor, entries=[{"action": action, "obj": obj, "data": data, "depot": depot}]
+    )[0]
+
+
+def audit_record_many(*, actor: User, entries: list[dict]) -> list:
+    """audit_record for many objects of one action at once (e.g. a rate-table import):
+    the chain head is locked and moved once, and the entries written by one INSERT.
+    Each entry is a dict of action, obj, data and depot."""
     from core.models import AuditChainHead, AuditLog
 
+    if not entries:
+        return []
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:  # the first entry ever
         AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
         head = AuditChainHead.objects.select_for_update().get(pk=1)
-    entry = AuditLog(
-        seq=head.last_seq + 1,
-        actor=actor,
-        action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        depot=depot,
-        # Stored exactly as hashed: JSON types only, as every database gives them back
-        # (floats as text: jsonb may rewrite 1e16 or -0.0).
-        data=json.loads(json.dumps(data, cls=DjangoJSONEncoder), parse_float=str),
-        created_at=timezone.now(),
-        prev_hash=head.last_hash,
-    )
-    entry.hash = audit_hash(entry)
-    entry.save()
-    head.last_seq, head.last_hash = entry.seq, entry.hash
+    now = timezone.now()
+    rows, seq, prev = [], head.last_seq, head.last_hash
+    for item in entries:
+        seq += 1
+        entry = AuditLog(
+            seq=seq,
+            actor=actor,
+            action=item["action"],
+            object_type=item["obj"]._meta.label_lower,
+            object_id=str(item["obj"].pk),
+            depot=item.get("depot"),
+            # Stored exactly as hashed: JSON types only, as every database gives them back
+            # (floats as text: jsonb may rewrite 1e16 or -0.0).
+            data=json.loads(json.dumps(item["data"], cls=DjangoJSONEncoder), parse_float=str),
+            created_at=now,
+            prev_hash=prev,
+        )
+        entry.hash = prev = audit_hash(entry)
+        rows.append(entry)
+    if len(rows) == 1:
+        rows[0].save()
+    else:
+        AuditLog.objects.bulk_create(rows, batch_size=1000)
+    head.last_seq, head.last_hash = seq, prev
     head.save(update_fields=["last_seq", "last_hash"])
-    return entry
+    return rows
 
 
 def document_number_next(*, series: str, year: int, width: int = 6) -> str:

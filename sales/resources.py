@@ -12,8 +12,8 @@ from import_export.instance_loaders import CachedInstanceLoader
 
 from sales.models import Customer, RateImport
 from sales.selectors import current_rate_subquery
-from sales.services import rate_set
-from sales.services.common import decimal_value
+from sales.services import RateChange, rates_set
+from sales.services.common import decimal_value, lock_customers
 from sales.services.rates import effective_moment
 from stock.models import Product
 
@@ -160,6 +160,9 @@ class RateTableResource(resources.ModelResource):
                 )
                 + "."
             )
+        # Every customer of the file locked first, in one order (see lock_customers).
+        lock_customers(Customer.objects.filter(code__in=rows_of).values_list("pk", flat=True))
+        self.changes = []
         self.batch = RateImport.objects.create(
             file_name=kwargs.get("file_name") or "", created_by=kwargs["user"]
         )
@@ -200,17 +203,14 @@ class RateTableResource(resources.ModelResource):
         return not self.changed_rates(instance)
 
     def save_instance(self, instance, is_create, row, **kwargs):
+        # Checked now (the row's own errors show on its row); written all at once by
+        # after_import, through the service, as one batch.
         moment = effective_moment(instance.rates_effective_from)
         for code, rate in self.changed_rates(instance):
-            rate_set(
-                customer=instance,
-                product=self.products[code],
-                rate=rate,
-                actor=kwargs["user"],
-                effective_from=moment,
-                batch=self.batch,
-            )
+            self.changes.append(RateChange(instance, self.products[code], rate, moment))
 
     def after_import(self, dataset, result, **kwargs):
+        if self.changes and not result.has_errors() and not result.has_validation_errors():
+            rates_set(changes=self.changes, actor=kwargs["user"], batch=self.batch)
         if self.batch is not None and not self.batch.rates.exists():
             self.batch.delete()  # nothing changed: no empty batch to undo

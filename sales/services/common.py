@@ -58,6 +58,14 @@ def lock_customer(customer: Customer) -> Customer:
     return Customer.objects.select_for_update().get(pk=customer.pk)
 
 
+def lock_customers(customer_ids) -> None:
+    """Lock several customers first, in id order: for one transaction that changes many
+    customers' rates (an import, its undo). Locked one by one as it goes, it would wait
+    for a customer's sale while holding the audit chain, which that sale waits for."""
+    ids = sorted(set(customer_ids))
+    list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+
+
 def settle(customer: Customer) -> list[PaymentAllocation]:
     """Apply unallocated payment money to the oldest unpaid credit sales first.
 

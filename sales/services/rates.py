@@ -1,17 +1,22 @@
-"""Rate versions: set one, or undo a whole import by restoring the previous versions."""
+"""Rate versions: set one or many, or undo a whole import by restoring the previous versions."""
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from core.db import atomic_with_retry
-from core.models import Role, User
+from core.models import Depot, Role, User
 from core.scoping import actor_access_check
-from core.services import audit_record
+from core.services import audit_record, audit_record_many
 from sales.models import Customer, Rate, RateImport
-from sales.selectors import rate_version_in_force
-from sales.services.common import customer_check, decimal_value
+from sales.services.common import (
+    customer_check,
+    decimal_value,
+    lock_customers,
+)
 from stock.models import Product
 
 EARLIEST = date(2000, 1, 1)
@@ -45,7 +50,6 @@ def effective_moment(value) -> datetime:
     return moment
 
 
-@atomic_with_retry
 def rate_set(
     *,
     customer: Customer,
@@ -57,63 +61,120 @@ def rate_set(
 ) -> Rate:
     """A new version of the customer's price for a product. `rate=None` withdraws the
     product from the customer's contract (sales of it are then refused)."""
-    if rate is not None:
-        rate = decimal_value(rate, "rate", minimum=0)
+    return rates_set(
+        changes=[RateChange(customer, product, rate, effective_from)], actor=actor, batch=batch
+    )[0]
+
+
+@dataclass(frozen=True)
+class RateChange:
+    customer: Customer
+    product: Product
+    rate: object  # an amount, or None to withdraw the product
+    effective_from: object = None  # None: from now; else a date (see effective_moment)
+
+
+@atomic_with_retry
+def rates_set(
+    *, changes: list[RateChange], actor: User, batch: RateImport | None = None
+) -> list[Rate]:
+    """New rate versions, one per change, all or none (a rate-table import is thousands):
+    each checked as one would be, then written with one INSERT per table. A refusal
+    names the customer and product."""
     restoring = batch is not None and batch.undo_of_id is not None
-    if not restoring:  # an undo restores rates even of a since closed customer or product
-        customer_check(customer)
-        if not product.is_active:
-            raise ValidationError({"product": f"{product.code} is no longer sold (inactive)."})
     if actor.role == Role.SALES:
         raise PermissionDenied("Rates are set by head office.")
-    actor_access_check(actor=actor, depot=customer.depot)
-    moment = effective_moment(effective_from)
-    # A new version wins from its moment on, until a version with a later moment. If such
-    # a version already took effect between that moment and now, it would never be used.
-    shadow = (
-        Rate.objects.filter(
-            customer=customer,
-            product=product,
-            effective_from__gt=moment,
-            effective_from__lte=timezone.now(),
+    changes = [
+        RateChange(
+            c.customer,
+            c.product,
+            None if c.rate is None else decimal_value(c.rate, "rate", minimum=0),
+            c.effective_from,
         )
-        .order_by("effective_from")
-        .first()
-    )
-    if shadow is not None:
-        raise ValidationError(
-            {
-                "effective_from": f"A {product.code} rate from "
-                f"{timezone.localtime(moment):%Y-%m-%d %H:%M} would never apply: customer "
-                f"{customer.code}'s rate of "
+        for c in changes
+    ]
+    if not restoring:  # an undo restores rates even of a since closed customer or product
+        for change in changes:
+            customer_check(change.customer)
+            if not change.product.is_active:
+                raise ValidationError(
+                    {"product": f"{change.product.code} is no longer sold (inactive)."}
+                )
+    depots = Depot.objects.in_bulk({c.customer.depot_id for c in changes})
+    for depot in depots.values():
+        actor_access_check(actor=actor, depot=depot)
+    # The customers' locks first (the lock order, and the new rows' foreign keys are
+    # checked against them at commit), then the moments: a sale of such a customer has
+    # either committed before, or waits and sees the new version. Were the moment taken
+    # before the lock, a sale could price at the old rate after the version took effect.
+    lock_customers(c.customer.pk for c in changes)
+    now = timezone.now()
+    moments = [effective_moment(c.effective_from) for c in changes]
+    # Every version of these customers' products up to the latest moment, in one query.
+    versions = defaultdict(list)
+    if changes:
+        for version in Rate.objects.filter(
+            customer_id__in={c.customer.pk for c in changes},
+            product_id__in={c.product.pk for c in changes},
+            effective_from__lte=max([now, *moments]),
+        ).order_by("effective_from", "id"):
+            versions[(version.customer_id, version.product_id)].append(version)
+    rows, problems = [], []
+    for change, moment in zip(changes, moments, strict=True):
+        customer, product = change.customer, change.product
+        history = versions[(customer.pk, product.pk)]
+        # A new version wins from its moment on, until a version with a later moment. If
+        # such a version already took effect between that moment and now, it would never
+        # be used.
+        shadow = next((v for v in history if moment < v.effective_from <= now), None)
+        if shadow is not None:
+            problems.append(
+                f"A {product.code} rate from {timezone.localtime(moment):%Y-%m-%d %H:%M} "
+                f"would never apply: customer {customer.code}'s rate of "
                 f"{timezone.localtime(shadow.effective_from):%Y-%m-%d %H:%M} is already in "
                 "force. Choose a later date, or none for 'from now'."
-            }
+            )
+            continue
+        previous = next((v for v in reversed(history) if v.effective_from <= moment), None)
+        rows.append(
+            (
+                Rate(
+                    customer=customer,
+                    product=product,
+                    rate=change.rate,
+                    effective_from=moment,
+                    created_by=actor,
+                    batch=batch,
+                ),
+                previous,
+            )
         )
-    previous = rate_version_in_force(customer=customer, product=product, at=moment)
-    version = Rate.objects.create(
-        customer=customer,
-        product=product,
-        rate=rate,
-        effective_from=moment,
-        created_by=actor,
-        batch=batch,
-    )
-    audit_record(
+    if problems:
+        raise ValidationError({"effective_from": problems})
+    created = Rate.objects.bulk_create([version for version, _ in rows])
+    Rate.history.bulk_history_create(created, default_user=actor, default_date=now)
+    audit_record_many(
         actor=actor,
-        action="rate_set",
-        obj=version,
-        depot=customer.depot,
-        data={
-            "customer": customer.code,
-            "product": product.code,
-            "rate": None if rate is None else str(rate),
-            "previous": None if previous is None or previous.rate is None else str(previous.rate),
-            "effective_from": moment.isoformat(),
-            "batch": batch.pk if batch else None,
-        },
+        entries=[
+            {
+                "action": "rate_set",
+                "obj": version,
+                "depot": depots[version.customer.depot_id],
+                "data": {
+                    "customer": version.customer.code,
+                    "product": version.product.code,
+                    "rate": None if version.rate is None else str(version.rate),
+                    "previous": None
+                    if previous is None or previous.rate is None
+                    else str(previous.rate),
+                    "effective_from": version.effective_from.isoformat(),
+                    "batch": batch.pk if batch else None,
+                },
+            }
+            for version, previous in rows
+        ],
     )
-    return version
+    return created
 
 
 @atomic_with_retry
@@ -130,12 +191,13 @@ def rate_import_undo(*, batch: RateImport, actor: User) -> RateImport:
         raise ValidationError("This batch is itself an undo; import the rates again instead.")
     if RateImport.objects.filter(undo_of=batch).exists():
         raise ValidationError(f"Import #{batch.pk} has already been undone.")
+    pairs = list(batch.rates.values_list("customer", "product").distinct().order_by())
+    lock_customers(customer for customer, _ in pairs)
     undo = RateImport.objects.create(
         file_name=f"undo of import #{batch.pk}", created_by=actor, undo_of=batch
     )
     now = timezone.now()
     restored = kept = 0
-    pairs = batch.rates.values_list("customer", "product").distinct().order_by()
     for customer_id, product_id in pairs:
         imported = batch.rates.filter(customer_id=customer_id, product_id=product_id)
         moment = max(now, min(v.effective_from for v in imported))
@@ -168,13 +230,7 @@ def rate_import_undo(*, batch: RateImport, actor: User) -> RateImport:
 @atomic_with_retry
 def customer_rates_set(*, customer: Customer, rates, actor: User, effective_from=None):
     """Several of one customer's rates changed together (the admin's rate form)."""
-    return [
-        rate_set(
-            customer=customer,
-            product=product,
-            rate=rate,
-            actor=actor,
-            effective_from=effective_from,
-        )
-        for product, rate in rates
-    ]
+    return rates_set(
+        changes=[RateChange(customer, product, rate, effective_from) for product, rate in rates],
+        actor=actor,
+    )
