@@ -4,17 +4,20 @@ The preview runs the real service in a transaction that is rolled back (a dry ru
 the clerk sees the service's own refusal before confirming, and no rule is written twice.
 """
 
+import logging
 import secrets
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 
-from core.db import atomic_with_retry
+from core.db import atomic_with_retry, database_error_message
+
+logger = logging.getLogger(__name__)
 
 
 class _Rollback(Exception):
@@ -99,8 +102,11 @@ def confirm_and_post(
                     "This form was already posted (a second click, or the page was sent "
                     "again). Check the list before posting it again.",
                 )
-            except OperationalError:
-                form.add_error(None, "The database was busy; please try again.")
+            except (OperationalError, InterfaceError) as exc:
+                # Rolled back whole (the confirm token with it): the same page may be sent
+                # again. A lost connection is reopened by the next query.
+                logger.warning("%s: database failure shown on the form: %r", title, exc)
+                form.add_error(None, database_error_message(exc))
     else:
         form = form_class(initial=request.GET.dict(), **form_kwargs)
     context = {

@@ -3,10 +3,11 @@
 import functools
 import hashlib
 import json
+import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -15,7 +16,10 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.db import database_error_message, is_connection_lost
 from core.models import IdempotencyKey, Role
+
+logger = logging.getLogger(__name__)
 
 # --- Errors --------------------------------------------------------------------------
 
@@ -23,8 +27,18 @@ from core.models import IdempotencyKey, Role
 def exception_handler(exc, context):
     """{"error": {"status", "code", "message", "fields": {name: [messages]}}} for every error.
 
-    A service's ValidationError is a 400 naming its fields; PermissionDenied a 403.
+    A service's ValidationError is a 400 naming its fields; PermissionDenied a 403; a
+    lost database connection or a database too busy to finish a 503 (nothing was saved:
+    the request may be sent again, with the same Idempotency-Key).
     """
+    unavailable = database_error_message(exc)
+    if unavailable is not None:
+        logger.warning("answered 503 for a database failure: %r", exc)
+        close_old_connections()  # a broken connection is not used again (see middleware)
+        code = "database_unavailable" if is_connection_lost(exc) else "database_busy"
+        response = error(503, code, unavailable)
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -77,18 +91,19 @@ def _flatten(data, prefix, fields, messages):
         (fields.setdefault(prefix, []) if prefix else messages).append(str(data))
 
 
+def error_body(status_code, code, message, fields=None) -> dict:
+    return {
+        "error": {
+            "status": status_code,
+            "code": code,
+            "message": message,
+            "fields": fields or {},
+        }
+    }
+
+
 def error(status_code, code, message, fields=None):
-    return Response(
-        {
-            "error": {
-                "status": status_code,
-                "code": code,
-                "message": message,
-                "fields": fields or {},
-            }
-        },
-        status=status_code,
-    )
+    return Response(error_body(status_code, code, message, fields), status=status_code)
 
 
 # --- Permissions -----------------------------------------------------------------------

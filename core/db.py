@@ -5,7 +5,7 @@ import logging
 import random
 import time
 
-from django.db import OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +17,44 @@ MAX_ATTEMPTS = 5
 def is_retryable(exc: BaseException) -> bool:
     cause = exc.__cause__
     return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+# SQLSTATEs of a connection that broke: class 08 (connection exception), and the server
+# ending the session (admin_shutdown: pg_terminate_backend or a restart; crash_shutdown;
+# cannot_connect_now while it starts up).
+CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+CONNECTION_LOST_MESSAGE = "The database connection was lost; nothing was saved. Try again."
+DATABASE_BUSY_MESSAGE = "The database was busy; nothing was saved. Try again."
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """True when `exc` says the database connection itself failed (dropped, refused,
+    terminated), as opposed to a statement the database refused."""
+    if isinstance(exc, InterfaceError):
+        return True  # used a connection that was already closed
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(CONNECTION_SQLSTATES)
+    # psycopg reports a connection it could not open, or that the server dropped, without
+    # a SQLSTATE; SQLite's "database is locked" has none either but is not one of those.
+    return type(cause).__module__.split(".")[0] == "psycopg"
+
+
+def database_error_message(exc: BaseException) -> str | None:
+    """What to tell a person whose request failed in the database itself (the transaction
+    rolled back, so a retry is safe); None when `exc` is not such a failure.
+
+    A lost connection and a database too busy to finish (a lock conflict still there after
+    atomic_with_retry's attempts, a timeout) are both temporary: try again."""
+    if is_connection_lost(exc):
+        return CONNECTION_LOST_MESSAGE
+    if isinstance(exc, OperationalError):
+        return DATABASE_BUSY_MESSAGE
+    return None
 
 
 def atomic_with_retry(func):

@@ -31,6 +31,12 @@ def stale_after() -> timedelta:
     return timedelta(seconds=settings.EXPORT_JOB_STALE_SECONDS)
 
 
+def heartbeat_every() -> timedelta:
+    """How often a running export reports: well within stale_after(), however small that
+    is set, so a live job never looks dead and is never taken over."""
+    return min(HEARTBEAT_EVERY, stale_after() / 3)
+
+
 def _validated(report_slug, filters, user, fmt):
     report = get_report(report_slug)
     if report is None:
@@ -134,11 +140,12 @@ class _Heartbeat:
 
     def __init__(self, owned):
         self.owned, self.rows, self.last = owned, 0, timezone.now()
+        self.every = heartbeat_every()
 
     def __call__(self, rows, done=False):
         self.rows = rows
         now = timezone.now()
-        if done or now - self.last >= HEARTBEAT_EVERY:
+        if done or now - self.last >= self.every:
             self.owned.update(progress=rows, heartbeat_at=now)
             self.last = now
 

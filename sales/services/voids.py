@@ -40,7 +40,10 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
         raise ValidationError({"reason": "Say why the sale is voided."})
     customer = lock_customer(transaction.customer)
     sale = (
-        Transaction.objects.select_for_update()
+        # of=self: lock the sale only. Without it PostgreSQL locks the joined depot and
+        # representative rows too, and every posting in that depot waits on them at commit
+        # (its foreign-key checks), out of the lock order: deadlocks.
+        Transaction.objects.select_for_update(of=("self",))
         .select_related("depot", "sales_rep")
         .get(pk=transaction.pk)
     )

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connections
 
 from sales.models import MeterSale, Transaction
 from sales.selectors import customer_balance
@@ -185,4 +186,122 @@ def test_sales_payments_and_voids_together(
     assert customer_balance(customer=customer) == Decimal("18000.00") - Decimal("6000.00")
     paid = sum(t.amount_paid for t in posted)
     assert paid == Decimal("6000.00")  # every payment settled a posted sale
+    assert list(ledger_differences()) == []
+
+
+def _paused(module, name, monkeypatch):
+    """Wrap module.name so the first call stops inside its transaction until released."""
+    import threading
+
+    reached, release = threading.Event(), threading.Event()
+    real = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if not reached.is_set():
+            reached.set()
+            assert release.wait(10), "never released"
+        return result
+
+    monkeypatch.setattr(module, name, wrapper)
+    return reached, release
+
+
+def test_a_rate_change_and_a_sale_at_the_same_moment_agree(
+    cash_customer, loaded_vehicle, products, head_office, monkeypatch
+):
+    """A sale posted while a rate change is under way either comes before the change or
+    uses it: never the old rate once the new version has taken effect (invariant 5)."""
+    import threading
+
+    import sales.services.rates as rates_module
+    from sales.selectors import rate_version_in_force
+    from sales.services import rate_set
+
+    cyl = products["12.7KG"]
+    reached, release = _paused(rates_module, "effective_moment", monkeypatch)
+    outcomes = {}
+
+    def change():
+        try:
+            outcomes["rate"] = rate_set(
+                customer=cash_customer, product=cyl, rate="3500.00", actor=head_office
+            )
+        finally:
+            connections.close_all()
+
+    def sell():
+        try:
+            outcomes["sale"] = sale_post(
+                customer=cash_customer,
+                sales_rep=loaded_vehicle,
+                actor=loaded_vehicle,
+                lines=[{"product": cyl, "quantity": 1}],
+            )
+        finally:
+            connections.close_all()
+
+    changer = threading.Thread(target=change)
+    changer.start()
+    assert reached.wait(10)  # the change has its moment and has not committed
+    seller = threading.Thread(target=sell)
+    seller.start()
+    seller.join(1)  # the sale waits for the change (the customer's lock)
+    release.set()
+    changer.join(10)
+    seller.join(10)
+    sale, version = outcomes["sale"], outcomes["rate"]
+    line = sale.lines.get()
+    in_force = rate_version_in_force(customer=cash_customer, product=cyl, at=sale.created_at)
+    assert line.rate == in_force.rate == Decimal("3500.00")
+    assert version.effective_from < sale.created_at
+
+
+def test_a_void_under_way_does_not_hold_up_other_work_in_its_depot(
+    cash_customer, loaded_vehicle, products, head_office, user_factory, north, monkeypatch
+):
+    """A void locks its sale, not the sale's depot or representative: other postings in
+    the depot commit meanwhile (their foreign keys point at those rows)."""
+    import threading
+    import time
+
+    import sales.services.voids as voids_module
+    from stock.services import distribution_create, stock_receive
+
+    cyl = products["12.7KG"]
+    sale = sale_post(
+        customer=cash_customer,
+        sales_rep=loaded_vehicle,
+        actor=loaded_vehicle,
+        lines=[{"product": cyl, "quantity": 1}],
+    )
+    other = user_factory("SALES", depots=[north])
+    stock_receive(depot=north, product=cyl, quantity=10, actor=head_office)
+    reached, release = _paused(voids_module, "levels_lock", monkeypatch)
+    voided = {}
+
+    def void():
+        try:
+            voided["sale"] = sale_void(transaction=sale, actor=head_office, reason="mistake")
+        finally:
+            connections.close_all()
+
+    voider = threading.Thread(target=void)
+    voider.start()
+    try:
+        assert reached.wait(10)
+        started = time.monotonic()
+        distribution_create(
+            sales_rep=other,
+            depot=north,
+            product=cyl,
+            quantity=2,
+            kind="COLLECTION",
+            actor=other,
+        )
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        voider.join(10)
+    assert voided["sale"].status == "VOID"
     assert list(ledger_differences()) == []
