@@ -10,6 +10,7 @@ counter and the audit chain head. Target: sale_post at least half the raw rate.
 
 import json
 import multiprocessing
+import queue
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -155,18 +156,18 @@ def _raw_client(setup, products, start_at, seconds, results, params):
         now = datetime.now(UTC)
         cur.execute(
             "INSERT INTO sales_transaction (number, customer_id, sales_rep_id, depot_id, "
-            "payment_type, total_amount, amount_paid, is_paid, status, created_by_id, "
-            "created_at, void_reason) VALUES (%s, %s, %s, %s, 'CASH', 5200, 5200, true, "
-            "'POSTED', %s, %s, '') RETURNING id",
+            "payment_type, total_amount, cylinders, metered, amount_paid, is_paid, status, "
+            "created_by_id, created_at, void_reason) VALUES (%s, %s, %s, %s, 'CASH', 5200, "
+            "2, 0, 5200, true, 'POSTED', %s, %s, '') RETURNING id",
             [number, customer, rep, depot, rep, now],
         )
         sale = cur.fetchone()[0]
         cur.execute(
             "INSERT INTO sales_historicaltransaction (id, number, payment_type, total_amount, "
-            "amount_paid, is_paid, status, created_at, void_reason, customer_id, "
-            "sales_rep_id, depot_id, created_by_id, history_date, history_type, "
-            "history_user_id) VALUES (%s, %s, 'CASH', 5200, 5200, true, 'POSTED', %s, '', "
-            "%s, %s, %s, %s, %s, '+', %s)",
+            "cylinders, metered, amount_paid, is_paid, status, created_at, void_reason, "
+            "customer_id, sales_rep_id, depot_id, created_by_id, history_date, history_type, "
+            "history_user_id) VALUES (%s, %s, 'CASH', 5200, 2, 0, 5200, true, 'POSTED', %s, "
+            "'', %s, %s, %s, %s, %s, '+', %s)",
             [sale, number, now, customer, rep, depot, rep, now, rep],
         )
         cur.execute(
@@ -262,11 +263,18 @@ def _measure(target, setups, products, seconds, *extra):
     ]
     for proc in procs:
         proc.start()
-    counts = [results.get(timeout=seconds + 120) for _ in procs]
+    counts, deadline = [], time.time() + seconds + 120
+    while len(counts) < len(procs):
+        try:
+            counts.append(results.get(timeout=1))
+        except queue.Empty:
+            failed = [p for p in procs if p.exitcode]
+            if failed or time.time() > deadline:
+                for proc in procs:
+                    proc.terminate()
+                raise SystemExit(f"a {target.__name__} process failed or hung") from None
     for proc in procs:
         proc.join()
-        if proc.exitcode:
-            raise SystemExit(f"a {target.__name__} process failed ({proc.exitcode})")
     return sum(counts) / seconds
 
 
