@@ -59,6 +59,10 @@ def _pages():
 
 
 def _measure(client, url, repeat):
+    """Median time and the query counts of `repeat` requests, after one warm-up request
+    (its filter values are then cached: every 5 minutes one request reads them again, with
+    two more queries)."""
+    client.get(url, secure=True)
     times, queries = [], set()
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as ctx:

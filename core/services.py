@@ -127,12 +127,13 @@ def audit_record_many(*, actor: User, entries: list[dict]) -> list:
 
     if not entries:
         return []
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    heads = AuditChainHead.objects.select_for_update().filter(pk=1)
+    head = heads.values_list("last_seq", "last_hash").first()
     if head is None:  # the first entry ever
         AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        head = heads.values_list("last_seq", "last_hash").get()
     now = timezone.now()
-    rows, seq, prev = [], head.last_seq, head.last_hash
+    rows, (seq, prev) = [], head
     for item in entries:
         seq += 1
         entry = AuditLog(
@@ -154,8 +155,7 @@ def audit_record_many(*, actor: User, entries: list[dict]) -> list:
         rows[0].save()
     else:
         AuditLog.objects.bulk_create(rows, batch_size=1000)
-    head.last_seq, head.last_hash = seq, prev
-    head.save(update_fields=["last_seq", "last_hash"])
+    AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
     return rows
 
 

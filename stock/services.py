@@ -68,9 +68,19 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     other in a cycle. Call inside a transaction, after locking the customer (if any).
     """
     keys = list(dict.fromkeys(keys))
-    query = Q()
+    # One condition per location (a vehicle, or a depot's own stock): cheaper to build
+    # than one per key; the few extra rows it may read are matched away below.
+    places = {}
     for key in keys:
-        query |= key.lookup()
+        place = places.setdefault(
+            (key.sales_rep.pk if key.sales_rep else None, key.depot.pk), (set(), set())
+        )
+        place[0].add(key.product.pk)
+        place[1].add(key.state)
+    query = Q()
+    for (rep, depot), (products, states) in places.items():
+        where = Q(sales_rep=rep) if rep else Q(depot=depot, sales_rep__isnull=True)
+        query |= where & Q(product__in=products, state__in=states)
     existing = list(
         StockLevel.objects.filter(query).values_list(
             "pk", "product_id", "state", "sales_rep_id", "depot_id"
@@ -80,6 +90,7 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
         StockLevel(pk=pk, product_id=p, state=s, sales_rep_id=r, depot_id=d)
         for pk, p, s, r, d in existing
     ]
+    found = [level for level in found if any(k.matches(level) for k in keys)]
     missing = [k for k in keys if not any(k.matches(level) for level in found)]
     if missing:
         # Two first-ever movements may race to create a row: the unique constraints keep
@@ -91,7 +102,10 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
             ],
             ignore_conflicts=True,
         )
-        locked = StockLevel.objects.select_for_update().filter(query)
+        exact = Q()
+        for key in keys:
+            exact |= key.lookup()
+        locked = StockLevel.objects.select_for_update().filter(exact)
     else:  # the common case: lock exactly the rows found, by primary key
         locked = StockLevel.objects.select_for_update().filter(pk__in=[f.pk for f in found])
     locked = list(locked.order_by("pk"))
@@ -175,6 +189,22 @@ def movements_post(
 ) -> list[StockMovement]:
     """The movements of one document at once: the locked levels change in one UPDATE,
     their history rows and the ledger rows are written by one INSERT each."""
+    levels_move(moves, actor=actor)
+    return ledger_write(
+        moves,
+        actor=actor,
+        depot=depot,
+        sales_rep=sales_rep,
+        document=document,
+        reference=reference,
+        note=note,
+    )
+
+
+def levels_move(moves: list[Move], *, actor: User) -> None:
+    """The level side of movements_post. A sale calls it, then ledger_write, separately:
+    this part does not need the sale's number, so it runs before the number is taken and
+    the hot counter row stays locked for as short a time as possible."""
     changed: dict[int, StockLevel] = {}
     for move in moves:
         if move.from_level is not None:
@@ -205,6 +235,19 @@ def movements_post(
         StockLevel.history.bulk_history_create(
             levels, update=True, default_user=actor, default_date=now
         )
+
+
+def ledger_write(
+    moves: list[Move],
+    *,
+    actor: User,
+    depot: Depot,
+    sales_rep: User | None = None,
+    document=None,
+    reference: str = "",
+    note: str = "",
+) -> list[StockMovement]:
+    """The ledger side of movements_post: one row per move (after levels_move)."""
     return StockMovement.objects.bulk_create(
         StockMovement(
             kind=move.kind,

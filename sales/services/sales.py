@@ -34,8 +34,9 @@ from stock.services import (
     Move,
     availability_check,
     cylinder_check,
+    ledger_write,
     levels_lock,
-    movements_post,
+    levels_move,
     sales_rep_home_depot,
     whole_number,
 )
@@ -204,6 +205,29 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
                 f"over the credit limit of {customer.credit_limit}."
             )
 
+    moves = []
+    for line in lines:
+        moves.append(
+            Move(
+                kind=MovementKind.SALE,
+                product=line.product,
+                state=StockState.FULL,
+                quantity=line.quantity,
+                from_level=levels[full[line]],
+            )
+        )
+        if line.empties_returned:
+            moves.append(
+                Move(
+                    kind=MovementKind.SALE,
+                    product=line.product,
+                    state=StockState.EMPTY,
+                    quantity=line.empties_returned,
+                    to_level=levels[empty[line]],
+                )
+            )
+    levels_move(moves, actor=actor)  # before the number: see levels_move
+
     cash = customer.payment_type == PaymentType.CASH
     sale = Transaction.objects.create(
         number=document_number_next(series="TX", year=timezone.localdate(now).year),
@@ -230,29 +254,8 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         )
         for line, rate in priced
     )
-    moves = []
-    for line in lines:
-        moves.append(
-            Move(
-                kind=MovementKind.SALE,
-                product=line.product,
-                state=StockState.FULL,
-                quantity=line.quantity,
-                from_level=levels[full[line]],
-            )
-        )
-        if line.empties_returned:
-            moves.append(
-                Move(
-                    kind=MovementKind.SALE,
-                    product=line.product,
-                    state=StockState.EMPTY,
-                    quantity=line.empties_returned,
-                    to_level=levels[empty[line]],
-                )
-            )
     if moves:
-        movements_post(
+        ledger_write(
             moves,
             actor=actor,
             depot=depot,
