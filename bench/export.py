@@ -119,7 +119,7 @@ def _case(case, ie_rows):
             ):
                 for data in cp:
                     out.write(data)
-                    rows += data.count(b"\n")
+                    rows += bytes(data).count(b"\n")
             return time.perf_counter() - started, rows
         if case == "xlsx_bare":
             import xlsxwriter
