@@ -229,7 +229,7 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
     levels_move(moves, actor=actor)  # before the number: see levels_move
 
     cash = customer.payment_type == PaymentType.CASH
-    sale = Transaction.objects.create(
+    sale = Transaction(
         number=document_number_next(series="TX", year=timezone.localdate(now).year),
         customer=customer,
         sales_rep=sales_rep,
@@ -243,6 +243,10 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         idempotency_key=key,
         created_by=actor,
     )
+    # The counter row is locked from here to commit: the inserts below take the lighter
+    # bulk path (the history row written explicitly, as the save signal would).
+    Transaction.objects.bulk_create([sale])
+    Transaction.history.bulk_history_create([sale], default_user=actor)
     TransactionLine.objects.bulk_create(
         TransactionLine(
             transaction=sale,
