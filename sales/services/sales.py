@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from core.db import atomic_with_retry
@@ -147,6 +147,16 @@ def sale_post(
         raise
 
 
+def _next_id(model) -> int:
+    """The next value of a PostgreSQL table's id sequence."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s))",
+            [model._meta.db_table, model._meta.pk.column],
+        )
+        return cursor.fetchone()[0]
+
+
 @atomic_with_retry
 def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transaction:
     customer = lock_customer(customer)
@@ -230,7 +240,6 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
 
     cash = customer.payment_type == PaymentType.CASH
     sale = Transaction(
-        number=document_number_next(series="TX", year=timezone.localdate(now).year),
         customer=customer,
         sales_rep=sales_rep,
         depot=depot,
@@ -243,11 +252,7 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         idempotency_key=key,
         created_by=actor,
     )
-    # The counter row is locked from here to commit: the inserts below take the lighter
-    # bulk path (the history row written explicitly, as the save signal would).
-    Transaction.objects.bulk_create([sale])
-    Transaction.history.bulk_history_create([sale], default_user=actor)
-    TransactionLine.objects.bulk_create(
+    sale_lines = [
         TransactionLine(
             transaction=sale,
             product=line.product,
@@ -257,7 +262,22 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
             subtotal=money(line.quantity * rate),
         )
         for line, rate in priced
-    )
+    ]
+    # From the number on, the year's counter row is locked until commit and every other
+    # posting waits for it: as little as possible happens after it. On PostgreSQL the
+    # sale's id is drawn first so that its lines go in before the number (foreign keys
+    # are checked at commit there).
+    early = connection.vendor == "postgresql"
+    if early:
+        sale.pk = _next_id(Transaction)
+        for row in sale_lines:
+            row.transaction_id = sale.pk
+        TransactionLine.objects.bulk_create(sale_lines)
+    sale.number = document_number_next(series="TX", year=timezone.localdate(now).year)
+    Transaction.objects.bulk_create([sale])  # the bulk path: no save signals, and
+    Transaction.history.bulk_history_create([sale], default_user=actor)  # so this
+    if not early:
+        TransactionLine.objects.bulk_create(sale_lines)
     if moves:
         ledger_write(
             moves,
