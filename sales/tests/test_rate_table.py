@@ -154,3 +154,24 @@ def test_undo_restores_the_previous_rates_with_new_versions(two_customers, head_
     assert undo.rates.count() == 2
     with pytest.raises(ValidationError, match="already been undone"):
         rate_import_undo(batch=batch, actor=head_office)
+
+
+def test_a_backdated_rate_that_would_never_apply_refuses_the_file(two_customers, head_office):
+    """Checked by rates_set when the file's rates are written: the refusal names the
+    customer and product, and nothing of the file is written."""
+    a, b = two_customers  # both have rates set just now, in force already
+    last_week = (timezone.localdate() - timedelta(days=7)).isoformat()
+    before = Rate.objects.count()
+    result = run(
+        table(
+            [b.code, b.name, "", "2300", "", "", "", "", ""],
+            [a.code, a.name, "", "2400", "", "", "", "", last_week],
+        ),
+        head_office,
+    )
+    assert result.has_errors()
+    errors = " ".join(str(e.error) for e in result.base_errors)
+    assert f"would never apply: customer {a.code}'s rate" in errors
+    assert "9KG" in errors
+    assert Rate.objects.count() == before
+    assert RateImport.objects.count() == 0
