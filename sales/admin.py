@@ -479,7 +479,7 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     def get_search_results(self, request, queryset, search_term):
         """A sale's number, or a customer's code or part of their name. Each through an
         index: the customers are looked up first (a small table), then their sales."""
-        term = search_term.strip()
+        term = search_term.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
         if not term:
             return queryset, False
         customers = Customer.objects.filter(Q(code__iexact=term) | Q(name__icontains=term))

@@ -225,7 +225,7 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     def get_search_results(self, request, queryset, search_term):
         """A document's reference (TX-2026-000123, a delivery note) through its index;
         when no reference matches, the text is looked for in the notes."""
-        term = search_term.strip()
+        term = search_term.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
         if not term:
             return queryset, False
         by_reference = queryset.filter(reference__in={term, term.upper()})

@@ -245,3 +245,11 @@ def test_ledger_search_by_reference_then_notes(client, head_office, north, cyl, 
     assert found(number.lower()) == [("COLLECTION", number)]
     assert found("late tr") == [("RECEIPT", "")]
     assert found("nothing like it") == []
+
+
+@pytest.mark.parametrize("name", ["stock_stockmovement", "sales_transaction"])
+def test_a_nul_in_a_search_is_not_a_500(client, head_office, name):
+    client.force_login(head_office)
+    response = client.get(reverse(f"admin:{name}_changelist"), {"q": "TX\x00-1"})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
