@@ -51,11 +51,18 @@ class User(AbstractUser):
         help_text="A manager sees these depots; a sales representative has exactly one.",
     )
 
+    token_version = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised by a password change or 'log out everywhere': API tokens issued "
+        "before it stop working.",
+    )
+
     depot_scope = "depots"
 
     objects = HSHUserManager()
     # Passwords and logins are not business history; never store hashes twice.
-    history = tracked(excluded_fields=["password", "last_login"])
+    history = tracked(excluded_fields=["password", "last_login", "token_version"])
 
     class Meta:
         ordering = ["username"]
