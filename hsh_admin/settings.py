@@ -23,13 +23,36 @@ if ENV_FILE and Path(ENV_FILE).is_file():
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+_HOW_TO_GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off. Generate one with: "
-            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            f"SECRET_KEY must be set when DEBUG is off. Generate one with: {_HOW_TO_GENERATE}"
         )
     SECRET_KEY = "django-insecure-local-development-key-never-use-in-production"  # noqa: S105
+
+
+def _weak_secret_key(key: str) -> str | None:
+    """Why `key` may not sign production sessions and API tokens, or None if it may.
+
+    Placeholders (.env.example's, Django's "django-insecure-" keys, "change me" and the
+    like) are public; short or repetitive keys are guessable (the rule of Django's
+    check --deploy: at least 50 characters, at least 5 distinct).
+    """
+    squashed = "".join(c for c in key.lower() if c.isalnum())
+    placeholders = ("changeme", "replaceme", "placeholder", "insecure", "yoursecret")
+    if key.startswith("django-insecure-") or any(p in squashed for p in placeholders):
+        return "is a placeholder (from an example file or a tutorial), known to anyone"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "is too weak: it needs at least 50 characters, at least 5 of them different"
+    return None
+
+
+if not DEBUG and (_weakness := _weak_secret_key(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY {_weakness}. Anyone who knows it can sign a login for any user. "
+        f"Generate one with: {_HOW_TO_GENERATE}"
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+# Production settings refuse short, repetitive and placeholder keys (test_secret_key.py).
+STRONG_KEY = "q8Vx2mT0rK7pLw4nZc9aHs6dJf1gBy3e-uIoP5QtRvWxYzAbCdEfGhJk"
 
 PROBE = """
 import json, django
@@ -72,7 +74,7 @@ def test_defaults_are_production_safe():
             "EMAIL_BACKEND",
             "CACHES",
         ],
-        SECRET_KEY="x" * 50,
+        SECRET_KEY=STRONG_KEY,
     )
     assert s["DEBUG"] is False
     assert s["SESSION_COOKIE_SECURE"] is True
@@ -116,7 +118,7 @@ def test_every_variable_overrides(tmp_path):
             "CELERY_BROKER_URL",
             "SECRET_KEY",
         ],
-        SECRET_KEY="s" * 50,
+        SECRET_KEY=STRONG_KEY,
         DATABASE_URL="postgres://hsh:pw@db.internal:5433/hsh_sales",
         REDIS_URL="redis://cache.internal:6380/2",
         ALLOWED_HOSTS="sales.example.lk,admin.example.lk",
@@ -147,11 +149,13 @@ def test_every_variable_overrides(tmp_path):
     celery = s["_celery"]
     assert celery["broker_url"] == "redis://cache.internal:6380/2"
     assert celery["task_always_eager"] is False
-    assert s["SECRET_KEY"] == "s" * 50
+    assert s["SECRET_KEY"] == STRONG_KEY
 
 
 def test_celery_is_configured_for_safe_delivery():
-    celery = settings_with([], SECRET_KEY="x" * 50, REDIS_URL="redis://127.0.0.1:6379/0")["_celery"]
+    celery = settings_with([], SECRET_KEY=STRONG_KEY, REDIS_URL="redis://127.0.0.1:6379/0")[
+        "_celery"
+    ]
     assert celery["task_serializer"] == "json"
     assert celery["accept_content"] == ["json"]
     assert celery["task_acks_late"] is True
@@ -172,7 +176,7 @@ def test_env_file_is_read_but_environment_wins(tmp_path):
     env_file.write_text("TIME_ZONE=Asia/Colombo\nALLOWED_HOSTS=from-file.example\n")
     s = settings_with(
         ["TIME_ZONE", "ALLOWED_HOSTS"],
-        SECRET_KEY="x" * 50,
+        SECRET_KEY=STRONG_KEY,
         ENV_FILE=str(env_file),
         ALLOWED_HOSTS="from-env.example",
     )
