@@ -54,6 +54,27 @@ if not DEBUG and (_weakness := _weak_secret_key(SECRET_KEY)):
         f"Generate one with: {_HOW_TO_GENERATE}"
     )
 
+# The audit chain's entries are HMAC-SHA256 with this key (core.services.audit_hash). It
+# lives outside the database, so someone who can write the database cannot re-forge the
+# chain. Keep it apart from database backups; changing it makes every entry unverifiable.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_HMAC_KEY must be set when DEBUG is off (the key of the audit log's hash "
+            f"chain). Generate one with: {_HOW_TO_GENERATE}"
+        )
+    AUDIT_HMAC_KEY = "insecure-local-development-audit-key-never-use-in-production"  # noqa: S105
+elif not DEBUG and (_weakness := _weak_secret_key(AUDIT_HMAC_KEY)):
+    raise ImproperlyConfigured(
+        f"AUDIT_HMAC_KEY {_weakness}. Anyone who knows it can forge the audit log. "
+        f"Generate one with: {_HOW_TO_GENERATE}"
+    )
+elif not DEBUG and AUDIT_HMAC_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must not be the same as SECRET_KEY.")
+# `manage.py audit_anchor` (and Celery beat, daily) e-mails the chain's head here.
+AUDIT_ANCHOR_EMAILS = env.list("AUDIT_ANCHOR_EMAILS", default=[])
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -32,7 +32,9 @@ print(json.dumps(out, default=str))
 
 
 def load_settings(names, **env):
-    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    # AUDIT_HMAC_KEY: pyproject.toml's test key (required with DEBUG off, like SECRET_KEY).
+    kept = {"PATH", "HOME", "LANG", "AUDIT_HMAC_KEY"}
+    clean = {k: v for k, v in os.environ.items() if k in kept}
     clean.update({"DJANGO_SETTINGS_MODULE": "hsh_admin.settings", "ENV_FILE": ""}, **env)
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", PROBE % (list(names),)],
