@@ -2,10 +2,12 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from core.api import HeadOfficeAndManagers
-from reporting.views import report_response
+from core.api import HeadOfficeAndManagers, error
+from reporting.views import FILE_FORMATS, ReportRefused, report_file, report_prepare
 
 FILTERS = [
     OpenApiParameter(name, OpenApiTypes.STR, required=False)
@@ -20,20 +22,38 @@ FILTERS = [
         "group_by",
         "period",
     )
-] + [OpenApiParameter("format", OpenApiTypes.STR, required=False, enum=["json", "csv", "xlsx"])]
+] + [
+    OpenApiParameter(
+        "format", OpenApiTypes.STR, required=False, enum=list(FILE_FORMATS), default="json"
+    )
+]
+
+
+class ReportNegotiation(BaseContentNegotiation):
+    """Here `format` names the report's file format, not one of DRF's renderers (which
+    would answer 404 for csv and xlsx before the view runs); refusals are always JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class ReportAPIView(APIView):
-    """One report as flat rows. A bad filter is a 400 that names it."""
+    """One report as flat rows (json, csv or xlsx; the admin pages' filters). A bad
+    filter or format is a 400 that names it."""
 
     permission_classes = [HeadOfficeAndManagers]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ReportNegotiation
 
     @extend_schema(parameters=FILTERS, responses={200: OpenApiTypes.ANY, 400: OpenApiTypes.ANY})
     def get(self, request, slug):
-        return report_response(
-            request._request,
-            slug,
-            request.query_params.get("format", "json"),
-            user=request.user,
-            background=False,
-        )
+        fmt = request.query_params.get("format", "json")
+        try:
+            report, filters = report_prepare(request.query_params, slug, fmt, user=request.user)
+        except ReportRefused as refused:
+            fields = {name: [message] for name, message in refused.errors.items()}
+            return error(refused.status, refused.code, refused.message, fields)
+        return report_file(report, filters, fmt)

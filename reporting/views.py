@@ -40,53 +40,76 @@ def report_view(request, slug):
     )
 
 
-def report_response(request, slug, fmt, *, user, background):
-    """The report in `fmt` (html, json, csv, xlsx). With `background`, a large CSV/XLSX
-    download becomes an export job (the admin); the API streams it instead."""
+FILE_FORMATS = ("json", "csv", "xlsx")
+
+
+class ReportRefused(Exception):
+    """A report request that cannot be answered: an unknown report, format or filter.
+
+    status and code as the API reports them; errors: {parameter: message}; report: the
+    report when it exists (its page shows the filter errors).
+    """
+
+    def __init__(self, status: int, code: str, message: str, errors=None, report=None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.errors = errors or {}
+        self.report = report
+
+
+def report_prepare(query, slug, fmt, *, user, formats=FILE_FORMATS):
+    """The report and its parsed filters for a request's query, or ReportRefused."""
     report = get_report(slug)
     if report is None:
-        return JsonResponse(
-            {
-                "error": {
-                    "status": 404,
-                    "code": "not_found",
-                    "message": f"No report {slug!r}.",
-                    "fields": {},
-                }
-            },
-            status=404,
-        )
-    if fmt not in ("html", "csv", "xlsx", "json") or (fmt == "html" and not background):
+        raise ReportRefused(404, "not_found", f"No report {slug!r}.")
+    if fmt not in formats:
         message = f"Use json, csv or xlsx; got {fmt!r}."
+        raise ReportRefused(400, "invalid", message, {"format": message}, report)
+    try:
+        filters = parse_filters(query, user, options=report.options)
+    except FilterError as exc:
+        message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        raise ReportRefused(400, "invalid", message, exc.errors, report) from None
+    return report, filters
+
+
+def report_file(report, filters, fmt):
+    """The whole report as a download: streamed CSV or JSON, or an XLSX file."""
+    name = f"{report.slug}-{timezone.localdate():%Y%m%d}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(csv_chunks(report, filters), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    if fmt == "json":
+        return StreamingHttpResponse(json_chunks(report, filters), content_type="application/json")
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes (and so removes) it
+    write_xlsx(report, filters, handle)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"{name}.xlsx")
+
+
+def report_response(request, slug, fmt, *, user, background):
+    """The report page (html) or a download (json, csv, xlsx) in the admin. A large
+    CSV/XLSX download becomes an export job when `background` is set. Refusals are the
+    page with its errors, or JSON naming the parameter (the field API has its own view)."""
+    formats = ("html", *FILE_FORMATS) if background else FILE_FORMATS
+    try:
+        report, filters = report_prepare(request.GET, slug, fmt, user=user, formats=formats)
+    except ReportRefused as refused:
+        if fmt == "html" and refused.status == 400 and "format" not in refused.errors:
+            return _page(request, refused.report, None, refused.errors, status=400)
         return JsonResponse(
             {
-                "errors": {"format": message},
+                **({"errors": refused.errors} if refused.status == 400 else {}),
                 "error": {
-                    "status": 400,
-                    "code": "invalid",
-                    "message": message,
-                    "fields": {"format": [message]},
+                    "status": refused.status,
+                    "code": refused.code,
+                    "message": refused.message,
+                    "fields": {k: [v] for k, v in refused.errors.items()},
                 },
             },
-            status=400,
+            status=refused.status,
         )
-    try:
-        filters = parse_filters(request.GET, user, options=report.options)
-    except FilterError as exc:
-        if fmt != "html":
-            return JsonResponse(
-                {
-                    "errors": exc.errors,
-                    "error": {
-                        "status": 400,
-                        "code": "invalid",
-                        "message": "; ".join(f"{k}: {v}" for k, v in exc.errors.items()),
-                        "fields": {k: [v] for k, v in exc.errors.items()},
-                    },
-                },
-                status=400,
-            )
-        return _page(request, report, None, exc.errors, status=400)
     if fmt == "html":
         return _page(request, report, filters, {})
     if (
@@ -103,17 +126,7 @@ def report_response(request, slug, fmt, *, user, background):
             f"The export is being built (job #{job.pk}); it will be ready to download here.",
         )
         return redirect("admin:reporting_exportjob_change", job.pk)
-    name = f"{slug}-{timezone.localdate():%Y%m%d}"
-    if fmt == "csv":
-        response = StreamingHttpResponse(csv_chunks(report, filters), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
-    if fmt == "json":
-        return StreamingHttpResponse(json_chunks(report, filters), content_type="application/json")
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes (and so removes) it
-    write_xlsx(report, filters, handle)
-    handle.seek(0)
-    return FileResponse(handle, as_attachment=True, filename=f"{name}.xlsx")
+    return report_file(report, filters, fmt)
 
 
 def _row_estimate(report, filters):
