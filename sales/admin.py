@@ -2,8 +2,7 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,12 +35,11 @@ from sales.resources import RATE_COLUMNS, RateTableResource, rate_attribute
 from sales.selectors import (
     current_rate_subquery,
     customer_balance,
+    customers_with_account,
     rate_version_in_force,
     unpaid_transactions,
 )
 from stock.models import Product
-
-ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -93,29 +91,8 @@ class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, 
         return ("code", "last_meter_reading", "current_rates", "balance", "unpaid_sales")
 
     def get_queryset(self, request):
-        credit = (
-            Transaction.objects.filter(
-                customer=OuterRef("pk"),
-                status=TransactionStatus.POSTED,
-                payment_type=PaymentType.CREDIT,
-            )
-            .values("customer")
-            .annotate(total=Sum("total_amount"))
-            .values("total")
-        )
-        paid = (
-            Payment.objects.filter(customer=OuterRef("pk"))
-            .values("customer")
-            .annotate(total=Sum("amount"))
-            .values("total")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                balance_value=Coalesce(Subquery(credit), ZERO) - Coalesce(Subquery(paid), ZERO)
-            )
-        )
+        # The balance column comes with the page's one query (the API's selector).
+        return customers_with_account(super().get_queryset(request))
 
     @admin.display(description="Balance due", ordering="balance_value")
     def balance_due(self, obj):

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
@@ -9,7 +10,7 @@ from rest_framework.response import Response
 from core.api import CODE_IN_URL, IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
 from core.api_scope import api_scope
 from sales.models import Customer, Payment, PaymentMethod, Transaction
-from sales.selectors import customer_balance, rate_version_in_force
+from sales.selectors import customers_with_account, listed_rates
 from sales.services import payment_record, sale_post
 from sales.services.common import MAX_AMOUNT, MAX_READING
 from stock.models import Product
@@ -40,18 +41,16 @@ class CustomerSerializer(serializers.ModelSerializer):
         )
 
     def get_balance(self, obj) -> str:
-        return f"{customer_balance(customer=obj):.2f}"  # amounts are decimal strings
+        return f"{obj.balance_value:.2f}"  # amounts are decimal strings
 
     @extend_schema_field(
         serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
     )
     def get_rates(self, obj):
-        rates = {}
-        for product in self.context["products"]:
-            version = rate_version_in_force(customer=obj, product=product)
-            if version is not None and version.rate is not None:
-                rates[product.code] = f"{version.rate:.2f}"
-        return rates
+        return {
+            code: f"{rate:.2f}"
+            for code, rate in listed_rates(obj, self.context["products"]).items()
+        }
 
 
 class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
@@ -64,13 +63,17 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
-        return visible_customers(self.request.user).order_by("code")
+        # Balance and rates come with the page's one query (no query per customer).
+        return customers_with_account(
+            visible_customers(self.request.user).order_by("code"), products=self.products
+        )
+
+    @cached_property
+    def products(self):
+        return list(Product.objects.filter(is_active=True))
 
     def get_serializer_context(self):
-        return {
-            **super().get_serializer_context(),
-            "products": list(Product.objects.filter(is_active=True)),
-        }
+        return {**super().get_serializer_context(), "products": self.products}
 
 
 class LineSerializer(serializers.Serializer):

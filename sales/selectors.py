@@ -4,7 +4,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sales.models import Customer, Payment, PaymentType, Rate, Transaction, TransactionStatus
@@ -68,18 +69,70 @@ def current_rate_subquery(product: Product, at: datetime | None = None) -> Subqu
     )
 
 
-def customer_balance(*, customer: Customer) -> Decimal:
-    """What the customer owes: posted credit sales less every payment received.
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _total(queryset, field: str):
+    """The sum of `field` over a correlated queryset (0 when it has no rows)."""
+    per_customer = queryset.order_by().values("customer").annotate(total=Sum(field))
+    return Coalesce(
+        Subquery(per_customer.values("total")[:1]), Value(Decimal("0")), output_field=MONEY
+    )
+
+
+def balance_expression():
+    """What a customer owes, as an expression over the customer row (OuterRef "pk"):
+    posted credit sales less the payments received (reversed ones count back). The one
+    definition of the balance: customer_balance and every list (API, admin) use it.
 
     Positive: the customer owes; negative: the customer has paid in advance.
     """
-    sold = Transaction.objects.filter(
-        customer=customer, status=TransactionStatus.POSTED, payment_type=PaymentType.CREDIT
-    ).aggregate(total=Sum("total_amount", default=Decimal("0")))["total"]
-    paid = Payment.objects.filter(customer=customer).aggregate(
-        total=Sum("amount", default=Decimal("0"))
-    )["total"]
-    return (sold - paid).quantize(Decimal("0.01"))
+    customer = OuterRef("pk")
+    sold = _total(
+        Transaction.objects.filter(
+            customer=customer, status=TransactionStatus.POSTED, payment_type=PaymentType.CREDIT
+        ),
+        "total_amount",
+    )
+    # Payments less reversed payments: a reversed payment counts back (it stays on file).
+    paid = _total(Payment.objects.filter(customer=customer, reversed_at__isnull=True), "amount")
+    return sold - paid
+
+
+def customer_balance(*, customer: Customer) -> Decimal:
+    """What the customer owes (see balance_expression), in one query."""
+    balance = (
+        customers_with_account(Customer.objects.filter(pk=customer.pk))
+        .values_list("balance_value", flat=True)
+        .get()
+    )
+    return Decimal(balance).quantize(Decimal("0.01"))
+
+
+def _rate_annotation(product: Product) -> str:
+    return f"rate_in_force_{product.pk}"
+
+
+def customers_with_account(queryset, *, products=(), at: datetime | None = None):
+    """Customers with what a list of them shows, in the list's one query:
+    `balance_value` (customer_balance's figure) and, for each of `products`, the rate in
+    force at `at` (default now), read back with listed_rates()."""
+    at = at or timezone.now()
+    return queryset.annotate(
+        balance_value=balance_expression(),
+        **{_rate_annotation(p): current_rate_subquery(p, at) for p in products},
+    )
+
+
+def listed_rates(customer: Customer, products) -> dict[str, Decimal]:
+    """{product code: rate} of a customer from customers_with_account(products=...),
+    for the products that have a rate in force (not withdrawn)."""
+    rates = {}
+    for product in products:
+        rate = getattr(customer, _rate_annotation(product))
+        if rate is not None:
+            rates[product.code] = rate
+    return rates
 
 
 def unpaid_transactions(*, customer: Customer):
