@@ -127,9 +127,11 @@ class DocumentCounter(models.Model):
 class AuditLog(AppendOnlyModel):
     """One row per business action, written by the service in the same transaction.
 
-    Hash-chained: `hash` covers `prev_hash` and a canonical serialisation of the entry
+    Hash-chained: `hash` is an HMAC-SHA256, keyed with AUDIT_HMAC_KEY (kept outside the
+    database), of `prev_hash` and a canonical serialisation of the entry
     (core.services.audit_hash), and `seq` numbers the chain without gaps, so a changed,
-    removed or inserted row is found by `manage.py verify_audit`.
+    removed or inserted row is found by `manage.py verify_audit`, and someone who can
+    write the database but lacks the key cannot re-forge the chain after a change.
     """
 
     seq = models.PositiveBigIntegerField(unique=True)
@@ -158,13 +160,40 @@ class AuditLog(AppendOnlyModel):
 
 
 class AuditChainHead(models.Model):
-    """The end of the audit chain: one row, locked by each writer to append in turn."""
+    """The end of the audit chain: one row, locked by each writer to append in turn.
+
+    On PostgreSQL a trigger (migration 0012) lets it only move forward, onto the entry
+    just appended: it cannot be moved back over removed entries, deleted or truncated.
+    """
 
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
     def __str__(self):
         return f"audit chain at #{self.last_seq}"
+
+
+class AuditChainSeal(AppendOnlyModel):
+    """Where the keyed chain begins, on installations that had entries before
+    AUDIT_HMAC_KEY: entries up to `seq` were hashed with plain SHA-256, entries after it
+    are keyed.
+
+    Written once, by migration 0011, for the entries that existed then. Why a seal
+    rather than a hash version on each entry: a version on the entry would be the
+    forger's to choose ("this one is unkeyed"). The seal instead carries `mac`, an HMAC
+    with the key over `seq` and the last unkeyed entry's `hash`, so nobody without the
+    key can move the boundary, and the unkeyed entries cannot be rewritten and re-hashed
+    either (the last one's hash would no longer be the sealed one). Without a seal every
+    entry must be keyed.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"audit chain keyed after #{self.seq}"
 
 
 class SubmissionToken(models.Model):

@@ -1,12 +1,17 @@
 """Writes for users and depots. Admin, seed and API call these, never the ORM directly."""
 
 import hashlib
+import hmac
 import json
+import logging
 from collections.abc import Iterable
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -86,9 +91,9 @@ def user_create(
 GENESIS_HASH = "0" * 64
 
 
-def audit_hash(entry) -> str:
-    """SHA-256 over the previous hash and a canonical serialisation of the entry."""
-    canonical = json.dumps(
+def audit_canonical(entry) -> bytes:
+    """The bytes an entry's hash covers: the previous hash and the entry itself."""
+    return json.dumps(
         {
             "seq": entry.seq,
             "prev_hash": entry.prev_hash,
@@ -103,8 +108,28 @@ def audit_hash(entry) -> str:
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    ).encode()
+
+
+def audit_hash(entry) -> str:
+    """HMAC-SHA256 of the entry, keyed with AUDIT_HMAC_KEY. The key is kept outside the
+    database, so whoever can write the database cannot compute the hash of a changed
+    entry, nor re-hash the entries after it."""
+    return hmac.new(
+        settings.AUDIT_HMAC_KEY.encode(), audit_canonical(entry), hashlib.sha256
+    ).hexdigest()
+
+
+def audit_hash_unkeyed(entry) -> str:
+    """Plain SHA-256: how entries were hashed before AUDIT_HMAC_KEY. Only entries up to
+    the chain's seal (core.models.AuditChainSeal) may be hashed so."""
+    return hashlib.sha256(audit_canonical(entry)).hexdigest()
+
+
+def audit_seal_mac(*, seq: int, hash: str) -> str:
+    """The seal's MAC over the last unkeyed entry: only the key holder can write one."""
+    message = f"hsh-audit-seal:{seq}:{hash}".encode()
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
 def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | None = None):
@@ -196,6 +221,57 @@ def _append_one(entry) -> None:
         )
         entry.pk = cursor.fetchone()[0]
     entry._state.adding = False
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditAnchor:
+    """The chain's head at one moment. Kept outside the database, it lets verify_audit
+    prove later that the chain still reaches it, unchanged."""
+
+    seq: int
+    hash: str
+    taken_at: datetime
+
+    @property
+    def text(self) -> str:
+        """What `manage.py verify_audit --anchor` takes."""
+        return f"{self.seq}:{self.hash}"
+
+    @property
+    def line(self) -> str:
+        """One line for a person to keep."""
+        return f"Audit anchor: {self.text} taken {self.taken_at.isoformat(timespec='seconds')}"
+
+
+def audit_anchor_send(*, recipients: Iterable[str] | None = None) -> AuditAnchor:
+    """Record the audit chain's head where a database administrator cannot reach it: the
+    log, and an e-mail to `recipients` (default AUDIT_ANCHOR_EMAILS; none: no e-mail).
+
+    Whoever removes the newest entries and moves the head back, or rewrites entries even
+    with the key, is then found by `verify_audit --anchor` with an anchor taken before.
+    """
+    from core.models import AuditChainHead
+
+    head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first()
+    seq, last_hash = head or (0, GENESIS_HASH)
+    anchor = AuditAnchor(seq=seq, hash=last_hash, taken_at=timezone.now())
+    logger.info("%s", anchor.line)
+    recipients = list(settings.AUDIT_ANCHOR_EMAILS if recipients is None else recipients)
+    if recipients:
+        send_mail(
+            f"HSH audit anchor #{anchor.seq} ({anchor.taken_at:%Y-%m-%d})",
+            f"{anchor.line}\n\n"
+            "Keep this e-mail. It records the end of the audit log's hash chain at that "
+            "moment, outside the database. To prove later that no entry up to it was "
+            "changed or removed, run:\n\n"
+            f"    python manage.py verify_audit --anchor {anchor.text}\n",
+            None,
+            recipients,
+        )
+    return anchor
 
 
 def document_number_next(*, series: str, year: int, width: int = 6) -> str:

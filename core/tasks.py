@@ -18,3 +18,11 @@ def housekeeping_purge() -> None:
         created_at__lt=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
     ).delete()
     SubmissionToken.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+
+
+@shared_task
+def audit_anchor_daily() -> None:
+    """Celery beat, daily: e-mail the audit chain's head to AUDIT_ANCHOR_EMAILS."""
+    from core.services import audit_anchor_send
+
+    audit_anchor_send()

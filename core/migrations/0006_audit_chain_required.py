@@ -6,7 +6,9 @@ from django.db import migrations, models
 
 
 def chain_existing(apps, schema_editor):
-    from core.services import GENESIS_HASH, audit_hash
+    # Plain SHA-256, as entries were hashed then: 0011 seals these as the unkeyed part.
+    from core.services import GENESIS_HASH
+    from core.services import audit_hash_unkeyed as audit_hash
 
     AuditLog = apps.get_model("core", "AuditLog")
     AuditChainHead = apps.get_model("core", "AuditChainHead")
