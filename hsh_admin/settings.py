@@ -64,7 +64,7 @@ if not AUDIT_HMAC_KEY:
             "AUDIT_HMAC_KEY must be set when DEBUG is off (the key of the audit log's hash "
             f"chain). Generate one with: {_HOW_TO_GENERATE}"
         )
-    AUDIT_HMAC_KEY = "insecure-local-development-audit-key-never-use-in-production"  # noqa: S105
+    AUDIT_HMAC_KEY = "insecure-local-development-audit-key-never-use-in-production"
 elif not DEBUG and (_weakness := _weak_secret_key(AUDIT_HMAC_KEY)):
     raise ImproperlyConfigured(
         f"AUDIT_HMAC_KEY {_weakness}. Anyone who knows it can forge the audit log. "
