@@ -35,11 +35,17 @@ BEGIN
                 USING ERRCODE = 'restrict_violation',
                       HINT = 'Entries are appended, never removed.';
         END IF;
-        SELECT count(*), max(hash) FILTER (WHERE seq = NEW.last_seq)
-          INTO appended, appended_hash
-          FROM core_auditlog
-         WHERE seq > OLD.last_seq AND seq <= NEW.last_seq;
-        IF appended <> NEW.last_seq - OLD.last_seq
+        IF NEW.last_seq = OLD.last_seq + 1 THEN
+            -- One entry (every sale, payment, void): one probe of the unique seq index.
+            SELECT 1, hash INTO appended, appended_hash
+              FROM core_auditlog WHERE seq = NEW.last_seq;
+        ELSE
+            SELECT count(*), max(hash) FILTER (WHERE seq = NEW.last_seq)
+              INTO appended, appended_hash
+              FROM core_auditlog
+             WHERE seq > OLD.last_seq AND seq <= NEW.last_seq;
+        END IF;
+        IF appended IS DISTINCT FROM NEW.last_seq - OLD.last_seq
            OR appended_hash IS DISTINCT FROM NEW.last_hash THEN
             RAISE EXCEPTION 'the audit chain head must move onto the entries appended: '
                 '#% to #% with that hash is not allowed', OLD.last_seq, NEW.last_seq
