@@ -1,11 +1,14 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 from reversion.admin import VersionAdmin
 
@@ -19,7 +22,7 @@ from core.admin_mixins import (
 )
 from core.models import AuditLog, Depot, Role, User
 from core.scoping import scope_queryset
-from core.services import user_assignment_validate, user_role_sync
+from core.services import user_assignment_validate, user_logout_everywhere, user_role_sync
 
 
 class _AssignmentValidationMixin:
@@ -121,6 +124,78 @@ class UserAdmin(DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, obj):
         return obj.get_full_name()
+
+    # --- Log out everywhere: end a user's field-API sign-ins (a lost handheld, a leaver)
+
+    actions = ["log_out_everywhere"]
+    change_form_template = "admin/core/user/change_form.html"
+
+    def has_logout_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/logout-everywhere/",
+                wrap(self.logout_everywhere_view),
+                name="core_user_logout_everywhere",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_logout_everywhere": self.has_logout_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _log_out(self, request, users):
+        for user in users:
+            user_logout_everywhere(user=user, actor=request.user, via="admin")
+        names = ", ".join(u.username for u in users)
+        messages.success(
+            request,
+            f"Logged out everywhere: {names}. Every field-API sign-in they had has ended; "
+            "their handhelds must sign in again.",
+        )
+
+    def _confirm_page(self, request, users, *, from_action):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Log out everywhere?",
+            "users": users,
+            "from_action": from_action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/core/user/logout_everywhere.html", context)
+
+    @admin.action(
+        description="Log out everywhere (end their API sign-ins)…", permissions=["logout"]
+    )
+    def log_out_everywhere(self, request, queryset):
+        users = list(queryset.order_by("username"))
+        refused = [u for u in users if not self.has_logout_permission(request, u)]
+        users = [u for u in users if u not in refused]
+        for user in refused:
+            messages.error(request, f"Only a superuser may log out {user.username}.")
+        if not users:
+            return None
+        if request.POST.get("confirm") != "yes":
+            return self._confirm_page(request, users, from_action=True)
+        self._log_out(request, users)
+        return None
+
+    def logout_everywhere_view(self, request, pk):
+        user = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_logout_permission(request, user):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._log_out(request, [user])
+            return redirect("admin:core_user_change", user.pk)
+        return self._confirm_page(request, [user], from_action=False)
 
     @admin.display(description="Depots")
     def depot_codes(self, obj):

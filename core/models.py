@@ -79,13 +79,39 @@ class User(AbstractUser):
         full = self.get_full_name()
         return f"{self.username} ({full})" if full else self.username
 
+    _password_disabled = False
+
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._password_disabled = True
+
     def save(self, *args, **kwargs):
         # Staff status follows the role: head office and managers use the admin, sales
         # representatives never do. Group membership follows in core.services.
         self.is_staff = self.role in (Role.ADMIN, Role.MANAGER)
         if kwargs.get("update_fields") is not None and "role" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "is_staff"}
-        super().save(*args, **kwargs)
+        # A new password ends every API token issued before (core.auth). Every path that
+        # changes one (admin forms, changepassword, services) calls set_password() or
+        # set_unusable_password() and then saves, so this is the one place that sees
+        # them all. Django's re-hash of the same password at login clears _password
+        # before saving: not a change. The version is raised in the UPDATE itself.
+        revoke = not self._state.adding and (self._password is not None or self._password_disabled)
+        if not revoke:
+            super().save(*args, **kwargs)
+            self._password_disabled = False
+            return
+        previous = self.token_version
+        self.token_version = models.F("token_version") + 1
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "token_version"}
+        try:
+            super().save(*args, **kwargs)
+        except BaseException:
+            self.token_version = previous
+            raise
+        self._password_disabled = False
+        self.refresh_from_db(fields=["token_version"])
 
     @property
     def is_admin_role(self) -> bool:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.models import Depot, Role, User
@@ -85,6 +86,23 @@ def user_create(
     user.save()
     user.depots.set(depots)
     user_role_sync(user=user)
+    return user
+
+
+def user_logout_everywhere(*, user: User, actor: User, via: str) -> User:
+    """End every field-API token the user holds, on every handheld (core.auth checks the
+    version on each request and refresh): they sign in again. `via` says where it was
+    asked ("admin", "api"). A password change does the same by itself (User.save)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        user.refresh_from_db(fields=["token_version"])
+        audit_record(
+            actor=actor,
+            action="user_logout_everywhere",
+            obj=user,
+            data={"username": user.username, "via": via},
+            depot=user.home_depot,
+        )
     return user
 
 

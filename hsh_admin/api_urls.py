@@ -1,12 +1,18 @@
 """The field API under /api/."""
 
 from django.urls import include, path
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import permissions
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from core.api import error
+from core.services import user_logout_everywhere
 from reporting.api import ReportAPIView
 from sales.api import CustomerViewSet, PaymentViewSet, SaleViewSet
 from stock.api import DistributionViewSet, MyStockView
@@ -33,6 +39,23 @@ class TokenView(TokenObtainPairView):
             raise
 
 
+class VersionedJWTScheme(SimpleJWTScheme):
+    """OpenAPI: core.auth's token check is simplejwt's Bearer scheme."""
+
+    target_class = "core.auth.JWTAuthentication"
+
+
+class LogoutView(APIView):
+    """Log out: every token of the signed-in user ends, on all their handhelds (204)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        user_logout_everywhere(user=request.user, actor=request.user, via="api")
+        return Response(status=204)
+
+
 router = DefaultRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("distributions", DistributionViewSet, basename="distribution")
@@ -42,6 +65,7 @@ router.register("payments", PaymentViewSet, basename="payment")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("me/stock/", MyStockView.as_view(), name="my-stock"),
     path("reports/<slug:slug>/", ReportAPIView.as_view(), name="report"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

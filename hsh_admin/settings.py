@@ -246,7 +246,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # --- Field API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, refusing tokens issued before a password change or log-out.
+        "core.auth.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -255,6 +256,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # Trusted proxies in front of the app. 0: clients connect directly and are known by
+    # the socket address; N: by the N-th address from the right of X-Forwarded-For (the
+    # one the nearest proxy saw). Anything a client writes there itself is ignored.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "token": env.str("API_TOKEN_RATE", default="20/minute"),
         "writes": env.str("API_WRITE_RATE", default="120/minute"),
@@ -264,6 +269,10 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "UPDATE_LAST_LOGIN": False,
+    # Tokens carry the user's token_version (core.auth): a password change or a
+    # "log out everywhere" ends every token issued before.
+    "TOKEN_OBTAIN_SERIALIZER": "core.auth.TokenObtainSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "core.auth.TokenRefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HSH Sales field API",
@@ -283,6 +292,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The client's address by the throttles' own rule (NUM_PROXIES above), not a header.
+AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(

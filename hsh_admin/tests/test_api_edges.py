@@ -2,7 +2,8 @@
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+
+from core.auth import VersionedRefreshToken as RefreshToken  # tokens carry token_version
 
 pytestmark = pytest.mark.django_db
 

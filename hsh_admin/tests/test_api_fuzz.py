@@ -4,9 +4,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 
+from core.auth import VersionedRefreshToken as RefreshToken  # tokens carry token_version
 from sales.models import Customer
 from sales.services import rate_set
 from stock.models import Product
