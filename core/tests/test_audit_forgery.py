@@ -163,8 +163,7 @@ def test_a_forged_seal_cannot_declare_the_keyed_entries_unkeyed(chain):
         mac = audit_seal_mac(seq=last.seq, hash=last.hash)
     _as_superuser(
         (
-            "INSERT INTO core_auditchainseal (seq, hash, mac, created_at) "
-            "VALUES (%s, %s, %s, %s)",
+            "INSERT INTO core_auditchainseal (seq, hash, mac, created_at) VALUES (%s, %s, %s, %s)",
             [last.seq, last.hash, mac, last.created_at],
         )
     )
@@ -219,6 +218,24 @@ def test_entries_from_before_the_key_still_verify(north, head_office):
     code, out = _verify()
     assert code == 0, out
     assert "5 entries verified" in out
+
+
+@pytest.mark.django_db
+def test_the_seal_ends_where_the_unkeyed_entries_end(north, head_office):
+    """Also when the migration runs again (after a rollback) over keyed entries."""
+    _legacy_chain(head_office, north, 3)
+    for n in range(4, 9):
+        audit_record(actor=head_office, action="test", obj=north, data={"n": n})
+    _seal_as_the_migration_does()
+    assert AuditChainSeal.objects.get().seq == 3
+    assert _verify()[0] == 0
+
+
+@pytest.mark.django_db
+def test_a_chain_keyed_from_the_start_gets_no_seal(chain):
+    _seal_as_the_migration_does()
+    assert not AuditChainSeal.objects.exists()
+    assert _verify()[0] == 0
 
 
 @pytest.mark.django_db
