@@ -112,12 +112,17 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method != "GET":
             raise PermissionDenied("History is read-only.")
         _valid_pk_or_404(self.model, object_id)
+        _valid_pk_or_404(self.model.history.model, version_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 def _valid_pk_or_404(model, object_id):
+    """A 404 for an id that cannot be one of `model`'s (letters for a number, a number
+    beyond the column's range), before the database is asked and refuses it."""
+    field = model._meta.pk
     try:
-        model._meta.pk.to_python(unquote(object_id))
+        value = field.to_python(unquote(object_id))
+        field.run_validators(value)  # an integer key's range
     except (ValidationError, ValueError, TypeError):
         raise Http404(f"No {model._meta.verbose_name} with id {object_id!r}.") from None
 

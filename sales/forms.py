@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
 
 from core.models import Role, User
 from core.scoping import scope_queryset
@@ -11,6 +12,18 @@ from sales.services.common import MAX_AMOUNT, MAX_READING
 from stock.forms import RepChoiceField
 from stock.models import Product, ProductKind
 from stock.services import MAX_QUANTITY
+
+
+def _initial_choices_checked(form) -> None:
+    """The add forms take initial values from the address (?customer=12, as the customer
+    page links). A value that is not one of the choices this user may pick (letters, an
+    unknown id, another depot's customer) is left out: the form shows without it."""
+    for name, field in form.fields.items():
+        if name in form.initial and isinstance(field, forms.ModelChoiceField):
+            try:
+                field.clean(form.initial[name])
+            except ValidationError:
+                del form.initial[name]
 
 
 def _customer_field(model, request):
@@ -40,6 +53,7 @@ class SaleForm(forms.Form):
         self.fields["sales_rep"].queryset = scope_queryset(
             User.objects.filter(role=Role.SALES, is_active=True), request.user
         ).order_by("username")
+        _initial_choices_checked(self)
         self.cylinders = list(Product.objects.filter(kind=ProductKind.CYLINDER, is_active=True))
         for product in self.cylinders:
             self.fields[f"qty_{product.pk}"] = forms.IntegerField(
@@ -118,6 +132,7 @@ class PaymentForm(forms.Form):
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields = {"customer": _customer_field(Payment, request), **self.fields}
+        _initial_choices_checked(self)
 
 
 class SetRatesForm(forms.Form):
