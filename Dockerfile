@@ -15,8 +15,9 @@ RUN pip install -r requirements.txt
 
 COPY --chown=hsh:hsh . .
 # Static files are baked into the image and served by WhiteNoise.
-# A throwaway key: production settings refuse short or placeholder keys.
+# Throwaway keys: production settings refuse missing, short or placeholder keys.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    AUDIT_HMAC_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --noinput \
  && mkdir -p /app/media && chown -R hsh:hsh /app/media /app/staticfiles
 
