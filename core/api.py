@@ -5,10 +5,13 @@ import hashlib
 import json
 import logging
 
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, close_old_connections, transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, permissions, serializers
@@ -27,9 +30,11 @@ logger = logging.getLogger(__name__)
 def exception_handler(exc, context):
     """{"error": {"status", "code", "message", "fields": {name: [messages]}}} for every error.
 
-    A service's ValidationError is a 400 naming its fields; PermissionDenied a 403; a
-    lost database connection or a database too busy to finish a 503 (nothing was saved:
-    the request may be sent again, with the same Idempotency-Key).
+    A service's ValidationError is a 400 naming its fields (a path such as
+    lines[0].quantity) with the service's own code (insufficient_stock, credit_limit, ...);
+    PermissionDenied a 403; a body over DATA_UPLOAD_MAX_MEMORY_SIZE a 413; a lost
+    database connection or a database too busy to finish a 503 (nothing was saved: the
+    request may be sent again, with the same Idempotency-Key).
     """
     unavailable = database_error_message(exc)
     if unavailable is not None:
@@ -40,11 +45,12 @@ def exception_handler(exc, context):
         response["Retry-After"] = "1"
         return response
     if isinstance(exc, DjangoValidationError):
-        detail = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
-        exc = exceptions.ValidationError(detail)
-    elif isinstance(exc, DjangoPermissionDenied):
+        return error(400, *_service_refusal(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return error(413, "request_too_large", TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, a bad header...
+        return error(400, "bad_request", "The request could not be read.")
+    if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
@@ -67,6 +73,30 @@ def exception_handler(exc, context):
         }
     }
     return response
+
+
+TOO_LARGE = (
+    f"The request body is too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+)
+
+
+def _service_refusal(exc: DjangoValidationError) -> tuple[str, str, dict]:
+    """(code, message, fields) of a service's ValidationError, its field paths and
+    code as the service gave them; the code of the first error that has one, else
+    "invalid"; the message: the first general message, else the first field's."""
+    groups = exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc.error_list)]
+    fields, general, codes = {}, [], []
+    for name, errors in groups:
+        for item in errors:
+            message = str(item.message % item.params if item.params else item.message)
+            codes.append(item.code)
+            if name in (None, NON_FIELD_ERRORS):
+                general.append(message)
+            else:
+                fields.setdefault(name, []).append(message)
+    messages = general + [m for ms in fields.values() for m in ms]
+    code = next((c for c in codes if c), "invalid")
+    return code, (messages or ["Refused."])[0], fields
 
 
 def _flatten(data, prefix, fields, messages):
@@ -104,6 +134,45 @@ def error_body(status_code, code, message, fields=None) -> dict:
 
 def error(status_code, code, message, fields=None):
     return Response(error_body(status_code, code, message, fields), status=status_code)
+
+
+# --- Django's own error pages, for the paths under /api/ --------------------------------
+# A URL no view answers, or a request refused before any API view runs, gets the API's
+# error shape there (not Django's HTML page); elsewhere Django's pages as before.
+
+
+def _under_api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def _json_error(status_code, code, message):
+    return JsonResponse(error_body(status_code, code, message), status=status_code)
+
+
+def bad_request(request, exception, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+    if not _under_api(request):
+        return defaults.bad_request(request, exception, template_name)
+    if isinstance(exception, RequestDataTooBig):
+        return _json_error(413, "request_too_large", TOO_LARGE)
+    return _json_error(400, "bad_request", "The request could not be read.")
+
+
+def permission_denied(request, exception, template_name=defaults.ERROR_403_TEMPLATE_NAME):
+    if not _under_api(request):
+        return defaults.permission_denied(request, exception, template_name)
+    return _json_error(403, "permission_denied", "You do not have permission to do this.")
+
+
+def page_not_found(request, exception, template_name=defaults.ERROR_404_TEMPLATE_NAME):
+    if not _under_api(request):
+        return defaults.page_not_found(request, exception, template_name)
+    return _json_error(404, "not_found", f"Nothing is at {request.path}.")
+
+
+def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
+    if not _under_api(request):
+        return defaults.server_error(request, template_name)
+    return _json_error(500, "server_error", "Something went wrong on our side; it was logged.")
 
 
 # --- Permissions -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from core.admin_site import login_username_problem
 from core.api import error
 from core.services import user_logout_everywhere
 from reporting.api import ReportAPIView
@@ -24,6 +25,10 @@ class TokenView(TokenObtainPairView):
     throttle_scope = "token"
 
     def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        problem = login_username_problem(username)
+        if problem:  # refused before the lockout's log, whose column it would not fit
+            return error(400, "invalid", problem, {"username": [problem]})
         try:
             return super().post(request, *args, **kwargs)
         except AuthenticationFailed:

@@ -11,3 +11,9 @@ urlpatterns = [
     path("admin/reports/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ these answer in the API's error shape; elsewhere they are Django's pages.
+handler400 = "core.api.bad_request"
+handler403 = "core.api.permission_denied"
+handler404 = "core.api.page_not_found"
+handler500 = "core.api.server_error"

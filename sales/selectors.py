@@ -32,9 +32,13 @@ def rate_in_force(*, customer: Customer, product: Product, at: datetime | None =
 
 
 def rates_in_force(
-    *, customer: Customer, products, at: datetime | None = None
+    *, customer: Customer, products, at: datetime | None = None, fields=None
 ) -> dict[int, Decimal]:
-    """rate_in_force for several products in one query: {product id: rate}."""
+    """rate_in_force for several products in one query: {product id: rate}.
+
+    A product without a rate is refused with code no_rate, keyed by the field that named
+    it: fields {product id: field} (e.g. lines[0].product), else "product".
+    """
     at = at or timezone.now()
     products = list(products)
     versions = (
@@ -49,10 +53,12 @@ def rates_in_force(
         found.setdefault(product_id, rate)
     for product in products:
         if found.get(product.pk) is None:
-            raise ValidationError(
+            refusal = ValidationError(
                 f"No rate for {product.code} is in force for customer {customer.code} "
-                f"({customer.name}); set one before selling."
+                f"({customer.name}); set one before selling.",
+                code="no_rate",
             )
+            raise ValidationError({(fields or {}).get(product.pk, "product"): refusal})
     return found
 
 

@@ -121,12 +121,18 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     return result
 
 
-def availability_check(level: StockLevel, key: LevelKey, quantity: int) -> None:
+def availability_check(
+    level: StockLevel, key: LevelKey, quantity: int, *, field: str | None = None
+) -> None:
+    """Refuse taking more than the level holds (code insufficient_stock), keyed by the
+    field that asked for the quantity when there is one (quantity, lines[0].quantity)."""
     if level.quantity < quantity:
-        raise ValidationError(
+        refusal = ValidationError(
             f"Only {level.quantity} {key.state.lower()} {key.product.code} cylinders "
-            f"{key.where}; {quantity} requested."
+            f"{key.where}; {quantity} requested.",
+            code="insufficient_stock",
         )
+        raise ValidationError({field: refusal}) if field else refusal
 
 
 def movement_post(
@@ -402,7 +408,7 @@ def distribution_create(
         source = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
         target = LevelKey(depot=depot, product=product, state=state)
     levels = levels_lock([source, target])
-    availability_check(levels[source], source, quantity)
+    availability_check(levels[source], source, quantity, field="quantity")
 
     distribution = Distribution.objects.create(
         distribution_no=document_number_next(series="DST", year=timezone.localdate().year),

@@ -124,7 +124,14 @@ def sale_post(
             meter_reading, "meter_reading", minimum=Decimal("0"), maximum=MAX_READING
         )
     if not parsed and reading is None:
-        raise ValidationError("A sale needs at least one cylinder line or a meter reading.")
+        raise ValidationError(
+            {
+                "lines": ValidationError(
+                    "A sale needs at least one cylinder line or a meter reading.",
+                    code="empty_sale",
+                )
+            }
+        )
     customer_check(customer)
     depot = sales_rep_home_depot(sales_rep)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
@@ -170,6 +177,10 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         customer=customer,
         products=[line.product for line in lines] + ([bulk] if bulk else []),
         at=now,
+        fields={
+            **{line.product.pk: f"lines[{index}].product" for index, line in enumerate(lines)},
+            **({bulk.pk: "meter_reading"} if bulk else {}),
+        },
     )
     priced = [(line, rates[line.product.pk]) for line in lines]
     meter = None
@@ -178,8 +189,11 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         if reading <= last:
             raise ValidationError(
                 {
-                    "meter_reading": f"Meter reading {reading} must be above customer "
-                    f"{customer.code}'s last reading {last}."
+                    "meter_reading": ValidationError(
+                        f"Meter reading {reading} must be above customer "
+                        f"{customer.code}'s last reading {last}.",
+                        code="meter_reading_not_higher",
+                    )
                 }
             )
         rate = rates[bulk.pk]
@@ -200,8 +214,10 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         if line.empties_returned
     }
     levels = levels_lock([*full.values(), *empty.values()])
-    for line in lines:
-        availability_check(levels[full[line]], full[line], line.quantity)
+    for index, line in enumerate(lines):
+        availability_check(
+            levels[full[line]], full[line], line.quantity, field=f"lines[{index}].quantity"
+        )
 
     total = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
     total += meter["subtotal"] if meter else Decimal("0")
@@ -211,8 +227,13 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         owed = customer_balance(customer=customer) + total
         if owed > customer.credit_limit:
             raise ValidationError(
-                f"This sale ({total}) would take customer {customer.code} to {owed}, "
-                f"over the credit limit of {customer.credit_limit}."
+                {
+                    "customer": ValidationError(
+                        f"This sale ({total}) would take customer {customer.code} to {owed}, "
+                        f"over the credit limit of {customer.credit_limit}.",
+                        code="credit_limit",
+                    )
+                }
             )
 
     moves = []

@@ -98,7 +98,7 @@ def test_distribution_preview_shows_the_services_refusal(client, manager, sales_
         },
     )
     assert response.context["stage"] == "entry"
-    assert response.context["form"].non_field_errors() == [
+    assert response.context["form"].errors["quantity"] == [  # on the field at fault
         "Only 20 full 12.7KG cylinders at depot NORTH; 25 requested."
     ]
     assert Distribution.objects.count() == 1
