@@ -21,6 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.db import database_error_message, is_connection_lost
 from core.models import IdempotencyKey, Role
+from core.numbers import plain_decimal, plain_whole
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +296,40 @@ class CodeField(serializers.SlugRelatedField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or "\x00" in data or len(data) > 50:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PlainDecimalField(serializers.DecimalField):
+    """An amount or reading: a JSON integer or a plain decimal string ("12", "12.50",
+    "-3.25" where negatives are allowed). A JSON float, an exponent ("1e2"), non-ASCII
+    digits or grouping are refused (core.numbers), naming the field."""
+
+    default_error_messages = {
+        "invalid": "A valid number is required: a string of digits with an optional "
+        'decimal point, such as "1234.50" (no exponent, no float).'
+    }
+
+    def to_internal_value(self, data):
+        try:
+            data = plain_decimal(data)
+        except ValueError:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PlainIntegerField(serializers.IntegerField):
+    """A count: a JSON integer or a string of digits ("12"); not 1.0, "1.0" or "1e0"."""
+
+    default_error_messages = {
+        "invalid": "A valid integer is required: digits only, such as 12 "
+        "(no decimal point, exponent or float)."
+    }
+
+    def to_internal_value(self, data):
+        try:
+            data = plain_whole(data)
+        except ValueError:
             self.fail("invalid")
         return super().to_internal_value(data)
 

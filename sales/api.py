@@ -7,7 +7,15 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from core.api import CODE_IN_URL, IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
+from core.api import (
+    CODE_IN_URL,
+    IDEMPOTENCY_HEADER,
+    CodeField,
+    FieldPermission,
+    PlainDecimalField,
+    PlainIntegerField,
+    idempotent,
+)
 from core.api_scope import api_scope
 from sales.models import Customer, Payment, PaymentMethod, Transaction
 from sales.selectors import customers_with_account, listed_rates
@@ -78,8 +86,8 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
 
 class LineSerializer(serializers.Serializer):
     product = CodeField(queryset=Product.objects.all())
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-    empties_returned = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+    quantity = PlainIntegerField(min_value=1, max_value=1_000_000)
+    empties_returned = PlainIntegerField(min_value=0, max_value=1_000_000, required=False)
 
 
 class SaleLineOutSerializer(serializers.Serializer):
@@ -101,7 +109,7 @@ class MeterOutSerializer(serializers.Serializer):
 class SaleSerializer(serializers.ModelSerializer):
     customer = CodeField(queryset=Customer.objects.none())
     lines = LineSerializer(many=True, required=False, write_only=True)
-    meter_reading = serializers.DecimalField(
+    meter_reading = PlainDecimalField(
         max_digits=12,
         decimal_places=2,
         required=False,
@@ -204,7 +212,7 @@ class SaleViewSet(
 
 class PaymentSerializer(serializers.ModelSerializer):
     customer = CodeField(queryset=Customer.objects.none())
-    amount = serializers.DecimalField(
+    amount = PlainDecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_AMOUNT
     )
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default="CASH")

@@ -6,6 +6,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 
 from core.models import Role, User
+from core.numbers import PlainDecimalField, PlainIntegerField
 from core.scoping import scope_queryset
 from sales.models import Customer, Payment, PaymentMethod, Transaction
 from sales.services.common import MAX_AMOUNT, MAX_READING
@@ -38,7 +39,7 @@ class SaleForm(forms.Form):
     """One row per cylinder product (quantity sold, empties received) and a meter reading."""
 
     sales_rep = RepChoiceField(queryset=User.objects.none(), label="Sales representative")
-    meter_reading = forms.DecimalField(
+    meter_reading = PlainDecimalField(
         required=False,
         min_value=0,
         max_value=MAX_READING,
@@ -56,14 +57,14 @@ class SaleForm(forms.Form):
         _initial_choices_checked(self)
         self.cylinders = list(Product.objects.filter(kind=ProductKind.CYLINDER, is_active=True))
         for product in self.cylinders:
-            self.fields[f"qty_{product.pk}"] = forms.IntegerField(
+            self.fields[f"qty_{product.pk}"] = PlainIntegerField(
                 required=False,
                 min_value=0,
                 max_value=MAX_QUANTITY,
                 label=f"{product.code} sold",
                 widget=forms.NumberInput(attrs={"class": "vIntegerField", "min": 0}),
             )
-            self.fields[f"empties_{product.pk}"] = forms.IntegerField(
+            self.fields[f"empties_{product.pk}"] = PlainIntegerField(
                 required=False,
                 min_value=0,
                 max_value=MAX_QUANTITY,
@@ -123,7 +124,7 @@ class VoidForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(min_value=0.01, max_value=MAX_AMOUNT, decimal_places=2)
+    amount = PlainDecimalField(min_value=0.01, max_value=MAX_AMOUNT, decimal_places=2)
     method = forms.ChoiceField(choices=PaymentMethod.choices)
     reference = forms.CharField(
         required=False, max_length=100, help_text="Cheque number, bank reference, receipt."
@@ -149,7 +150,7 @@ class SetRatesForm(forms.Form):
         self.customer = customer
         self.products = list(Product.objects.filter(is_active=True))
         for product in self.products:
-            self.fields[f"rate_{product.pk}"] = forms.DecimalField(
+            self.fields[f"rate_{product.pk}"] = PlainDecimalField(
                 required=False,
                 min_value=0,
                 max_value=MAX_AMOUNT,

@@ -5,7 +5,14 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import CODE_IN_URL, IDEMPOTENCY_HEADER, CodeField, FieldPermission, idempotent
+from core.api import (
+    CODE_IN_URL,
+    IDEMPOTENCY_HEADER,
+    CodeField,
+    FieldPermission,
+    PlainIntegerField,
+    idempotent,
+)
 from core.api_scope import api_scope
 from core.models import Depot, Role
 from stock.models import Distribution, DistributionKind, Product, StockLevel
@@ -48,7 +55,7 @@ class DistributionSerializer(serializers.ModelSerializer):
     depot = CodeField(queryset=Depot.objects.all())
     product = CodeField(queryset=Product.objects.all())
     kind = serializers.ChoiceField(choices=DistributionKind.choices)
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = PlainIntegerField(min_value=1, max_value=1_000_000)
     sales_rep = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

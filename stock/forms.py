@@ -3,6 +3,7 @@
 from django import forms
 
 from core.models import Depot, Role, User
+from core.numbers import PlainIntegerField
 from core.scoping import scope_queryset
 from stock.models import DistributionKind, Product, ProductKind, StockState
 from stock.services import MAX_QUANTITY
@@ -36,7 +37,7 @@ class RepChoiceField(forms.ModelChoiceField):
 class ReceiptForm(_ScopedForm):
     depot = forms.ModelChoiceField(queryset=Depot.objects.none())
     product = forms.ModelChoiceField(queryset=Product.objects.none())
-    quantity = forms.IntegerField(
+    quantity = PlainIntegerField(
         min_value=1, max_value=MAX_QUANTITY, help_text="Full cylinders received."
     )
     note = forms.CharField(
@@ -56,7 +57,7 @@ class DistributionForm(_ScopedForm):
         help_text="Cylinders move between this representative's vehicle and home depot.",
     )
     product = forms.ModelChoiceField(queryset=Product.objects.none())
-    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = PlainIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class StockCountForm(_ScopedForm):
@@ -71,7 +72,7 @@ class StockCountForm(_ScopedForm):
     )
     product = forms.ModelChoiceField(queryset=Product.objects.none())
     state = forms.ChoiceField(choices=StockState.choices)
-    counted = forms.IntegerField(
+    counted = PlainIntegerField(
         min_value=0, max_value=MAX_QUANTITY, help_text="Cylinders physically counted."
     )
     reason = forms.CharField(max_length=255, help_text="Why the count differs, or 'routine count'.")

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.models import Depot, Role, User
+from core.numbers import plain_whole
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
 from stock.models import (
@@ -281,14 +282,12 @@ MAX_QUANTITY = 1_000_000  # far above any real load; keeps int columns safe
 
 
 def whole_number(value, field: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            as_int = int(str(value).strip())
-        except (TypeError, ValueError):
-            raise ValidationError({field: f"Enter a whole number; got {value!r}."}) from None
-        if str(as_int) != str(value).strip():
-            raise ValidationError({field: f"Enter a whole number; got {value!r}."})
-        value = as_int
+    """A count from an int or a string of ASCII digits (core.numbers: not 1.0, "1.0",
+    "1e0", True or non-ASCII digits), within minimum..MAX_QUANTITY."""
+    try:
+        value = plain_whole(value)
+    except ValueError:
+        raise ValidationError({field: f"Enter a whole number; got {value!r}."}) from None
     if value < minimum:
         bound = "above zero" if minimum == 1 else "of zero or more"
         raise ValidationError({field: f"Enter a whole number {bound}; got {value}."})

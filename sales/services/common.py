@@ -1,10 +1,11 @@
 """Input checks and money helpers shared by the sales services."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
 
+from core.numbers import plain_decimal
 from sales.models import Customer, Payment, PaymentAllocation
 from sales.selectors import unpaid_transactions
 
@@ -23,22 +24,22 @@ def decimal_value(
     above=False,
     maximum: Decimal = MAX_AMOUNT,
 ) -> Decimal:
-    """A decimal with at most two places, from a Decimal, int or string (not a float)."""
-    if isinstance(value, (bool, float)) or value is None:
-        raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."})
+    """A decimal with at most two places, from a Decimal, an int or a plain decimal
+    string such as "1234.50" (core.numbers: no float, exponent, grouping or non-ASCII
+    digits)."""
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
+        number = plain_decimal(value)
+    except ValueError:
         raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."}) from None
-    if not number.is_finite():
-        raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."})
-    if number != number.quantize(CENT):
-        raise ValidationError({field: f"Use at most two decimal places; got {value}."})
+    if number > maximum:
+        raise ValidationError({field: f"{number} is larger than {maximum}; check the figure."})
     if minimum is not None and (number <= minimum if above else number < minimum):
         bound = f"above {minimum}" if above else f"{minimum} or more"
         raise ValidationError({field: f"Must be {bound}; got {number}."})
-    if number > maximum:
-        raise ValidationError({field: f"{number} is larger than {maximum}; check the figure."})
+    if number < -maximum:
+        raise ValidationError({field: f"{number} is smaller than -{maximum}; check the figure."})
+    if number != number.quantize(CENT):
+        raise ValidationError({field: f"Use at most two decimal places; got {value}."})
     return number.quantize(CENT)
 
 
