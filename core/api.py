@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +19,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.db import database_error_message, is_connection_lost
+from core.db import database_error_message, is_connection_lost, run_atomic_with_retry
+from core.idempotency import is_key_reused, replays_watched
 from core.models import IdempotencyKey, Role
 from core.numbers import plain_decimal, plain_whole
 
@@ -219,23 +220,39 @@ class _Discard(Exception):
         self.response = response
 
 
+def idempotency_key(request) -> str | None:
+    """The request's Idempotency-Key (checked by @idempotent), for the service that posts:
+    the service keeps it on the document, so a retry is recognised after the key's record
+    here has been purged too."""
+    return request.headers.get("Idempotency-Key", "").strip() or None
+
+
 def idempotent(view):
     """For a POST handler: the first request with a key posts; a retry with the same key
     and body gets the first response (header Idempotent-Replay: true); the same key with
     another body is a 409. The key is claimed in the transaction that posts, so concurrent
-    retries wait for the first and then replay it. A refused request keeps no key."""
+    retries wait for the first and then replay it. A refused request keeps no key.
+
+    The record of keys and responses here is purged after IDEMPOTENCY_KEY_HOURS; the
+    services keep each key with a fingerprint of the request on the document itself, so
+    a later retry still gets its document back (a replay), and another request with the
+    key is still a 409.
+
+    This wrapper opens the outermost transaction, so it is the one that retries it whole
+    when it loses a race (deadlock, serialisation failure): see run_atomic_with_retry."""
 
     @functools.wraps(view)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return view(self, request, *args, **kwargs)
-        if len(key) > 100 or any(ord(c) < 32 for c in key):
+        if len(key) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in key):
             return error(
                 400,
                 "invalid",
-                "The Idempotency-Key may have at most 100 characters.",
-                {"Idempotency-Key": ["At most 100 characters."]},
+                "The Idempotency-Key takes at most 100 characters, none of them control "
+                "characters.",
+                {"Idempotency-Key": ["At most 100 characters, no control characters."]},
             )
         digest = hashlib.sha256(
             (request.path + json.dumps(request.data, sort_keys=True, default=str)).encode()
@@ -243,25 +260,35 @@ def idempotent(view):
         replay = _replay(request.user, key, digest)
         if replay is not None:
             return replay
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    user=request.user,
-                    key=key,
-                    path=request.path[:200],
-                    request_hash=digest,
-                    status_code=0,
-                    response={},
-                )
+
+        def post():
+            record = IdempotencyKey.objects.create(
+                user=request.user,
+                key=key,
+                path=request.path[:200],
+                request_hash=digest,
+                status_code=0,
+                response={},
+            )
+            with replays_watched() as replayed:
                 response = view(self, request, *args, **kwargs)
-                if not 200 <= response.status_code < 300:
-                    raise _Discard(response)
-                record.status_code = response.status_code
-                record.response = json.loads(json.dumps(response.data, default=str))
-                record.save(update_fields=["status_code", "response"])
-                return response
+            if not 200 <= response.status_code < 300:
+                raise _Discard(response)
+            if replayed:  # the service found the document this key posted long ago
+                response["Idempotent-Replay"] = "true"
+            record.status_code = response.status_code
+            record.response = json.loads(json.dumps(response.data, default=str))
+            record.save(update_fields=["status_code", "response"])
+            return response
+
+        try:
+            return run_atomic_with_retry(post, name=getattr(view, "__name__", "post"))
         except _Discard as discarded:
             return discarded.response
+        except DjangoValidationError as exc:
+            if not is_key_reused(exc):
+                raise
+            return _key_reused(exc.message_dict["idempotency_key"][0])
         except IntegrityError:
             replay = _replay(request.user, key, digest)
             if replay is None:
@@ -271,17 +298,21 @@ def idempotent(view):
     return wrapper
 
 
+def _key_reused(message="This Idempotency-Key was already used for a different request."):
+    return error(
+        409,
+        "idempotency_key_reused",
+        message,
+        {"Idempotency-Key": ["Already used for a different request."]},
+    )
+
+
 def _replay(user, key, digest):
     record = IdempotencyKey.objects.filter(user=user, key=key).first()
     if record is None:
         return None
     if record.request_hash != digest:
-        return error(
-            409,
-            "idempotency_key_reused",
-            "This Idempotency-Key was already used for a different request.",
-            {"Idempotency-Key": ["Already used for a different request."]},
-        )
+        return _key_reused()
     response = Response(record.response, status=record.status_code)
     response["Idempotent-Replay"] = "true"
     return response

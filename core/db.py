@@ -62,26 +62,42 @@ def atomic_with_retry(func):
     serialisation failure; history rows it writes are attributed to its `actor`.
 
     Inside an outer transaction it cannot retry (the outer one is already broken), so it
-    runs once and lets the outer caller decide."""
+    runs once and lets the outer caller decide: whoever opens the outermost transaction
+    retries it whole (see run_atomic_with_retry; the API's Idempotency-Key wrapper does)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        actor = kwargs.get("actor")
-        if connection.in_atomic_block:
-            with transaction.atomic(), _acting(actor):
-                return func(*args, **kwargs)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                with transaction.atomic(), _acting(actor):
-                    return func(*args, **kwargs)
-            except OperationalError as exc:
-                if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
-                    raise
-                logger.warning("%s: %s; retry %d", func.__name__, exc.__cause__, attempt)
-                time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 - jitter
-        raise AssertionError("unreachable")
+        return run_atomic_with_retry(
+            functools.partial(func, *args, **kwargs),
+            actor=kwargs.get("actor"),
+            name=func.__name__,
+        )
 
     return wrapper
+
+
+def run_atomic_with_retry(call, *, actor=None, name: str | None = None):
+    """call() in one transaction, run again (up to MAX_ATTEMPTS times, with jitter) when
+    it loses a race: a deadlock or serialisation failure anywhere inside it, also in a
+    nested service, rolls the whole transaction back and starts it over.
+
+    Inside an outer transaction it runs once, in a savepoint, and lets the failure reach
+    the outermost caller, which alone can retry: a savepoint cannot undo what the race
+    did to the transaction around it."""
+    name = name or getattr(call, "__name__", "transaction")
+    if connection.in_atomic_block:
+        with transaction.atomic(), _acting(actor):
+            return call()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with transaction.atomic(), _acting(actor):
+                return call()
+        except OperationalError as exc:
+            if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                raise
+            logger.warning("%s: %s; retry %d", name, exc.__cause__, attempt)
+            time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 - jitter
+    raise AssertionError("unreachable")
 
 
 def _acting(actor):

@@ -7,6 +7,7 @@ DEBUG is off, SECRET_KEY must then be given, cookies are secure and HTTPS is enf
 """
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -300,6 +301,27 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The client's address by the throttles' own rule (NUM_PROXIES above), not a header.
 AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
+
+# --- Money ----------------------------------------------------------------------------
+
+
+def _payment_max_amount(text: str) -> Decimal | None:
+    try:
+        amount = Decimal(text)
+        if amount.is_finite() and amount > 0 and amount.quantize(Decimal("0.01")) == amount:
+            return amount
+    except InvalidOperation:
+        pass
+    return None
+
+
+# The most one payment may be (a typo of 150,000,000.00 is refused, not posted).
+PAYMENT_MAX_AMOUNT = _payment_max_amount(env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"))
+if PAYMENT_MAX_AMOUNT is None:
+    raise ImproperlyConfigured(
+        "PAYMENT_MAX_AMOUNT must be an amount above 0 with at most two decimal places, "
+        "e.g. 10000000.00."
+    )
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(

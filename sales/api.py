@@ -14,6 +14,7 @@ from core.api import (
     FieldPermission,
     PlainDecimalField,
     PlainIntegerField,
+    idempotency_key,
     idempotent,
 )
 from core.api_scope import api_scope
@@ -197,14 +198,13 @@ class SaleViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = request.headers.get("Idempotency-Key", "").strip()
         sale = sale_post(
             customer=data["customer"],
             sales_rep=request.user,
             actor=request.user,
             lines=[dict(line) for line in data.get("lines", [])],
             meter_reading=data.get("meter_reading"),
-            idempotency_key=f"api:{request.user.pk}:{key}" if key else None,
+            idempotency_key=idempotency_key(request),
         )
         sale = self.get_queryset().get(pk=sale.pk)
         return Response(self.get_serializer(sale).data, status=201)
@@ -276,5 +276,6 @@ class PaymentViewSet(
             actor=request.user,
             method=data["method"],
             reference=data.get("reference", ""),
+            idempotency_key=idempotency_key(request),
         )
         return Response(self.get_serializer(payment).data, status=201)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.append_only import AppendOnlyModel
 from core.history import tracked
@@ -154,11 +155,17 @@ class Transaction(models.Model):
     status = models.CharField(
         max_length=6, choices=TransactionStatus.choices, default=TransactionStatus.POSTED
     )
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # The poster's Idempotency-Key and a fingerprint of what they asked for, kept with the
+    # sale for good: a retry with the key gets this sale back, years later too; the same
+    # key with another request is refused (core.idempotency).
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the service to the moment its number's year comes from (not auto_now_add,
+    # which would read the clock again, possibly in the next year).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     void_reason = models.CharField(max_length=255, blank=True)
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -191,6 +198,9 @@ class Transaction(models.Model):
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0) & Q(amount_paid__lte=models.F("total_amount")),
                 name="sales_tx_paid_within_total",
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"], name="sales_tx_one_per_user_key"
             ),
         ]
         permissions = [("void_transaction", "Can void a posted sale")]
@@ -265,7 +275,16 @@ class Payment(models.Model):
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)  # see Transaction
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    # A reversal (a bounced cheque, a mistaken entry): the payment stays, its allocations
+    # are reversed by new rows, and it never settles anything again.
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversal_reason = models.CharField(max_length=255, blank=True)
 
     history = tracked()
 
@@ -280,14 +299,30 @@ class Payment(models.Model):
                 condition=Q(allocated__gte=0) & Q(allocated__lte=models.F("amount")),
                 name="sales_payment_allocated_within_amount",
             ),
+            models.CheckConstraint(
+                condition=Q(reversed_at__isnull=True)
+                | (Q(allocated=0) & Q(reversed_by__isnull=False) & ~Q(reversal_reason="")),
+                name="sales_payment_reversal_complete",
+                violation_error_message="A reversed payment settles nothing and says who "
+                "reversed it and why.",
+            ),
+            models.UniqueConstraint(
+                fields=["received_by", "idempotency_key"], name="sales_payment_one_per_user_key"
+            ),
         ]
+        permissions = [("reverse_payment", "Can reverse a payment")]
 
     def __str__(self):
         return self.number
 
     @property
     def unallocated(self) -> Decimal:
-        return self.amount - self.allocated
+        """Money on account: received, not reversed, and not yet settling a sale."""
+        return Decimal("0") if self.is_reversed else self.amount - self.allocated
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.reversed_at is not None
 
 
 class PaymentAllocation(AppendOnlyModel):

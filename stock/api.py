@@ -11,6 +11,7 @@ from core.api import (
     CodeField,
     FieldPermission,
     PlainIntegerField,
+    idempotency_key,
     idempotent,
 )
 from core.api_scope import api_scope
@@ -110,5 +111,6 @@ class DistributionViewSet(
             quantity=data["quantity"],
             kind=data["kind"],
             actor=request.user,
+            idempotency_key=idempotency_key(request),
         )
         return Response(self.get_serializer(distribution).data, status=201)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.append_only import AppendOnlyModel
 from core.history import tracked
@@ -204,7 +205,13 @@ class Distribution(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by the service to the moment its number's year comes from (not auto_now_add,
+    # which would read the clock again, possibly in the next year).
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # The poster's Idempotency-Key and a fingerprint of the request, kept for good: a
+    # retry with the key gets this document back; another request with it is refused.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     history = tracked()
 
@@ -215,6 +222,9 @@ class Distribution(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="stock_distribution_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"], name="stock_distribution_one_per_user_key"
             ),
         ]
 

@@ -8,11 +8,12 @@ sales.services uses `levels_lock` and `movement_post` to move stock inside a sal
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.db import atomic_with_retry
+from core.idempotency import fingerprint, key_clean, replay
 from core.models import Depot, Role, User
 from core.numbers import plain_whole
 from core.scoping import actor_access_check
@@ -383,9 +384,20 @@ def stock_receive(
 
 @atomic_with_retry
 def distribution_create(
-    *, sales_rep: User, depot: Depot, product: Product, quantity: int, kind: str, actor: User
+    *,
+    sales_rep: User,
+    depot: Depot,
+    product: Product,
+    quantity: int,
+    kind: str,
+    actor: User,
+    idempotency_key: str | None = None,
 ) -> Distribution:
-    """COLLECTION: depot FULL -> vehicle FULL. EMPTY_RETURN: vehicle EMPTY -> depot EMPTY."""
+    """COLLECTION: depot FULL -> vehicle FULL. EMPTY_RETURN: vehicle EMPTY -> depot EMPTY.
+
+    A repeated idempotency_key (per actor) returns the distribution it first posted, for
+    good; the same key with another request is refused (code idempotency_key_reused)."""
+    key = key_clean(idempotency_key)
     if kind not in DistributionKind.values:
         raise ValidationError({"kind": f"Kind must be COLLECTION or EMPTY_RETURN; got {kind!r}."})
     quantity = whole_number(quantity, "quantity", minimum=1)
@@ -406,18 +418,42 @@ def distribution_create(
         state = StockState.EMPTY
         source = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
         target = LevelKey(depot=depot, product=product, state=state)
+    request = ""
+    if key is not None:
+        request = fingerprint(
+            kind=kind, sales_rep=sales_rep, depot=depot, product=product, quantity=quantity
+        )
+        existing = _distribution_keyed(actor, key)
+        if existing is not None:
+            return _distribution_replay(existing, request)
     levels = levels_lock([source, target])
+    if key is not None:
+        existing = _distribution_keyed(actor, key)
+        if existing is not None:  # a retry that waited for the first one's locks
+            return _distribution_replay(existing, request)
     availability_check(levels[source], source, quantity, field="quantity")
 
-    distribution = Distribution.objects.create(
-        distribution_no=document_number_next(series="DST", year=timezone.localdate().year),
-        kind=kind,
-        sales_rep=sales_rep,
-        depot=depot,
-        product=product,
-        quantity=quantity,
-        created_by=actor,
-    )
+    now = timezone.now()  # the distribution's created_at and its number's year
+    try:
+        with transaction.atomic():
+            distribution = Distribution.objects.create(
+                distribution_no=document_number_next(series="DST", at=now),
+                kind=kind,
+                sales_rep=sales_rep,
+                depot=depot,
+                product=product,
+                quantity=quantity,
+                created_by=actor,
+                created_at=now,
+                idempotency_key=key,
+                request_fingerprint=request,
+            )
+    except IntegrityError:
+        # The same key for other stock, committed first (it held none of our locks).
+        existing = key and _distribution_keyed(actor, key)
+        if existing:
+            return _distribution_replay(existing, request)
+        raise
     movement_post(
         kind=kind,
         product=product,
@@ -446,6 +482,18 @@ def distribution_create(
         },
     )
     return distribution
+
+
+def _distribution_keyed(actor: User, key: str) -> Distribution | None:
+    return Distribution.objects.filter(created_by=actor, idempotency_key=key).first()
+
+
+def _distribution_replay(existing: Distribution, request: str) -> Distribution:
+    return replay(
+        existing,
+        request_fingerprint=request,
+        what=f"{existing.get_kind_display().lower()} {existing.distribution_no}",
+    )
 
 
 @atomic_with_retry

@@ -1,7 +1,9 @@
-"""Every write of sales data: rates, sales and voids, payments.
+"""Every write of sales data: rates, sales and voids, payments and their reversals.
 
-Lock order for everything here: the customer row first, then stock levels by id (through
-stock.services.levels_lock), then the document counter. See DESIGN.md invariant 10.
+Lock order for everything here: the customer row first, then the representative's user
+row (FOR SHARE, through stock.services.sales_rep_home_depot: their depot cannot change
+under a posting), then stock levels by id (through stock.services.levels_lock), then the
+document counter. See DESIGN.md invariant 10.
 """
 
 from sales.services.payments import payment_record
@@ -12,6 +14,7 @@ from sales.services.rates import (
     rate_set,
     rates_set,
 )
+from sales.services.reversals import payment_reverse
 from sales.services.sales import sale_post
 from sales.services.voids import sale_void
 
@@ -19,6 +22,7 @@ __all__ = [
     "RateChange",
     "customer_rates_set",
     "payment_record",
+    "payment_reverse",
     "rate_import_undo",
     "rate_set",
     "rates_set",

@@ -74,9 +74,9 @@ def settle(customer: Customer) -> list[PaymentAllocation]:
     takes that lock first, so these rows cannot change underneath.
     """
     payments = list(
-        Payment.objects.filter(customer=customer, allocated__lt=F("amount")).order_by(
-            "created_at", "id"
-        )
+        Payment.objects.filter(
+            customer=customer, allocated__lt=F("amount"), reversed_at__isnull=True
+        ).order_by("created_at", "id")
     )
     allocations = []
     if not payments:

@@ -1,9 +1,12 @@
 """Money received from customers."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.db import atomic_with_retry
+from core.idempotency import fingerprint, key_clean, replay
 from core.models import Role, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
@@ -14,10 +17,19 @@ from sales.services.common import customer_check, decimal_value, lock_customer, 
 
 @atomic_with_retry
 def payment_record(
-    *, customer: Customer, amount, actor: User, method: str = "CASH", reference: str = ""
+    *,
+    customer: Customer,
+    amount,
+    actor: User,
+    method: str = "CASH",
+    reference: str = "",
+    idempotency_key: str | None = None,
 ) -> Payment:
     """Record money received; it settles the customer's oldest unpaid credit sales first.
-    Money beyond what is owed stays on account and settles the next credit sales."""
+    Money beyond what is owed stays on account and settles the next credit sales.
+
+    A repeated idempotency_key (per actor) returns the payment it first recorded; the
+    same key with another payment is refused (code idempotency_key_reused)."""
     amount = decimal_value(amount, "amount", minimum=0, above=True)
     if method not in PaymentMethod.values:
         raise ValidationError(
@@ -26,6 +38,24 @@ def payment_record(
     reference = (reference or "").strip()
     if len(reference) > 100:
         raise ValidationError({"reference": "Use at most 100 characters."})
+    key = key_clean(idempotency_key)
+    request = ""
+    if key is not None:
+        request = fingerprint(customer=customer, amount=amount, method=method, reference=reference)
+        existing = _keyed(actor, key)
+        if existing is not None:
+            return _replay(existing, request)
+    ceiling = settings.PAYMENT_MAX_AMOUNT
+    if amount > ceiling:
+        raise ValidationError(
+            {
+                "amount": ValidationError(
+                    f"A payment of {amount} is above the most one payment may be "
+                    f"({ceiling}); check the amount.",
+                    code="payment_max_amount",
+                )
+            }
+        )
     customer_check(customer)
     actor_access_check(
         actor=actor,
@@ -33,6 +63,10 @@ def payment_record(
         sales_rep=actor if actor.role == Role.SALES else None,
     )
     customer = lock_customer(customer)
+    if key is not None:
+        existing = _keyed(actor, key)
+        if existing is not None:  # a retry that waited for the first one's lock
+            return _replay(existing, request)
     if (
         customer.payment_type == PaymentType.CASH
         and not unpaid_transactions(customer=customer).exists()
@@ -43,15 +77,27 @@ def payment_record(
                 "payments are recorded for credit customers."
             }
         )
-    payment = Payment.objects.create(
-        number=document_number_next(series="PAY", year=timezone.localdate().year),
-        customer=customer,
-        depot=customer.depot,
-        amount=amount,
-        method=method,
-        reference=reference,
-        received_by=actor,
-    )
+    now = timezone.now()  # the payment's created_at and its number's year
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                number=document_number_next(series="PAY", at=now),
+                customer=customer,
+                depot=customer.depot,
+                amount=amount,
+                method=method,
+                reference=reference,
+                received_by=actor,
+                created_at=now,
+                idempotency_key=key,
+                request_fingerprint=request,
+            )
+    except IntegrityError:
+        # The same key for another customer, committed first (it held no lock of ours).
+        existing = key and _keyed(actor, key)
+        if existing:
+            return _replay(existing, request)
+        raise
     allocations = settle(customer)
     audit_record(
         actor=actor,
@@ -70,7 +116,16 @@ def payment_record(
                 if a.payment_id == payment.pk
             ],
             "balance_after": str(customer_balance(customer=customer)),
+            "idempotency_key": key,
         },
     )
     payment.refresh_from_db(fields=["allocated"])
     return payment
+
+
+def _keyed(actor: User, key: str) -> Payment | None:
+    return Payment.objects.filter(received_by=actor, idempotency_key=key).first()
+
+
+def _replay(existing: Payment, request: str) -> Payment:
+    return replay(existing, request_fingerprint=request, what=f"payment {existing.number}")

@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from core.db import atomic_with_retry
+from core.idempotency import fingerprint, key_clean, replay
 from core.models import User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
@@ -86,15 +87,30 @@ def _metered_product() -> Product:
     return product
 
 
-def _replay(existing: Transaction, customer: Customer, sales_rep: User) -> Transaction:
-    if existing.customer_id != customer.pk or existing.sales_rep_id != sales_rep.pk:
-        raise ValidationError(
-            {
-                "idempotency_key": f"This key was already used for sale {existing.number}, "
-                "for another customer or representative."
-            }
-        )
-    return existing
+def _keyed(actor: User, key: str) -> Transaction | None:
+    return Transaction.objects.filter(created_by=actor, idempotency_key=key).first()
+
+
+def _replay(existing: Transaction, customer: Customer, sales_rep: User, request: str):
+    """The sale posted earlier with this key, if this is the same request again."""
+    return replay(
+        existing,
+        request_fingerprint=request,
+        what=f"sale {existing.number}",
+        # sales posted before fingerprints were kept: compare what can be compared
+        legacy_same=lambda: (
+            (existing.customer_id, existing.sales_rep_id) == (customer.pk, sales_rep.pk)
+        ),
+    )
+
+
+def _fingerprint(customer, sales_rep, lines: list[_Line], reading) -> str:
+    return fingerprint(
+        customer=customer,
+        sales_rep=sales_rep,
+        lines=sorted((line.product.pk, line.quantity, line.empties_returned) for line in lines),
+        meter_reading=reading,
+    )
 
 
 def sale_post(
@@ -108,15 +124,10 @@ def sale_post(
 ) -> Transaction:
     """Post a sale: cylinders off the representative's vehicle (empties onto it), and/or
     bulk gas by meter reading; priced at the rates in force; paid now if the customer pays
-    cash, else checked against the credit limit. A repeated idempotency_key returns the
-    sale it first posted."""
-    key = (idempotency_key or "").strip() or None
-    if key is not None and len(key) > 100:
-        raise ValidationError({"idempotency_key": "Use at most 100 characters."})
-    if key is not None:
-        existing = Transaction.objects.filter(idempotency_key=key).first()
-        if existing is not None:
-            return _replay(existing, customer, sales_rep)
+    cash, else checked against the credit limit. A repeated idempotency_key (per actor)
+    returns the sale it first posted, for good; the same key with another sale is refused
+    (code idempotency_key_reused)."""
+    key = key_clean(idempotency_key)
     parsed = _parse_lines(lines)
     reading = None
     if meter_reading not in (None, ""):
@@ -132,6 +143,12 @@ def sale_post(
                 )
             }
         )
+    request = ""
+    if key is not None:
+        request = _fingerprint(customer, sales_rep, parsed, reading)
+        existing = _keyed(actor, key)
+        if existing is not None:
+            return _replay(existing, customer, sales_rep, request)
     customer_check(customer)
     depot = sales_rep_home_depot(sales_rep)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
@@ -144,13 +161,14 @@ def sale_post(
             lines=parsed,
             reading=reading,
             key=key,
+            request=request,
         )
     except IntegrityError:
         # Another request with the same key committed first (it could not have waited on
         # our customer lock if it was for another customer).
-        existing = key and Transaction.objects.filter(idempotency_key=key).first()
+        existing = key and _keyed(actor, key)
         if existing:
-            return _replay(existing, customer, sales_rep)
+            return _replay(existing, customer, sales_rep, request)
         raise
 
 
@@ -165,12 +183,23 @@ def _next_id(model) -> int:
 
 
 @atomic_with_retry
-def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transaction:
+def _post(*, customer, sales_rep, actor, depot, lines, reading, key, request) -> Transaction:
     customer = lock_customer(customer)
     if key is not None:
-        existing = Transaction.objects.filter(idempotency_key=key).first()
+        existing = _keyed(actor, key)
         if existing is not None:  # a retry that waited for the first post's lock
-            return _replay(existing, customer, sales_rep)
+            return _replay(existing, customer, sales_rep, request)
+    if customer.depot_id != depot.pk:
+        raise ValidationError(
+            {
+                "customer": ValidationError(
+                    f"Customer {customer.code} belongs to depot {customer.depot.code}; "
+                    f"{sales_rep.username} sells for depot {depot.code}.",
+                    code="customer_other_depot",
+                )
+            }
+        )
+    # One moment for the rates in force, the stored created_at and the number's year.
     now = timezone.now()
     bulk = _metered_product() if reading is not None else None
     rates = rates_in_force(
@@ -271,7 +300,9 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         amount_paid=total if cash else Decimal("0"),
         is_paid=cash or total == 0,
         idempotency_key=key,
+        request_fingerprint=request,
         created_by=actor,
+        created_at=now,
     )
     sale_lines = [
         TransactionLine(
@@ -294,7 +325,7 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key) -> Transact
         for row in sale_lines:
             row.transaction_id = sale.pk
         TransactionLine.objects.bulk_create(sale_lines)
-    sale.number = document_number_next(series="TX", year=timezone.localdate(now).year)
+    sale.number = document_number_next(series="TX", at=now)
     Transaction.objects.bulk_create([sale])  # the bulk path: no save signals, and
     Transaction.history.bulk_history_create([sale], default_user=actor)  # so this
     if not early:
