@@ -135,7 +135,13 @@ def test_hostile_filters_are_400s_not_500s(client, head_office, history, params,
     client.force_login(head_office)
     response = client.get(url("sales-register", format="json", **params))
     assert response.status_code == 400
-    assert name in response.json()["errors"]
+    # A control character is refused by the admin site for every page, before the
+    # report (its 400 page names the parameter); the rest by the report's filters.
+    assert name in (
+        response.content.decode()
+        if response["Content-Type"].startswith("text/html")
+        else response.json()["errors"]
+    )
 
 
 def test_an_absurd_page_number_is_not_a_500(client, head_office, history):
