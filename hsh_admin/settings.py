@@ -228,6 +228,9 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = True  # our own audit log records every rate chan
 # The uploaded file waits between preview and confirm in the cache (Redis when set), so
 # the confirm may be served by another web server than the preview.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+# Customer rows one rate-table import may hold: it runs in the web request, which must
+# finish within gunicorn's 60 s. A larger file is refused before any row is read (split it).
+RATE_IMPORT_MAX_ROWS = env.int("RATE_IMPORT_MAX_ROWS", default=5_000)
 
 # --- History ---------------------------------------------------------------------------
 # No "revert" from history anywhere: on posted documents and rate versions it would rewrite

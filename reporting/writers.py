@@ -2,6 +2,9 @@
 
 CSV: PostgreSQL COPY of the report's own query when it has one, else a csv.writer over
 the streamed rows. XLSX: XlsxWriter in constant-memory mode, written row by row to a file.
+
+Text that a spreadsheet would run as a formula (=, +, -, @, tab or CR first) is written
+with a leading quote in both (core.spreadsheets); numbers are written as numbers.
 """
 
 import csv
@@ -13,8 +16,10 @@ from decimal import Decimal
 
 import xlsxwriter
 from django.db import connection
+from django.db.models import CharField, TextField
 from django.utils import timezone
 
+from core.spreadsheets import FORMULA_START_CODES, spreadsheet_text
 from reporting.catalogue import Report
 from reporting.filters import Filters
 
@@ -35,18 +40,46 @@ def cell(value):
     return "" if value is None else value
 
 
+def _text_cell(value):
+    """A value of another type as a spreadsheet cell: its text, escaped."""
+    shown = cell(value)
+    return spreadsheet_text(shown) if isinstance(shown, str) else shown
+
+
+# Per value type, what a CSV cell holds (a lookup is cheaper than isinstance chains).
+_CSV_CELL = {
+    str: spreadsheet_text,
+    int: int,
+    float: float,
+    Decimal: cell,  # with cents: -12.50 stays a number
+    date: cell,
+    datetime: cell,
+    type(None): cell,
+}
+
+
 def csv_chunks(report: Report, filters: Filters, progress=None) -> Iterator[bytes]:
     """The report as CSV, in chunks of about 64 KB."""
     queryset = report.queryset(filters)
     if queryset is not None and connection.vendor == "postgresql" and report.copy_safe:
-        yield from _copy_chunks(report, queryset, progress)
-        return
+        statement = _copy_statement(report, queryset)
+        if statement is not None:
+            yield from _copy_chunks(report, statement, progress)
+            return
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")  # as COPY writes it
+    # A carriage return inside a field must be quoted (COPY does); csv.writer quotes only
+    # the characters of its line terminator, so a row holding one is written all quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(report.keys)
     count = 0
+    converter = _CSV_CELL.get
     for row in report.rows(filters):
-        writer.writerow([cell(v) for v in row])
+        values = [converter(type(v), _text_cell)(v) for v in row]
+        if any(type(v) is str and "\r" in v for v in values):
+            quoted.writerow(values)
+        else:
+            writer.writerow(values)
         count += 1
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode()
@@ -59,14 +92,40 @@ def csv_chunks(report: Report, filters: Filters, progress=None) -> Iterator[byte
         progress(count, done=True)
 
 
-def _copy_chunks(report, queryset, progress):
+def _copy_statement(report, queryset):
+    """COPY of the report's query with its text columns escaped in SQL: (sql, params),
+    or None when its columns cannot be matched to the report's (the caller then writes
+    the rows in Python, escaped there).
+
+    The query becomes a subquery whose output columns are renamed c0, c1, ...; a text
+    column starting like a formula gets a leading quote. The CASE is on text columns
+    only: numbers and dates pass through as COPY writes them (-5 stays -5)."""
+    query = queryset.query
+    first = query.combined_queries[0] if query.combinator else query
+    select, _, _ = first.get_compiler(connection=connection).get_select()
+    if len(select) != len(report.keys):
+        return None
+    sql, params = query.sql_with_params()
+    codes = ", ".join(map(str, FORMULA_START_CODES))
+    columns = []
+    for index, (expression, _, _) in enumerate(select):
+        name = f"c{index}"
+        if isinstance(expression.output_field, (CharField, TextField)):
+            name = f"CASE WHEN ascii({name}) IN ({codes}) THEN '''' || {name} ELSE {name} END"
+        columns.append(name)
+    aliases = ", ".join(f"c{i}" for i in range(len(select)))
+    # A plain projection over the subquery keeps its ORDER BY's row order.
+    escaped = f"SELECT {', '.join(columns)} FROM ({sql}) AS report ({aliases})"  # noqa: S608
+    return f"COPY ({escaped}) TO STDOUT WITH (FORMAT CSV)", params
+
+
+def _copy_chunks(report, statement, progress):
     """COPY (the report's query) TO STDOUT, re-chunked; the header is our column keys."""
-    sql, params = queryset.query.sql_with_params()
+    statement, params = statement
     yield (",".join(report.keys) + "\n").encode()
     buffer, count = bytearray(), 0
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: COPY streams without loading rows
-        statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT CSV)"
         with raw.copy(statement, params) as copy:
             for data in copy:
                 buffer += data
@@ -97,12 +156,12 @@ def write_xlsx(report: Report, filters: Filters, target, progress=None) -> int:
         Decimal: lambda r, c, v: sheet.write_number(r, c, float(v), money),
         int: sheet.write_number,
         float: sheet.write_number,
-        str: sheet.write_string,
+        str: lambda r, c, v: sheet.write_string(r, c, spreadsheet_text(v)),
         type(None): lambda r, c, v: None,
     }
 
     def other(r, c, v):
-        return sheet.write_string(r, c, str(cell(v)))
+        return sheet.write_string(r, c, spreadsheet_text(str(cell(v))))
 
     count = 0
     for count, row in enumerate(report.rows(filters), start=1):

@@ -31,7 +31,7 @@ from sales.models import (
     TransactionLine,
     TransactionStatus,
 )
-from sales.resources import RATE_COLUMNS, RateTableResource, rate_attribute
+from sales.resources import RATE_COLUMNS, RateTableResource, import_problems, rate_attribute
 from sales.selectors import (
     current_rate_subquery,
     customer_balance,
@@ -251,6 +251,8 @@ class RateTableAdmin(DepotScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
     """The familiar wide rate table: one row per customer, imported and exported whole."""
 
     resource_classes = [RateTableResource]
+    # Refusals as plain sentences: import-export's own page prints tracebacks.
+    import_template_name = "admin/sales/ratetable/import.html"
     import_formats = [CSV, XLSX]
     export_formats = [CSV, XLSX]
     list_display = ("customer_link", "name", *(rate_attribute(c) for _, c in RATE_COLUMNS))
@@ -277,6 +279,22 @@ class RateTableAdmin(DepotScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
 
     def get_export_queryset(self, request):
         return RateTableResource().with_current_rates(super().get_export_queryset(request))
+
+    def process_result(self, result, request):
+        # The import after the preview can still be refused (a rate changed meanwhile,
+        # a database failure): it was rolled back whole, so say that, not "finished".
+        if result.has_errors() or result.has_validation_errors():
+            for problem in import_problems(result):
+                messages.error(request, problem)
+            return redirect("admin:sales_ratetable_import")
+        return super().process_result(result, request)
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        form.add_error(
+            "import_file",
+            "This file could not be read in the format chosen: choose CSV or XLSX to match "
+            "the file (a CSV must be saved as UTF-8).",
+        )
 
     @admin.display(description="Account number", ordering="code")
     def customer_link(self, obj):

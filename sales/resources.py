@@ -3,13 +3,23 @@
 Import never saves a Customer: each changed cell becomes a new Rate version through
 sales.services.rate_set, attributed to the importing user and grouped in one RateImport
 batch (so the whole import can be undone). A blank cell keeps the current rate.
+
+A file is checked whole before any row is read (its size, its headings, each customer
+once), and every problem is one plain sentence: never a traceback, which would show the
+server's paths (an unexpected error is logged for the administrator instead). Export
+escapes text a spreadsheet would run as a formula (core.spreadsheets).
 """
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
+from import_export.results import Error
 
+from core.spreadsheets import spreadsheet_text, spreadsheet_text_undo
 from sales.models import Customer, RateImport
 from sales.selectors import current_rate_subquery
 from sales.services import RateChange, rates_set
@@ -30,8 +40,46 @@ CODE_COLUMN, NAME_COLUMN, DATE_COLUMN = "customer code", "name", "effective from
 COLUMNS = [CODE_COLUMN, NAME_COLUMN, *(c for c, _ in RATE_COLUMNS), DATE_COLUMN]
 
 
+logger = logging.getLogger(__name__)
+
+UNEXPECTED = (
+    "The import stopped on an unexpected error, so nothing was imported. It has been "
+    "logged for the administrator: try again later, or send them the file."
+)
+
+
 def rate_attribute(product_code: str) -> str:
     return "rate_" + product_code.replace(".", "_").replace("-", "_")
+
+
+def customer_code(value) -> str:
+    """A customer-code cell as written (an exported '-X1 reads back as -X1)."""
+    return spreadsheet_text_undo(str(value or "").strip())
+
+
+class PlainError(Error):
+    """An import problem as a clerk reads it: `message`, one sentence. A refusal keeps
+    its own words; anything else (a bug, a database failure) is logged with its
+    traceback and shown as UNEXPECTED. No traceback ever reaches the page."""
+
+    def __init__(self, error, row=None, number=None):
+        if not isinstance(error, ValidationError):
+            logger.error("rate-table import failed", exc_info=error)
+            error = ValidationError(UNEXPECTED)
+        super().__init__(error, row=row, number=number)
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.error.messages)
+
+    @property
+    def traceback(self) -> str:
+        return ""
+
+
+class CodeWidget(widgets.CharWidget):
+    def clean(self, value, row=None, **kwargs):
+        return customer_code(value)
 
 
 class RateWidget(widgets.Widget):
@@ -71,7 +119,7 @@ class EffectiveDateWidget(widgets.DateWidget):
 
 
 class RateTableResource(resources.ModelResource):
-    code = fields.Field(attribute="code", column_name=CODE_COLUMN)
+    code = fields.Field(attribute="code", column_name=CODE_COLUMN, widget=CodeWidget())
     name = fields.Field(attribute="name", column_name=NAME_COLUMN, readonly=True)
     effective_from = fields.Field(
         attribute="rates_effective_from", column_name=DATE_COLUMN, widget=EffectiveDateWidget()
@@ -96,11 +144,20 @@ class RateTableResource(resources.ModelResource):
                 attribute=rate_attribute(code), column_name=column, widget=RateWidget()
             )
         self.batch = None
+        self.changes = []
+
+    @classmethod
+    def get_error_result_class(cls):
+        return PlainError
 
     def get_export_order(self):
         return ["code", "name", *(rate_attribute(c) for _, c in RATE_COLUMNS), "effective_from"]
 
     get_import_order = get_export_order
+
+    def export_field(self, field, instance, **kwargs):
+        value = super().export_field(field, instance, **kwargs)
+        return spreadsheet_text(value) if isinstance(value, str) else value
 
     def get_queryset(self):
         """Customers with their rates in force now, as the attributes the columns read."""
@@ -127,6 +184,15 @@ class RateTableResource(resources.ModelResource):
         rollback_on_validation_errors=False,
         **kwargs,
     ):
+        problems = self.file_problems(dataset)
+        if problems:  # refused whole, before any row is read
+            result = self.get_result_class()()
+            result.diff_headers = self.get_diff_headers()
+            result.total_rows = len(dataset)
+            for problem in problems:
+                result.append_base_error(PlainError(ValidationError(problem)))
+            return result
+        self.changes = []
         # A rate table is imported whole or not at all, however it is called.
         return super().import_data(
             dataset,
@@ -138,37 +204,67 @@ class RateTableResource(resources.ModelResource):
             **kwargs,
         )
 
-    def before_import(self, dataset, **kwargs):
-        # Headings are matched without regard to case or surrounding spaces.
+    def file_problems(self, dataset) -> list[str]:
+        """What makes the whole file unimportable, one sentence per problem: too many
+        rows (checked first: the rest reads every row), missing or repeated headings, a
+        customer on more than one row. Headings are matched without regard to case or
+        surrounding spaces (and put in the canonical spelling)."""
+        limit = settings.RATE_IMPORT_MAX_ROWS
+        if len(dataset) > limit:
+            return [
+                f"This file has {len(dataset):,} customer rows; one import takes at most "
+                f"{limit:,}. Split the file into parts of at most {limit:,} rows (each with "
+                "the heading row) and import them one after another."
+            ]
+        problems = []
         wanted = {c.lower(): c for c in COLUMNS}
-        dataset.headers = [wanted.get(str(h or "").strip().lower(), h) for h in dataset.headers]
+        headers = list(dataset.headers or [])
+        keys = [str(h or "").strip().lower() for h in headers]
+        if headers:
+            dataset.headers = [wanted.get(k, h) for k, h in zip(keys, headers, strict=True)]
         missing = [c for c in COLUMNS if c not in dataset.headers]
         if missing:
-            raise ValidationError(
+            problems.append(
                 f"The file has no column {', '.join(repr(m) for m in missing)}. "
                 f"Expected the columns: {', '.join(COLUMNS)}."
             )
+        positions = {}
+        for position, key in enumerate(keys, start=1):
+            if key:
+                positions.setdefault(key, []).append(position)
+        for key, where in positions.items():
+            if len(where) > 1:
+                problems.append(
+                    f"The column {wanted.get(key, key)!r} appears more than once (columns "
+                    f"{' and '.join(map(str, where))}): keep one."
+                )
+        if missing or problems:
+            return problems
         rows_of = {}
         for number, code in enumerate(dataset[CODE_COLUMN], start=2):  # row 1: headings
-            rows_of.setdefault(str(code or "").strip(), []).append(number)
+            rows_of.setdefault(customer_code(code), []).append(number)
         twice = {code: rows for code, rows in rows_of.items() if code and len(rows) > 1}
         if twice:
-            raise ValidationError(
+            problems.append(
                 "A customer may appear once: "
                 + "; ".join(
                     f"{code} on rows {', '.join(map(str, rows))}" for code, rows in twice.items()
                 )
                 + "."
             )
+        return problems
+
+    def before_import(self, dataset, **kwargs):
+        codes = {customer_code(code) for code in dataset[CODE_COLUMN]}
         # Every customer of the file locked first, in one order (see lock_customers).
-        lock_customers(Customer.objects.filter(code__in=rows_of).values_list("pk", flat=True))
+        lock_customers(Customer.objects.filter(code__in=codes).values_list("pk", flat=True))
         self.changes = []
         self.batch = RateImport.objects.create(
             file_name=kwargs.get("file_name") or "", created_by=kwargs["user"]
         )
 
     def init_instance(self, row=None):
-        code = str((row or {}).get(CODE_COLUMN) or "").strip()
+        code = customer_code((row or {}).get(CODE_COLUMN))
         if not code:
             raise ValidationError({"code": "The customer code is empty."})
         raise ValidationError(
@@ -214,3 +310,15 @@ class RateTableResource(resources.ModelResource):
             rates_set(changes=self.changes, actor=kwargs["user"], batch=self.batch)
         if self.batch is not None and not self.batch.rates.exists():
             self.batch.delete()  # nothing changed: no empty batch to undo
+
+
+def import_problems(result) -> list[str]:
+    """Every problem of an import result, one plain sentence each (for a message)."""
+    problems = [error.message for error in result.base_errors]
+    for number, errors in result.row_errors():
+        problems += [f"Row {number}: {error.message}" for error in errors]
+    for invalid in result.invalid_rows:
+        for field, messages in invalid.error.message_dict.items():
+            where = "" if field == "__all__" else f"{field}: "
+            problems += [f"Row {invalid.number}: {where}{m}" for m in messages]
+    return problems
