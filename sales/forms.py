@@ -136,6 +136,49 @@ class PaymentForm(forms.Form):
         _initial_choices_checked(self)
 
 
+class PaymentReverseForm(forms.Form):
+    """The payments to reverse (their ids ride along through the preview) and why."""
+
+    MAX_PAYMENTS = 100
+
+    payments = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        max_length=255,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why, in plain words: a cheque returned unpaid, a payment entered twice. "
+        "Kept on the payment and in the audit log.",
+    )
+
+    def __init__(self, *args, request, queryset, ids="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.queryset = queryset  # the payments this user may reverse (admin scoping)
+        if ids:
+            self.initial["payments"] = ids
+        raw = self.data.get("payments", "") if self.is_bound else self.initial.get("payments")
+        try:
+            self.selected = self._resolve(raw or "")
+        except forms.ValidationError:
+            self.selected = []
+
+    def _resolve(self, raw: str) -> list:
+        parts = [part.strip() for part in str(raw).split(",") if part.strip()]
+        if not parts or not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+            raise forms.ValidationError("Choose the payments to reverse from the list.")
+        ids = {int(part) for part in parts}
+        if len(ids) > self.MAX_PAYMENTS:
+            raise forms.ValidationError(
+                f"Reverse at most {self.MAX_PAYMENTS} payments at once; {len(ids)} chosen."
+            )
+        found = list(self.queryset.filter(pk__in=ids).select_related("customer"))
+        if len(found) != len(ids):
+            raise forms.ValidationError("Some of these payments are not there to reverse.")
+        # Customers are locked in id order, each payment of theirs in turn.
+        return sorted(found, key=lambda payment: (payment.customer_id, payment.pk))
+
+    def clean_payments(self):
+        return self._resolve(self.cleaned_data["payments"])
+
+
 class SetRatesForm(forms.Form):
     """One field per product; a blank field keeps the current rate."""
 

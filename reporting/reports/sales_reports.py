@@ -361,7 +361,7 @@ class Receivables(Report):
             buckets[sale.customer_id][index] += sale.total_amount - sale.amount_paid
             customers[sale.customer_id] = sale.customer
         advance = dict(
-            Payment.objects.filter(customer_id__in=customers)
+            Payment.objects.filter(customer_id__in=customers, reversed_at__isnull=True)
             .values_list("customer")
             .annotate(left=Sum(F("amount") - F("allocated")))
             .order_by()
