@@ -470,7 +470,7 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     raw_id_fields = ("customer",)
     inlines = [LineInline, MeterInline, AllocationInline]
     actions = ["void_selected"]
-    exclude = ("idempotency_key",)
+    exclude = ("idempotency_key", "request_fingerprint")
 
     def get_search_results(self, request, queryset, search_term):
         """A sale's number, or a customer's code or part of their name. Each through an
