@@ -26,7 +26,11 @@ from core.services import user_assignment_validate, user_logout_everywhere, user
 
 
 class _AssignmentValidationMixin:
-    """Runs the role/depot/vehicle rules of core.services on the admin's user forms."""
+    """Runs the role/depot/vehicle rules of core.services on the admin's user forms.
+
+    The admin cleans and saves a form in one transaction (changeform_view is atomic), so
+    the vehicle guard's lock on the representative (stock.selectors.
+    vehicle_transfer_guard) holds from its check until the new depot is saved."""
 
     def clean(self):
         cleaned = super().clean()

@@ -75,10 +75,76 @@ def _differences():
         yield orphan, inflow.get(orphan, 0) - outflow.get(orphan, 0)
 
 
+def vehicle_depot_differences() -> list:
+    """Vehicle stock levels whose depot disagrees with the stock they hold.
+
+    A vehicle level carries its representative's home depot, and each movement in or out
+    of it is recorded at the depot the representative worked from at the time. Two ways
+    a level can be wrong that the replay of quantities (ledger_differences) cannot see:
+
+    - "ledger": movements at another depot than the level's left cylinders on it (their
+      net there is not zero): the level was relabelled without a ledger row;
+    - "home": the level is not at its representative's home depot (they moved with
+      cylinders of the old depot on the vehicle, or no longer sell at all).
+
+    Returns (kind, level, depot, quantity): the other depot, and how many cylinders the
+    ledger holds there ("ledger") or the level holds ("home"). One snapshot, as
+    ledger_differences.
+    """
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return list(_vehicle_depot_differences())
+
+
+def _vehicle_depot_differences():
+    vehicle_moves = StockMovement.objects.filter(sales_rep__isnull=False).order_by()
+    net: dict[int, dict[int, int]] = {}
+    for side, sign in (("to_level", 1), ("from_level", -1)):
+        rows = (
+            vehicle_moves.filter(**{f"{side}__sales_rep__isnull": False})
+            .values_list(side, "depot")
+            .annotate(total=Sum("quantity"))
+        )
+        for level_id, depot_id, total in rows:
+            by_depot = net.setdefault(level_id, {})
+            by_depot[depot_id] = by_depot.get(depot_id, 0) + sign * total
+    homes: dict[int, list[int]] = {}
+    for user_id, depot_id in User.depots.through.objects.filter(user__role="SALES").values_list(
+        "user_id", "depot_id"
+    ):
+        homes.setdefault(user_id, []).append(depot_id)
+    depots = {depot.pk: depot for depot in Depot.objects.all()}
+    levels = (
+        StockLevel.objects.filter(sales_rep__isnull=False)
+        .select_related("depot", "sales_rep", "product")
+        .order_by("pk")
+    )
+    for level in levels.iterator(chunk_size=2000):
+        for depot_id, quantity in sorted(net.get(level.pk, {}).items()):
+            if depot_id != level.depot_id and quantity != 0:
+                yield "ledger", level, depots[depot_id], quantity
+        home = sorted(homes.get(level.sales_rep_id, []), key=lambda pk: depots[pk].code)
+        if level.sales_rep.role != "SALES" or not home:
+            if level.quantity:
+                yield "home", level, None, level.quantity
+        elif home[0] != level.depot_id:
+            yield "home", level, depots[home[0]], level.quantity
+
+
 def vehicle_transfer_guard(*, user: User, role: str, depots) -> None:
     """A representative whose vehicle holds stock keeps their depot and role until the
-    vehicle is emptied (returned or counted off): the stock counts for that depot."""
-    current = User.objects.filter(pk=user.pk).first()
+    vehicle is emptied (returned or counted off): the stock counts for that depot.
+
+    Locks the representative's row FOR NO KEY UPDATE before reading their depot and
+    vehicle, until the change commits: every posting that reads the home depot holds the
+    same row FOR SHARE until it commits (stock.services.sales_rep_home_depot). So a
+    collection in flight is waited for and then seen here, and a posting that starts now
+    waits for the change and reads the new depot. Call inside the transaction that saves
+    the change (the admin's change form runs in one)."""
+    current = User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     if current is None or current.role != "SALES":
         return
     before = set(current.depots.values_list("pk", flat=True))

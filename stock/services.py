@@ -3,6 +3,14 @@ conflict, that validates first (writing nothing on a refusal), locks the stock l
 touches in id order, moves the stock with a ledger row and writes its audit entry.
 
 sales.services uses `levels_lock` and `movement_post` to move stock inside a sale.
+
+Lock order (DESIGN.md invariant 10), for every posting here and in sales.services: the
+customer (sales only), then the representative's user row (FOR SHARE, taken by
+sales_rep_home_depot before it reads their depot), then stock levels by id (levels_lock),
+then the document counter and the audit chain head. A change of a representative's depot
+or role locks the same user row (FOR NO KEY UPDATE, in stock.selectors.
+vehicle_transfer_guard) before it looks at the vehicle: a posting that read the old depot
+and the change that would move its stock away never overlap.
 """
 
 from dataclasses import dataclass
@@ -115,10 +123,20 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     for key in keys:
         level = next(level for level in locked if key.matches(level))
         if key.sales_rep is not None and level.depot_id != key.depot.pk:
-            # The representative moved depot (allowed only with an empty vehicle, see
-            # stock.apps): their vehicle now counts for the new depot.
-            level.depot = key.depot
-            level.save(update_fields=["depot", "updated_at"])
+            # Never relabelled here: that would move cylinders from one depot's books to
+            # another's with no ledger row. An empty vehicle moves with its representative
+            # when their depot changes (vehicle_levels_follow); anything else is a fault
+            # for check_stock to name, not for a posting to paper over.
+            recorded = Depot.objects.get(pk=level.depot_id)
+            rep = key.sales_rep.username
+            raise ValidationError(
+                {
+                    "sales_rep": f"{rep}'s vehicle stock of {key.product.code} "
+                    f"({key.state.lower()}) is recorded at depot {recorded.code}, but {rep} "
+                    f"works from depot {key.depot.code}. Nothing was posted; head office "
+                    "must reconcile the vehicle first (manage.py check_stock names it)."
+                }
+            )
         result[key] = level
     return result
 
@@ -318,22 +336,116 @@ def depot_check(depot: Depot | None) -> None:
 
 
 def sales_rep_home_depot(
-    sales_rep: User, depot: Depot | None = None, *, allow_inactive: bool = False
+    sales_rep: User,
+    depot: Depot | None = None,
+    *,
+    allow_inactive: bool = False,
+    lock: bool = True,
 ) -> Depot:
     """The representative's home depot, after checking they can hold vehicle stock.
-    An inactive representative's vehicle may still be emptied and counted."""
-    if sales_rep.role != Role.SALES or not (sales_rep.is_active or allow_inactive):
+    An inactive representative's vehicle may still be emptied and counted.
+
+    Inside a posting's transaction (lock=True) the representative's row is locked FOR
+    SHARE first and their role, status and depot are read after it, from the database
+    (not from the possibly stale `sales_rep`). Until the posting commits, a depot or role
+    change waits (it locks the row FOR NO KEY UPDATE before it looks at the vehicle), and
+    a posting that starts during a change waits for it and reads the new depot. Postings
+    for one representative share the lock and do not wait for each other. lock=False: a
+    check before the posting's transaction, which must call this again inside it.
+    """
+    role, is_active, home_id = _sales_rep_read(sales_rep, lock=lock)
+    if role != Role.SALES or not (is_active or allow_inactive):
         raise ValidationError(
             {"sales_rep": f"{sales_rep.username} is not an active sales representative."}
         )
-    home = sales_rep.home_depot
-    if home is None:
+    if home_id is None:
         raise ValidationError({"sales_rep": f"{sales_rep.username} has no home depot."})
-    if depot is not None and home.pk != depot.pk:
+    if depot is not None and home_id == depot.pk:
+        return depot
+    home = Depot.objects.get(pk=home_id)
+    if depot is not None:
         raise ValidationError(
             {"depot": f"{sales_rep.username} works from depot {home.code}, not {depot.code}."}
         )
     return home
+
+
+def _sales_rep_read(sales_rep: User, *, lock: bool) -> tuple:
+    """(role, is_active, home depot id) of a representative. With lock, inside a
+    transaction on PostgreSQL, the user row is locked FOR SHARE first (Django's
+    select_for_update has no shared mode) and the depot read by a second statement: a
+    statement that waited for a lock still sees other tables as they were when it began.
+    SQLite runs one writer at a time anyway."""
+    users = connection.ops.quote_name(User._meta.db_table)
+    through = connection.ops.quote_name(User.depots.through._meta.db_table)
+    depots = connection.ops.quote_name(Depot._meta.db_table)
+    share = ""
+    if lock and connection.features.has_select_for_update and connection.in_atomic_block:
+        share = " FOR SHARE"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT role, is_active FROM {users} WHERE id = %s{share}",  # noqa: S608
+            [sales_rep.pk],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None, False, None
+        cursor.execute(
+            f"SELECT ud.depot_id FROM {through} ud JOIN {depots} d ON d.id = ud.depot_id "  # noqa: S608
+            "WHERE ud.user_id = %s ORDER BY d.code LIMIT 1",
+            [sales_rep.pk],
+        )
+        home = cursor.fetchone()
+    return row[0], row[1], home[0] if home else None
+
+
+def vehicle_levels_follow(*, sales_rep: User, empty_only: bool = False) -> int:
+    """Move a representative's vehicle levels to their home depot after it changed; the
+    number moved. Only empty levels move: the cylinders on a vehicle belong to the depot
+    they were collected at, so a change is refused while the vehicle holds any
+    (vehicle_transfer_guard) and a level still holding some is refused here too (or,
+    with empty_only, left for check_stock to name). Called when a representative's
+    depots change (stock.apps connects it), inside that change's transaction."""
+    users = User.objects.select_for_update(no_key=True).filter(pk=sales_rep.pk)
+    current = users.first()  # the lock order: the representative, then levels
+    home = Depot.objects.filter(staff=sales_rep).order_by("code").first()
+    if current is None or current.role != Role.SALES or home is None:
+        return 0
+    levels = list(
+        StockLevel.objects.select_for_update()
+        .filter(sales_rep=current)
+        .exclude(depot=home)
+        .order_by("pk")
+    )
+    held = sum(level.quantity for level in levels)
+    if held and not empty_only:
+        raise ValidationError(
+            {
+                "depots": f"{current.username}'s vehicle still holds {held} cylinders of "
+                "another depot. Return them to the depot or count them off before "
+                "changing the representative's depot."
+            }
+        )
+    moved = [level for level in levels if level.quantity == 0]
+    for level in moved:
+        level.depot = home
+        level.save(update_fields=["depot", "updated_at"])
+    return len(moved)
+
+
+def user_depots_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """m2m_changed receiver for User.depots: an empty vehicle follows its representative."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        users = [instance]
+    elif pk_set:
+        users = list(User.objects.filter(pk__in=pk_set, role=Role.SALES).order_by("pk"))
+    else:
+        return
+    for user in users:
+        if user.role == Role.SALES:
+            vehicle_levels_follow(sales_rep=user)
 
 
 def _state_check(state: str) -> str:

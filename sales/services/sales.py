@@ -150,7 +150,7 @@ def sale_post(
         if existing is not None:
             return _replay(existing, customer, sales_rep, request)
     customer_check(customer)
-    depot = sales_rep_home_depot(sales_rep)
+    depot = sales_rep_home_depot(sales_rep, lock=False)  # again, locked, in _post
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     try:
         return _post(
@@ -189,6 +189,9 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key, request) ->
         existing = _keyed(actor, key)
         if existing is not None:  # a retry that waited for the first post's lock
             return _replay(existing, customer, sales_rep, request)
+    # The representative next (the lock order): their depot cannot change until this
+    # sale commits, and it is still the one checked above.
+    sales_rep_home_depot(sales_rep, depot)
     if customer.depot_id != depot.pk:
         raise ValidationError(
             {
