@@ -302,6 +302,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# No "AXES: BEGIN ..." banner from every process at start-up; lockouts are still logged.
+AXES_VERBOSE = False
 # The client's address by the throttles' own rule (NUM_PROXIES above), not a header.
 AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
 
@@ -355,6 +357,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refusals": {"()": "core.log.RefusalsWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            # A 4xx (403, 404, 400) is one line; a 5xx keeps its traceback.
+            "filters": ["refusals"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's default config gives "django" a console handler of its own (with DEBUG
+    # on), so every request warning was printed twice: once there, once by the root.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from core.views import healthz
@@ -7,6 +9,8 @@ from core.views import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask every site for /favicon.ico (the admin's pages also name it).
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"), permanent=True)),
     path("api/", include(("hsh_admin.api_urls", "api"))),
     path("admin/reports/", include("reporting.urls")),
     path("admin/", admin.site.urls),

@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from core.demo import at, days_ago
 from core.history import acting_as
 from core.models import Depot, Role, User
-from sales.models import Customer, PaymentType, Transaction
+from sales.models import Customer, Payment, PaymentType, Transaction, TransactionStatus
 from sales.selectors import customer_balance
 from sales.services import payment_record, rate_set, sale_post, sale_void
-from stock.models import Product
+from stock.models import Distribution, MovementKind, Product, StockMovement
 from stock.selectors import stock_on_hand
 from stock.services import distribution_create, stock_receive
 
@@ -60,6 +60,8 @@ def seed(*, stdout) -> dict:
     customers = _customers(admin, products)
     rng = random.Random(2026)  # demo data: the same every time
     counts = {"sales": 0, "voids": 0, "payments": 0}
+    distributions = Distribution.objects.count()
+    deliveries = StockMovement.objects.filter(kind=MovementKind.RECEIPT).count()
     for days in range(DAYS, 0, -1):
         moment = days_ago(days, 7)
         if moment.weekday() == 0:  # Monday: the filling plant delivers
@@ -80,11 +82,26 @@ def seed(*, stdout) -> dict:
     for rep in reps:  # this morning's load
         with at(days_ago(0, 8)):
             _load(rep, products, admin)
+    # The vehicles' daily loads and empty returns, and the plant's deliveries, counted.
+    distributions = Distribution.objects.count() - distributions
+    deliveries = StockMovement.objects.filter(kind=MovementKind.RECEIPT).count() - deliveries
     stdout.write(
         f"Sales: {len(customers)} customers, {counts['sales']} sales over {DAYS} days, "
-        f"{counts['voids']} voids, {counts['payments']} payments."
+        f"{counts['voids']} voids, {counts['payments']} payments, {distributions} "
+        f"distributions (daily loads and empty returns), {deliveries} stock deliveries."
     )
     return {}
+
+
+def totals() -> list[str]:
+    """What the database holds, for seed_demo's last line."""
+    sales = Transaction.objects.count()
+    void = Transaction.objects.filter(status=TransactionStatus.VOID).count()
+    return [
+        f"{Customer.objects.count()} customers",
+        f"{sales} sales ({void} void)",
+        f"{Payment.objects.count()} payments",
+    ]
 
 
 def _customers(admin, products):

@@ -27,7 +27,7 @@ class Command(BaseCommand):
                 "seed_demo creates users with published passwords; it runs only with "
                 "DEBUG on. Use --force to load it into a non-debug installation anyway."
             )
-        logins = []
+        logins, modules = [], []
         with transaction.atomic():
             for app_config in apps.get_app_configs():
                 try:
@@ -38,7 +38,10 @@ class Command(BaseCommand):
                     continue
                 result = module.seed(stdout=self.stdout) or {}
                 logins.extend(result.get("logins", []))
-        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+                modules.append(module)
+        # What the database holds now, counted (each part's totals(), once all have run).
+        totals = [t for module in modules if hasattr(module, "totals") for t in module.totals()]
+        self.stdout.write(self.style.SUCCESS(f"Demo data is ready: {', '.join(totals)}."))
         if logins:
             self.stdout.write("Logins (username / password / role / depots):")
             for username, password, role, depots in logins:
