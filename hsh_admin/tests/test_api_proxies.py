@@ -34,9 +34,7 @@ def test_no_proxy_setting_means_clients_connect_directly(settings):
 def test_a_forged_forwarded_for_does_not_escape_the_token_throttle():
     rate = token_rate()
     api = APIClient()
-    responses = [
-        ask_token(api, f"nobody{n}", forwarded=f"203.0.113.{n}") for n in range(rate + 5)
-    ]
+    responses = [ask_token(api, f"nobody{n}", forwarded=f"203.0.113.{n}") for n in range(rate + 5)]
     codes = [r.status_code for r in responses]
     assert codes[:rate] == [401] * rate
     assert codes[rate:] == [429] * 5
