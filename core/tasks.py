@@ -9,8 +9,10 @@ from django.utils import timezone
 
 @shared_task
 def housekeeping_purge() -> None:
-    """Idempotency keys older than IDEMPOTENCY_KEY_HOURS, and used confirm-button tokens
-    older than a day, are no longer needed."""
+    """The API's record of Idempotency-Keys and their responses older than
+    IDEMPOTENCY_KEY_HOURS, and used confirm-button tokens older than a day, are no longer
+    needed. (Keys still hold after this: each document keeps its key and a fingerprint of
+    the request for good, see core.idempotency.)"""
     from core.models import IdempotencyKey, SubmissionToken
 
     now = timezone.now()
