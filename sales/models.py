@@ -159,7 +159,7 @@ class Transaction(models.Model):
     # sale for good: a retry with the key gets this sale back, years later too; the same
     # key with another request is refused (core.idempotency).
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -277,7 +277,7 @@ class Payment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)  # see Transaction
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
     # A reversal (a bounced cheque, a mistaken entry): the payment stays, its allocations
     # are reversed by new rows, and it never settles anything again.
     reversed_at = models.DateTimeField(null=True, blank=True)

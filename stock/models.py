@@ -211,7 +211,7 @@ class Distribution(models.Model):
     # The poster's Idempotency-Key and a fingerprint of the request, kept for good: a
     # retry with the key gets this document back; another request with it is refused.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     history = tracked()
 
