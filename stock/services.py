@@ -375,28 +375,33 @@ def _sales_rep_read(sales_rep: User, *, lock: bool) -> tuple:
     transaction on PostgreSQL, the user row is locked FOR SHARE first (Django's
     select_for_update has no shared mode) and the depot read by a second statement: a
     statement that waited for a lock still sees other tables as they were when it began.
-    SQLite runs one writer at a time anyway."""
+    Without a lock one statement reads all three. SQLite runs one writer at a time."""
     users = connection.ops.quote_name(User._meta.db_table)
     through = connection.ops.quote_name(User.depots.through._meta.db_table)
     depots = connection.ops.quote_name(Depot._meta.db_table)
-    share = ""
-    if lock and connection.features.has_select_for_update and connection.in_atomic_block:
-        share = " FOR SHARE"
+    home = (
+        f"SELECT ud.depot_id FROM {through} ud JOIN {depots} d ON d.id = ud.depot_id "  # noqa: S608
+        "WHERE ud.user_id = %s ORDER BY d.code LIMIT 1"
+    )
+    locking = lock and connection.features.has_select_for_update and connection.in_atomic_block
     with connection.cursor() as cursor:
+        if not locking:
+            cursor.execute(
+                f"SELECT role, is_active, ({home}) FROM {users} WHERE id = %s",  # noqa: S608
+                [sales_rep.pk, sales_rep.pk],
+            )
+            row = cursor.fetchone()
+            return row if row is not None else (None, False, None)
         cursor.execute(
-            f"SELECT role, is_active FROM {users} WHERE id = %s{share}",  # noqa: S608
+            f"SELECT role, is_active FROM {users} WHERE id = %s FOR SHARE",  # noqa: S608
             [sales_rep.pk],
         )
         row = cursor.fetchone()
         if row is None:
             return None, False, None
-        cursor.execute(
-            f"SELECT ud.depot_id FROM {through} ud JOIN {depots} d ON d.id = ud.depot_id "  # noqa: S608
-            "WHERE ud.user_id = %s ORDER BY d.code LIMIT 1",
-            [sales_rep.pk],
-        )
-        home = cursor.fetchone()
-    return row[0], row[1], home[0] if home else None
+        cursor.execute(home, [sales_rep.pk])
+        depot = cursor.fetchone()
+    return row[0], row[1], depot[0] if depot else None
 
 
 def vehicle_levels_follow(*, sales_rep: User, empty_only: bool = False) -> int:
