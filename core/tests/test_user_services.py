@@ -133,6 +133,7 @@ def test_role_groups_hold_the_declared_permissions():
         "sales.void_transaction",
         "sales.view_payment",
         "sales.add_payment",
+        "sales.reverse_payment",
         "reporting.view_exportjob",
         "reporting.view_reportschedule",
         "reporting.add_reportschedule",
