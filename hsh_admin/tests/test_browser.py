@@ -13,7 +13,11 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -80,6 +84,21 @@ def driver(_browser_dirs):
         chrome.quit()
 
 
+def _gone(element) -> bool:
+    """Whether `element` belongs to a page that has been replaced. Chromium sometimes
+    answers a lookup of such a node with an inspector error ("Node with given id does not
+    belong to the document") instead of a stale-element error: both mean it is gone."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
+
+
 class Browser:
     """The driver with the few moves these tests make, and evidence on failure."""
 
@@ -117,7 +136,7 @@ class Browser:
         """Click something that loads a new page, and wait until it has."""
         page = self.find("html")
         element.click()
-        self.wait(EC.staleness_of(page), "the next page to load")
+        self.wait(lambda d: _gone(page), "the next page to load")
         self.wait(
             lambda d: d.execute_script("return document.readyState") == "complete",
             "the page to finish loading",
