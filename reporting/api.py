@@ -4,10 +4,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import HeadOfficeAndManagers, error
-from reporting.views import FILE_FORMATS, ReportRefused, report_file, report_prepare
+from core.api import HeadOfficeAndManagers
+from reporting.views import (
+    FILE_FORMATS,
+    ReportRefused,
+    report_file,
+    report_prepare,
+    xlsx_size_check,
+)
 
 FILTERS = [
     OpenApiParameter(name, OpenApiTypes.STR, required=False)
@@ -53,7 +60,8 @@ class ReportAPIView(APIView):
         fmt = request.query_params.get("format", "json")
         try:
             report, filters = report_prepare(request.query_params, slug, fmt, user=request.user)
+            if fmt == "xlsx":
+                xlsx_size_check(report, filters)
         except ReportRefused as refused:
-            fields = {name: [message] for name, message in refused.errors.items()}
-            return error(refused.status, refused.code, refused.message, fields)
+            return Response(refused.body(), status=refused.status)
         return report_file(report, filters, fmt)

@@ -56,6 +56,13 @@ class ReportRefused(Exception):
         self.errors = errors or {}
         self.report = report
 
+    def body(self) -> dict:
+        """The one error shape of every report endpoint, the admin's and the API's."""
+        from core.api import error_body
+
+        fields = {name: [message] for name, message in self.errors.items()}
+        return error_body(self.status, self.code, self.message, fields)
+
 
 def report_prepare(query, slug, fmt, *, user, formats=FILE_FORMATS):
     """The report and its parsed filters for a request's query, or ReportRefused."""
@@ -71,6 +78,21 @@ def report_prepare(query, slug, fmt, *, user, formats=FILE_FORMATS):
         message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
         raise ReportRefused(400, "invalid", message, exc.errors, report) from None
     return report, filters
+
+
+def xlsx_size_check(report, filters) -> None:
+    """An XLSX file is built whole before it is sent: one of more than
+    EXPORT_SYNC_MAX_ROWS rows is refused here (the admin builds it as an export job
+    instead). CSV and JSON stream in constant memory and are not limited."""
+    estimate = report.estimate(filters)
+    limit = settings.EXPORT_SYNC_MAX_ROWS
+    if estimate > limit:
+        message = (
+            f"This report has about {estimate:,} rows, more than the {limit:,} an XLSX "
+            "download may hold. Narrow the dates or the depot, download it as CSV, or "
+            "request a background export in the admin."
+        )
+        raise ReportRefused(400, "too_many_rows", message, {"format": message}, report)
 
 
 def report_file(report, filters, fmt):
@@ -98,18 +120,7 @@ def report_response(request, slug, fmt, *, user, background):
     except ReportRefused as refused:
         if fmt == "html" and refused.status == 400 and "format" not in refused.errors:
             return _page(request, refused.report, None, refused.errors, status=400)
-        return JsonResponse(
-            {
-                **({"errors": refused.errors} if refused.status == 400 else {}),
-                "error": {
-                    "status": refused.status,
-                    "code": refused.code,
-                    "message": refused.message,
-                    "fields": {k: [v] for k, v in refused.errors.items()},
-                },
-            },
-            status=refused.status,
-        )
+        return JsonResponse(refused.body(), status=refused.status)
     if fmt == "html":
         return _page(request, report, filters, {})
     if (

@@ -147,3 +147,18 @@ def test_an_accept_header_does_not_turn_a_download_into_a_406(head_office, histo
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv"
+
+
+def test_an_xlsx_larger_than_a_download_may_hold_is_refused_naming_format(
+    head_office, history, settings
+):
+    """An XLSX is built whole in the request: past EXPORT_SYNC_MAX_ROWS it would run into
+    the web server's timeout, so the API refuses it and says what to do instead."""
+    settings.EXPORT_SYNC_MAX_ROWS = 1
+    client = api(head_office)
+    refused = client.get("/api/reports/sales-register/", {"format": "xlsx"})
+    error = assert_error_shape(refused, 400, "too_many_rows", "format")
+    assert "CSV" in error["message"]
+    streamed = client.get("/api/reports/sales-register/", {"format": "csv"})
+    assert streamed.status_code == 200  # CSV streams in constant memory: no limit
+    assert len(list(csv.reader(io.StringIO(body(streamed).decode())))) > 2
