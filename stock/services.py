@@ -122,7 +122,13 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     result = {}
     for key in keys:
         level = next(level for level in locked if key.matches(level))
-        if key.sales_rep is not None and level.depot_id != key.depot.pk:
+        if key.sales_rep is not None and level.depot_id != key.depot.pk and level.quantity == 0:
+            # An empty level left at a depot its representative has since left (a move
+            # made before vehicles moved with their representative): it holds no
+            # cylinders, so it follows them without touching any depot's books.
+            level.depot_id = key.depot.pk
+            level.save(update_fields=["depot", "updated_at"])
+        elif key.sales_rep is not None and level.depot_id != key.depot.pk:
             # Never relabelled here: that would move cylinders from one depot's books to
             # another's with no ledger row. An empty vehicle moves with its representative
             # when their depot changes (vehicle_levels_follow); anything else is a fault

@@ -168,3 +168,32 @@ def test_repair_moves_empty_levels_left_by_an_earlier_move(
     assert "All 3 stock levels match the ledger." in out
     loaded.refresh_from_db()
     assert loaded.depot == south
+
+
+def test_an_empty_level_left_at_the_old_depot_follows_at_the_next_posting(
+    loaded, sales_rep, north, south, cyl, head_office, capsys
+):
+    """After the upgrade, a representative moved earlier may still have empty vehicle
+    levels at the old depot. Their next collection is not refused for it: the empty level
+    follows them (it holds no cylinders, so no depot's books change)."""
+    stock_adjust(
+        product=cyl,
+        state="FULL",
+        counted=0,
+        reason="returned",
+        actor=head_office,
+        sales_rep=sales_rep,
+    )
+    sql("UPDATE core_user_depots SET depot_id = %s WHERE user_id = %s", [south.pk, sales_rep.pk])
+    distribution_create(
+        sales_rep=sales_rep,
+        depot=south,
+        product=cyl,
+        quantity=3,
+        kind="COLLECTION",
+        actor=head_office,
+    )
+    loaded.refresh_from_db()
+    assert (loaded.depot, loaded.quantity) == (south, 3)
+    call_command("check_stock")
+    assert "match the ledger" in capsys.readouterr().out
