@@ -315,9 +315,11 @@ class ActorFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        if self.value() not in {str(pk) for pk, _ in self.lookup_choices}:
-            raise IncorrectLookupParameters(f"Unknown actor {self.value()!r}.")
-        return queryset.filter(actor_id=self.value())
+        # The URL gives text; "Show counts" sets the choice itself (an integer pk).
+        value = str(self.value())
+        if value not in {str(pk) for pk, _ in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"Unknown actor {value!r}.")
+        return queryset.filter(actor_id=value)
 
 
 class AuditActionFilter(DistinctValuesFilter):

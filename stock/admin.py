@@ -45,9 +45,11 @@ class VehicleFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        if self.value() not in {str(pk) for pk, _ in self.lookup_choices}:
-            raise IncorrectLookupParameters(f"Unknown vehicle {self.value()!r}.")
-        return queryset.filter(sales_rep_id=self.value())
+        # The URL gives text; "Show counts" sets the choice itself (an integer pk).
+        value = str(self.value())
+        if value not in {str(pk) for pk, _ in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"Unknown vehicle {value!r}.")
+        return queryset.filter(sales_rep_id=value)
 
 
 class LocationTypeFilter(admin.SimpleListFilter):
