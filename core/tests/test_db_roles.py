@@ -108,6 +108,14 @@ def test_the_application_role_cannot_rewrite_or_unprotect_the_ledgers(business, 
             for switch_off in ("DISABLE TRIGGER ALL", f"DISABLE TRIGGER {table}_append_only"):
                 assert "must be owner" in _refused(app, f"ALTER TABLE {table} {switch_off}")
             assert "must be owner" in _refused(app, f"DROP TRIGGER {table}_append_only ON {table}")
+        # Sequences: nextval only. setval would move the ids back under the rows.
+        for table in APPEND_ONLY:
+            sequence = f"pg_get_serial_sequence('{table}', 'id')"
+            assert "permission denied for sequence" in _refused(
+                app,
+                f"SELECT setval({sequence}, 1)",
+            )
+            assert "must be owner" in _refused(app, f"ALTER SEQUENCE {table}_id_seq RESTART")
         assert "permission denied" in _refused(app, "SET session_replication_role = replica")
         assert "permission denied" in _refused(app, "CREATE TABLE forged (id int)")
         owned = app.execute(
@@ -182,6 +190,11 @@ def test_tables_the_owner_creates_later_are_usable_but_not_truncatable(roles):
             with _as(roles, "app") as app:
                 app.execute("INSERT INTO later_table DEFAULT VALUES")
                 assert app.execute("SELECT count(*) FROM later_table").fetchone()[0] == 1
+                sequence = "pg_get_serial_sequence('later_table', 'id')"
+                assert "permission denied for sequence" in _refused(
+                    app, f"SELECT setval({sequence}, 1)"
+                )
+                app.execute("INSERT INTO later_table DEFAULT VALUES")  # nextval still works
                 app.execute("UPDATE later_table SET id = id")
                 app.execute("DELETE FROM later_table")
                 assert "permission denied" in _refused(app, "TRUNCATE later_table")

@@ -4,8 +4,9 @@
 --            (`manage.py migrate`) run as it. It is not a superuser.
 -- hsh_app    the web, worker and beat processes. It owns nothing and may only SELECT,
 --            INSERT, UPDATE and DELETE rows (the append-only tables' triggers refuse the
---            last two there). It cannot TRUNCATE, ALTER a table (so cannot disable a
---            trigger), set session_replication_role, or create anything.
+--            last two there) and take ids from sequences. It cannot TRUNCATE, ALTER a
+--            table (so cannot disable a trigger), setval a sequence, set
+--            session_replication_role, or create anything.
 --
 -- The postgres image runs this file once, as its superuser, in POSTGRES_DB, when it
 -- initialises an empty data directory (docker-compose.yml mounts it into
@@ -40,10 +41,11 @@ ALTER SCHEMA public OWNER TO :"owner";
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO :"app";
 -- Rows of the tables that exist now, and of every table the owner creates later: no
--- TRUNCATE, REFERENCES or TRIGGER, and never ownership.
+-- TRUNCATE, REFERENCES or TRIGGER, and never ownership. Sequences: nextval (USAGE) and
+-- currval (SELECT) only; UPDATE would let it setval an id sequence back under its rows.
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"app";
-GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO :"app";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"app";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public
-    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"app";
+    GRANT USAGE, SELECT ON SEQUENCES TO :"app";
