@@ -161,8 +161,8 @@ class UserAdmin(DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
         names = ", ".join(u.username for u in users)
         messages.success(
             request,
-            f"Logged out everywhere: {names}. Every field-API sign-in they had has ended; "
-            "their handhelds must sign in again.",
+            f"Logged out everywhere: {names}. Every sign-in they had (handhelds and admin "
+            "sessions) has ended; they must sign in again.",
         )
 
     def _confirm_page(self, request, users, *, from_action):
@@ -176,9 +176,7 @@ class UserAdmin(DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
         }
         return TemplateResponse(request, "admin/core/user/logout_everywhere.html", context)
 
-    @admin.action(
-        description="Log out everywhere (end their API sign-ins)…", permissions=["logout"]
-    )
+    @admin.action(description="Log out everywhere (end their sign-ins)…", permissions=["logout"])
     def log_out_everywhere(self, request, queryset):
         users = list(queryset.order_by("username"))
         refused = [u for u in users if not self.has_logout_permission(request, u)]

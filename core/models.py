@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from core.append_only import AppendOnlyModel
 from core.history import tracked
@@ -80,6 +81,17 @@ class User(AbstractUser):
         return f"{self.username} ({full})" if full else self.username
 
     _password_disabled = False
+
+    def _get_session_auth_hash(self, secret=None):
+        """Admin sessions end with the API tokens: Django checks this hash on every
+        request, and it covers the token version as well as the password, so 'log out
+        everywhere' (and a password change) ends the user's browser sessions too."""
+        return salted_hmac(
+            "core.User.get_session_auth_hash",
+            f"{self.password}:{self.token_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def set_unusable_password(self):
         super().set_unusable_password()

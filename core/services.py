@@ -90,8 +90,9 @@ def user_create(
 
 
 def user_logout_everywhere(*, user: User, actor: User, via: str) -> User:
-    """End every field-API token the user holds, on every handheld (core.auth checks the
-    version on each request and refresh): they sign in again. `via` says where it was
+    """End every sign-in the user has: field-API tokens on every handheld (core.auth checks
+    the version on each request and refresh) and admin sessions (the session hash covers
+    the version: User._get_session_auth_hash). They sign in again. `via` says where it was
     asked ("admin", "api"). A password change does the same by itself (User.save)."""
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)

@@ -215,3 +215,39 @@ def test_a_manager_cannot_log_users_out(client, manager, sales_rep):
     )
     assert User.objects.get(pk=sales_rep.pk).token_version == 0
     assert_works(old)
+
+
+def test_log_out_everywhere_also_ends_the_users_admin_sessions(client, head_office, manager):
+    """A compromised manager account: head office's 'Log out everywhere' ends the
+    manager's browser sessions as well as their API tokens."""
+    from django.test import Client
+
+    managers_browser = Client()
+    managers_browser.force_login(manager)
+    assert managers_browser.get("/admin/sales/payment/").status_code == 200
+    client.force_login(head_office)
+    url = reverse("admin:core_user_logout_everywhere", args=[manager.pk])
+    assert client.post(url).status_code == 302
+    after = managers_browser.get("/admin/sales/payment/")
+    assert after.status_code == 302
+    assert reverse("admin:login") in after["Location"]
+    assert client.get("/admin/").status_code == 200  # head office's own session goes on
+
+
+def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(client, head_office):
+    from django.test import Client
+
+    other_browser = Client()
+    other_browser.force_login(head_office)
+    client.force_login(head_office)
+    changed = client.post(
+        reverse("admin:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+    )
+    assert changed.status_code == 302, changed.content
+    assert client.get("/admin/").status_code == 200
+    assert other_browser.get("/admin/").status_code == 302
