@@ -217,6 +217,10 @@ class PaymentSerializer(serializers.ModelSerializer):
     )
     method = serializers.ChoiceField(choices=PaymentMethod.choices, default="CASH")
     received_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reversed = serializers.SerializerMethodField(
+        help_text="True once the payment was reversed (a bounced cheque, a mistaken entry)."
+    )
+    reversed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Payment
@@ -229,8 +233,22 @@ class PaymentSerializer(serializers.ModelSerializer):
             "allocated",
             "received_by",
             "created_at",
+            "reversed",
+            "reversed_at",
+            "reversed_by",
+            "reversal_reason",
         )
-        read_only_fields = ("number", "allocated", "received_by", "created_at")
+        read_only_fields = (
+            "number",
+            "allocated",
+            "received_by",
+            "created_at",
+            "reversed_at",
+            "reversal_reason",
+        )
+
+    def get_reversed(self, obj) -> bool:
+        return obj.reversed_at is not None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -255,7 +273,7 @@ class PaymentViewSet(
 
     def get_queryset(self):
         return api_scope(
-            Payment.objects.select_related("customer", "received_by"),
+            Payment.objects.select_related("customer", "received_by", "reversed_by"),
             self.request.user,
             own_field="received_by",
         ).order_by("-id")

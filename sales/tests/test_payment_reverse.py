@@ -262,3 +262,29 @@ def test_two_reversals_of_one_payment_at_once_one_wins(
     assert total_paid == Decimal("2000.00")
     other.refresh_from_db()
     assert other.allocated == Decimal("2000.00")
+
+
+def test_the_handheld_sees_that_a_payment_was_reversed(
+    credit_customer, three_sales, manager, sales_rep
+):
+    """A representative whose customer's cheque bounced sees it on the handheld."""
+    from rest_framework.test import APIClient
+
+    payment = payment_record(
+        customer=credit_customer, amount="3000.00", actor=sales_rep, method="CHEQUE"
+    )
+    api = APIClient()
+    api.force_authenticate(sales_rep)
+    before = api.get(f"/api/payments/{payment.number}/").json()
+    assert (before["reversed"], before["reversed_at"], before["reversal_reason"]) == (
+        False,
+        None,
+        "",
+    )
+    payment_reverse(payment=payment, actor=manager, reason="Cheque bounced")
+    after = api.get(f"/api/payments/{payment.number}/").json()
+    assert after["reversed"] is True
+    assert after["reversed_at"] is not None
+    assert (after["reversed_by"], after["reversal_reason"]) == ("northmanager", "Cheque bounced")
+    listed = api.get("/api/payments/").json()["results"][0]
+    assert listed["reversed"] is True
