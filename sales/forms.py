@@ -2,12 +2,12 @@
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 
 from core.models import Role, User
 from core.numbers import PlainDecimalField, PlainIntegerField
 from core.scoping import scope_queryset
+from core.widgets import AutocompleteSelect
 from sales.models import Customer, Payment, PaymentMethod, Transaction
 from sales.services.common import MAX_AMOUNT, MAX_READING
 from stock.forms import RepChoiceField
