@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.db import database_error_message, is_connection_lost, run_atomic_with_retry
-from core.idempotency import is_key_reused, replays_watched
+from core.idempotency import is_key_reused, replays_watched, response_purged
 from core.models import IdempotencyKey, Role
 from core.numbers import plain_decimal, plain_whole
 
@@ -233,10 +233,11 @@ def idempotent(view):
     another body is a 409. The key is claimed in the transaction that posts, so concurrent
     retries wait for the first and then replay it. A refused request keeps no key.
 
-    The record of keys and responses here is purged after IDEMPOTENCY_KEY_HOURS; the
-    services keep each key with a fingerprint of the request on the document itself, so
-    a later retry still gets its document back (a replay), and another request with the
-    key is still a 409.
+    The record of each key is kept for good (a key used on one endpoint is a 409 on any
+    other, years later too); its stored response is emptied after IDEMPOTENCY_KEY_HOURS.
+    A retry after that runs the view again: the service finds the document it posted by
+    the key kept on it, and the answer is that document (a replay). If no document holds
+    the key (posted before documents kept theirs), nothing is posted and it is a 409.
 
     This wrapper opens the outermost transaction, so it is the one that retries it whole
     when it loses a race (deadlock, serialisation failure): see run_atomic_with_retry."""
@@ -257,12 +258,14 @@ def idempotent(view):
         digest = hashlib.sha256(
             (request.path + json.dumps(request.data, sort_keys=True, default=str)).encode()
         ).hexdigest()
-        replay = _replay(request.user, key, digest)
-        if replay is not None:
-            return replay
+        record = _recorded(request.user, key)
+        if record is not None and (record.request_hash != digest or not response_purged(record)):
+            return _replay(record, digest)
 
         def post():
-            record = IdempotencyKey.objects.create(
+            if record is not None:
+                return _repost(lambda: view(self, request, *args, **kwargs), record)
+            created = IdempotencyKey.objects.create(
                 user=request.user,
                 key=key,
                 path=request.path[:200],
@@ -276,9 +279,9 @@ def idempotent(view):
                 raise _Discard(response)
             if replayed:  # the service found the document this key posted long ago
                 response["Idempotent-Replay"] = "true"
-            record.status_code = response.status_code
-            record.response = json.loads(json.dumps(response.data, default=str))
-            record.save(update_fields=["status_code", "response"])
+            created.status_code = response.status_code
+            created.response = json.loads(json.dumps(response.data, default=str))
+            created.save(update_fields=["status_code", "response"])
             return response
 
         try:
@@ -290,12 +293,33 @@ def idempotent(view):
                 raise
             return _key_reused(exc.message_dict["idempotency_key"][0])
         except IntegrityError:
-            replay = _replay(request.user, key, digest)
-            if replay is None:
+            # another request with the key committed first: its record answers this one
+            first = None if record is not None else _recorded(request.user, key)
+            if first is None:
                 raise
-            return replay
+            return _replay(first, digest)
 
     return wrapper
+
+
+def _repost(view, record: IdempotencyKey):
+    """The same request again after its stored response was purged: the view runs, and
+    the service hands back the document its key is kept on. One that would post instead
+    (no document holds the key) is rolled back and refused. The record stays as it is."""
+    with replays_watched() as replayed:
+        response = view()
+    if not 200 <= response.status_code < 300:
+        raise _Discard(response)
+    if not replayed:
+        raise _Discard(
+            _key_reused(
+                "This Idempotency-Key was used on "
+                f"{record.created_at:%Y-%m-%d} for a request whose response is no longer "
+                "kept; nothing was posted. Send a new request with a new key."
+            )
+        )
+    response["Idempotent-Replay"] = "true"
+    return response
 
 
 def _key_reused(message="This Idempotency-Key was already used for a different request."):
@@ -307,10 +331,13 @@ def _key_reused(message="This Idempotency-Key was already used for a different r
     )
 
 
-def _replay(user, key, digest):
-    record = IdempotencyKey.objects.filter(user=user, key=key).first()
-    if record is None:
-        return None
+def _recorded(user, key) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.filter(user=user, key=key).first()
+
+
+def _replay(record: IdempotencyKey, digest: str):
+    """The answer a key's record gives: a 409 for another request, whatever endpoint
+    the key was used on, else the stored response."""
     if record.request_hash != digest:
         return _key_reused()
     response = Response(record.response, status=record.status_code)

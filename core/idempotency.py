@@ -3,8 +3,13 @@
 A service that accepts `idempotency_key` stores it on its document with a fingerprint of
 the request as it understood it (unique per user and key). A retry with the key gets the
 first document back, years later too; the same key with another request is refused with
-the code `idempotency_key_reused` (a 409 over the API). The API's own record of keys and
-responses (core.IdempotencyKey) is only a short-lived cache in front of this.
+the code `idempotency_key_reused` (a 409 over the API).
+
+The API keeps its own record of each user's keys (core.IdempotencyKey): which request each
+was first used for, whatever the endpoint, and for IDEMPOTENCY_KEY_HOURS the response it
+got. After that only the response is emptied (core.tasks.housekeeping_purge): the record
+still refuses the key for another request, and a retry of the same request runs again for
+the service to find its document by the key.
 """
 
 import hashlib
@@ -106,6 +111,12 @@ def replays_watched():
         yield seen
     finally:
         _replays.reset(token)
+
+
+def response_purged(record) -> bool:
+    """True when an API key record's stored response was emptied by the purge (a record
+    only outlives its request with a 2xx status, and no posting answers `{}`)."""
+    return 200 <= record.status_code < 300 and record.response == {}
 
 
 def is_key_reused(exc: ValidationError) -> bool:

@@ -9,16 +9,28 @@ from django.utils import timezone
 
 @shared_task
 def housekeeping_purge() -> None:
-    """The API's record of Idempotency-Keys and their responses older than
-    IDEMPOTENCY_KEY_HOURS, and used confirm-button tokens older than a day, are no longer
-    needed. (Keys still hold after this: each document keeps its key and a fingerprint of
-    the request for good, see core.idempotency.)"""
+    """Hourly: empty the responses the API stored with Idempotency-Keys older than
+    IDEMPOTENCY_KEY_HOURS, and delete used confirm-button tokens older than a day.
+
+    Key records are kept, not deleted: each says which request a user's key was first
+    used for, whatever the endpoint, so the key is refused for any other request for good
+    (each document table knows only its own keys). Emptied, a record is a user, a key, a
+    path, a hash and a status: about 200 bytes. A retry of the same request then gets its
+    document back from the service, by the key kept on the document (core.api.idempotent)."""
     from core.models import IdempotencyKey, SubmissionToken
 
     now = timezone.now()
-    IdempotencyKey.objects.filter(
+    due = IdempotencyKey.objects.filter(
         created_at__lt=now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
-    ).delete()
+    )
+    # Records are emptied oldest first, so everything before the newest emptied one is
+    # empty already: start there rather than read every key ever kept, every hour.
+    done = (
+        due.filter(response={}).order_by("-created_at").values_list("created_at", flat=True).first()
+    )
+    if done is not None:
+        due = due.filter(created_at__gte=done)
+    due.exclude(response={}).update(response={})
     SubmissionToken.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
 
 

@@ -1,20 +1,17 @@
 """Idempotency holds forever (DESIGN.md invariant 7), not for IDEMPOTENCY_KEY_HOURS.
 
-The API's record of keys is purged every hour; the key and a fingerprint of the request
-stay on the document. So after the purge a retry still gets its document back (a replay,
-nothing posted twice) and the same key with another request is still a 409.
+The API's stored responses are emptied every hour; the key and a fingerprint of the
+request stay on the document. So after the purge a retry still gets its document back
+(a replay, nothing posted twice) and the same key with another request is still a 409.
 """
 
-import importlib
 from datetime import timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -53,7 +50,7 @@ def purge_as_if_later():
     later = timezone.now() + timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS + 1)
     with mock.patch("django.utils.timezone.now", return_value=later):
         housekeeping_purge()
-    assert IdempotencyKey.objects.count() == 0
+    assert not IdempotencyKey.objects.exclude(response={}).exists()
 
 
 ENDPOINTS = {
@@ -97,7 +94,6 @@ def test_after_the_purge_a_retry_gets_its_document_and_another_body_is_a_409(
     other = client.post(path, other_body, format="json", HTTP_IDEMPOTENCY_KEY="hh-7-000001")
     assert other.status_code == 409, other.content
     assert other.data["error"]["code"] == "idempotency_key_reused"
-    assert first.data[number] in other.data["error"]["message"]
     assert model.objects.count() == rows
 
     again = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="hh-7-000001")
@@ -106,7 +102,7 @@ def test_after_the_purge_a_retry_gets_its_document_and_another_body_is_a_409(
     assert again.data[number] == first.data[number]
     assert model.objects.count() == rows
 
-    purge_as_if_later()  # the replay's own record goes too; the document still answers
+    purge_as_if_later()  # again, later: the document still answers
     third = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="hh-7-000001")
     assert (third.status_code, third["Idempotent-Replay"]) == (201, "true")
     assert model.objects.count() == rows
@@ -240,20 +236,6 @@ def test_a_sale_posted_before_fingerprints_replays_on_what_can_be_compared(world
             idempotency_key="old-1",
         )
     assert _reused(exc)
-
-
-def test_the_migration_moves_api_keys_into_the_users_own_namespace(world, sales_rep):
-    migration = importlib.import_module("sales.migrations.0008_payment_reversal_and_idempotency")
-    sale = sale_post(
-        customer=world["customer"],
-        sales_rep=sales_rep,
-        actor=sales_rep,
-        lines=[{"product": world["cyl"], "quantity": 1}],
-    )
-    Transaction.objects.filter(pk=sale.pk).update(idempotency_key=f"api:{sales_rep.pk}:hh-1")
-    migration.api_prefix_drop(None, SimpleNamespace(connection=connection))
-    sale.refresh_from_db()
-    assert sale.idempotency_key == "hh-1"
 
 
 # --- Concurrent retries ------------------------------------------------------------------

@@ -88,7 +88,16 @@ def _metered_product() -> Product:
 
 
 def _keyed(actor: User, key: str) -> Transaction | None:
-    return Transaction.objects.filter(created_by=actor, idempotency_key=key).first()
+    """The actor's sale with this key. Sales posted through the API before keys were kept
+    per user hold it as "api:<user id>:<key>"; those rows are not rewritten (millions of
+    them, on a live table), so that form is matched too."""
+    return (
+        Transaction.objects.filter(
+            created_by=actor, idempotency_key__in=[key, f"api:{actor.pk}:{key}"]
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 def _replay(existing: Transaction, customer: Customer, sales_rep: User, request: str):
