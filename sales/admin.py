@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
+from import_export.tmp_storages import CacheStorage
 from reversion.admin import VersionAdmin
 
 from core import dashboard
@@ -280,6 +282,32 @@ class RateTableAdmin(DepotScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
 
     def get_export_queryset(self, request):
         return RateTableResource().with_current_rates(super().get_export_queryset(request))
+
+    def process_import(self, request, **kwargs):
+        """import-export's confirm step, with the uploaded file claimed once: it waits in
+        the shared cache between preview and confirm (IMPORT_EXPORT_TMP_STORAGE_CLASS),
+        and only the request that removes it imports it. A second click, a re-sent page,
+        a tampered or expired upload says so instead of failing."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return super().process_import(request, **kwargs)  # its page shows the errors
+        key = CacheStorage.CACHE_PREFIX + confirm_form.cleaned_data["import_file_name"]
+        data = cache.get(key)
+        if data is None or not cache.delete(key):
+            messages.error(
+                request,
+                "This rate table was already imported, or its preview is too old: nothing "
+                "was imported now. Check Sales > Rate imports, or upload the file again.",
+            )
+            return redirect("admin:sales_ratetable_import")
+        input_format = self.get_import_formats()[int(confirm_form.cleaned_data["format"])](
+            encoding=self.from_encoding
+        )
+        dataset = input_format.create_dataset(data)
+        result = self.process_dataset(dataset, confirm_form, request, **kwargs)
+        return self.process_result(result, request)
 
     def process_result(self, result, request):
         # The import after the preview can still be refused (a rate changed meanwhile,

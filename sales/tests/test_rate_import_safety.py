@@ -228,3 +228,20 @@ def test_an_escaped_customer_code_imports_back(clerk, customer_factory, head_off
     assert not result.has_errors()
     assert not result.has_validation_errors(), result.invalid_rows
     assert [r.import_type for r in result.rows] == ["skip"]
+
+
+def test_a_confirm_posts_once_and_a_stale_one_says_so(clerk, two):
+    """A double click, a re-sent page or a tampered/expired upload name: one import, and
+    a plain message for the rest, never a server error."""
+    a, _ = two
+    dry = upload(clerk, ",".join(COLUMNS) + f"\n{a.code},x,,2999,,,,,\n")
+    confirm = dry.context["confirm_form"].initial
+    url = reverse("admin:sales_ratetable_process_import")
+    first = clerk.post(url, confirm, follow=True)
+    assert first.status_code == 200
+    assert RateImport.objects.count() == 1
+    for form in (confirm, {**confirm, "import_file_name": "0" * 32}):
+        again = clerk.post(url, form, follow=True)
+        assert again.status_code == 200
+        assert "already imported, or its preview is too old" in again.content.decode()
+    assert RateImport.objects.count() == 1
