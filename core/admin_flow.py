@@ -5,6 +5,7 @@ the clerk sees the service's own refusal before confirming, and no rule is writt
 """
 
 import logging
+import re
 import secrets
 
 from django.contrib import messages
@@ -126,13 +127,18 @@ class AlreadyPosted(Exception):
     pass
 
 
+# What secrets.token_urlsafe(24) gives (32 characters), within SubmissionToken.token's 64.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _post_once(request, service, kwargs):
     """Claim the confirm page's token and post, in one transaction (retried on a lock
     conflict). A second submission of the same page finds the token taken."""
     from core.models import SubmissionToken
 
     token = request.POST.get("_token", "")
-    if not token:
+    if not _TOKEN_SHAPE.fullmatch(token):
+        # Empty, or not one we could have issued (too long for the column, a NUL).
         raise ValidationError("The confirmation expired; preview the form again.")
 
     @atomic_with_retry
