@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
@@ -64,7 +65,8 @@ class ExportJobAdmin(admin.ModelAdmin):
         return "-"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = self.get_queryset(request).filter(pk=object_id).first()
+        # Django's own lookup: an id that cannot be a job's ("abc") is no job, not a 500.
+        job = self.get_object(request, unquote(object_id))
         refresh = job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
         extra_context = {**(extra_context or {}), "refresh": refresh}
         return super().change_view(request, object_id, form_url, extra_context)
