@@ -300,7 +300,7 @@ def _audit(first, last):
     Keyed as the application keys them (core.services.audit_hash). The head moves once,
     at the end, onto the last entry loaded: the head's trigger checks exactly that."""
     from core.models import AuditChainHead
-    from core.services import audit_hash
+    from core.services import AUDIT_WRITER_VERSION, audit_hash
 
     log("audit chain (keyed hashes computed in Python, loaded with COPY)")
     AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
@@ -333,7 +333,7 @@ def _audit(first, last):
         raw = cursor.cursor
         columns = (
             "seq, actor_id, action, object_type, object_id, depot_id, data, created_at, "
-            "prev_hash, hash"
+            "prev_hash, hash, writer_version"
         )
         with raw.copy(f"COPY core_auditlog ({columns}) FROM STDIN") as copy:
             entry = Entry()
@@ -356,6 +356,7 @@ def _audit(first, last):
                         created,
                         prev,
                         digest,
+                        AUDIT_WRITER_VERSION,
                     )
                 )
                 prev = digest

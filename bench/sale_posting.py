@@ -113,7 +113,7 @@ RAW_SALE = [
 def _raw_client(setup, products, start_at, seconds, results, params):
     import psycopg
 
-    from core.services import audit_hash
+    from core.services import AUDIT_WRITER_VERSION, audit_hash
 
     conn = psycopg.connect(**params, autocommit=False)
     cur = conn.cursor()
@@ -227,8 +227,8 @@ def _raw_client(setup, products, start_at, seconds, results, params):
         digest = audit_hash(entry)
         cur.execute(
             "INSERT INTO core_auditlog (seq, actor_id, action, object_type, object_id, "
-            "depot_id, data, created_at, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, "
-            "%s, %s, %s, %s)",
+            "depot_id, data, created_at, prev_hash, hash, writer_version) VALUES (%s, %s, "
+            "%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 entry.seq,
                 rep,
@@ -240,6 +240,7 @@ def _raw_client(setup, products, start_at, seconds, results, params):
                 now,
                 prev,
                 digest,
+                AUDIT_WRITER_VERSION,
             ],
         )
         cur.execute(

@@ -184,6 +184,15 @@ class AuditLog(AppendOnlyModel):
     created_at = models.DateTimeField(db_index=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # No default, in the database or here: every writer names it (core.services).
+    writer_version = models.PositiveSmallIntegerField(
+        editable=False,
+        help_text="The audit writer that appended the entry: 1 before migration 0014, 2 the "
+        "keyed writer. Neither hashed nor trusted (the seal says which entries are "
+        "unkeyed). It is there so that a process still running code from before "
+        "AUDIT_HMAC_KEY, whose INSERT does not name it, is refused (NOT NULL, no default) "
+        "instead of appending an unkeyed entry after the seal.",
+    )
 
     depot_scope = "depot"
 
@@ -232,6 +241,29 @@ class AuditChainSeal(AppendOnlyModel):
 
     def __str__(self):
         return f"audit chain keyed after #{self.seq}"
+
+
+class AuditAnchorRecord(AppendOnlyModel):
+    """An anchor `audit_anchor` took and sent: the chain as verified up to `seq`.
+
+    The next anchor verifies the chain from here on instead of from its start (a day's
+    entries, not all of them), so an anchor is never sent for a chain that does not hold.
+    `mac` (HMAC with AUDIT_HMAC_KEY) stops someone who can write the database but lacks
+    the key from recording a forged chain's head as verified. The record is a starting
+    point only: the anchors kept outside the database remain the proof.
+    """
+
+    seq = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "audit anchor taken"
+        verbose_name_plural = "audit anchors taken"
+
+    def __str__(self):
+        return f"audit anchor #{self.seq} taken {self.taken_at:%Y-%m-%d %H:%M}"
 
 
 class SubmissionToken(models.Model):

@@ -108,6 +108,10 @@ def user_logout_everywhere(*, user: User, actor: User, via: str) -> User:
 
 
 GENESIS_HASH = "0" * 64
+# core_auditlog.writer_version of what this code appends. The column has no database
+# default, so code that does not name it (the release before AUDIT_HMAC_KEY, still running
+# in a rolling deploy) cannot append: see migration 0014.
+AUDIT_WRITER_VERSION = 2
 
 
 def audit_canonical(entry) -> bytes:
@@ -200,6 +204,7 @@ def audit_record_many(*, actor: User, entries: list[dict]) -> list:
             data=json.loads(json.dumps(item["data"], cls=DjangoJSONEncoder), parse_float=str),
             created_at=now,
             prev_hash=prev,
+            writer_version=AUDIT_WRITER_VERSION,
         )
         entry.hash = prev = audit_hash(entry)
         rows.append(entry)
@@ -220,7 +225,8 @@ def _append_one(entry) -> None:
         cursor.execute(
             f"WITH entry AS (INSERT INTO {AuditLog._meta.db_table} "  # noqa: S608 - ours
             "(seq, actor_id, action, object_type, object_id, depot_id, data, created_at, "
-            "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s) "
+            "prev_hash, hash, writer_version) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s) "
             f"RETURNING id AS entry_id) UPDATE {AuditChainHead._meta.db_table} head SET "
             "last_seq = %s, last_hash = %s FROM entry WHERE head.id = 1 RETURNING entry_id",
             [
@@ -234,6 +240,7 @@ def _append_one(entry) -> None:
                 entry.created_at,
                 entry.prev_hash,
                 entry.hash,
+                entry.writer_version,
                 entry.seq,
                 entry.hash,
             ],

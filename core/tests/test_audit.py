@@ -397,6 +397,7 @@ def test_verify_audit_finds_an_entry_forged_at_the_end(a_day_of_business, head_o
         data={},
         created_at=last.created_at,
         prev_hash=last.hash,
+        writer_version=last.writer_version,
     )
     forged.hash = audit_hash(forged)
     forged.save()  # an INSERT: the triggers allow it, the head does not move

@@ -191,6 +191,7 @@ def _legacy_chain(actor, depot, count):
             data={"n": seq},
             created_at=timezone.now(),
             prev_hash=previous,
+            writer_version=1,
         )
         entry.hash = previous = _plain_sha256(entry)
         entry.save()
@@ -203,7 +204,7 @@ def _seal_as_the_migration_does():
     from django.apps import apps as django_apps
     from django.utils.module_loading import import_string
 
-    seal = import_string("core.migrations.0011_audit_chain_keyed.seal_unkeyed_entries")
+    seal = import_string("core.migrations.0014_audit_writer_version.seal_unkeyed_entries")
     seal(django_apps, None)
 
 

@@ -16,7 +16,7 @@ from django.db import connection
 
 from core import db_roles
 from core.models import AuditChainHead, AuditLog
-from core.services import audit_hash, audit_record
+from core.services import AUDIT_WRITER_VERSION, audit_hash, audit_record
 from stock.models import Product
 from stock.services import stock_receive
 
@@ -145,14 +145,16 @@ def test_the_application_role_appends_and_the_head_only_moves_forward(business, 
         data={"n": 2},
         created_at=AuditLog.objects.get(seq=head.last_seq).created_at,
         prev_hash=head.last_hash,
+        writer_version=AUDIT_WRITER_VERSION,
     )
     entry.hash = audit_hash(entry)
     with _as(roles, "app") as app:
         # The hot path's statement (core.services._append_one): entry and head at once.
         app.execute(
             "WITH entry AS (INSERT INTO core_auditlog (seq, actor_id, action, object_type, "
-            "object_id, depot_id, data, created_at, prev_hash, hash) VALUES (%s, %s, %s, %s, "
-            "%s, %s, %s::jsonb, %s, %s, %s) RETURNING id) UPDATE core_auditchainhead head "
+            "object_id, depot_id, data, created_at, prev_hash, hash, writer_version) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s) RETURNING id) "
+            "UPDATE core_auditchainhead head "
             "SET last_seq = %s, last_hash = %s FROM entry WHERE head.id = 1",
             [
                 entry.seq,
@@ -165,6 +167,7 @@ def test_the_application_role_appends_and_the_head_only_moves_forward(business, 
                 entry.created_at,
                 entry.prev_hash,
                 entry.hash,
+                entry.writer_version,
                 entry.seq,
                 entry.hash,
             ],
