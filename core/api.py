@@ -59,6 +59,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
+        response.data = error_body(response.status_code, *_sign_in_refusal(exc))
+        return response
     fields, messages = {}, []
     _flatten(response.data, "", fields, messages)
     general = (
@@ -75,6 +78,38 @@ def exception_handler(exc, context):
         }
     }
     return response
+
+
+SIGN_IN_AGAIN = "Your sign-in has expired or is not valid; sign in again."
+# simplejwt's codes for a token or Authorization header it cannot use. Its own messages
+# ("Given token not valid for any token type") and the token classes it tried are for
+# developers: the handheld shows the plain message, and branches on the code.
+_TOKEN_PROBLEMS = {
+    "token_not_valid",
+    "bad_authorization_header",
+    "user_not_found",
+    "user_inactive",
+    "password_changed",
+}
+
+
+def _sign_in_refusal(exc) -> tuple[str, str]:
+    """(code, message) of a refused sign-in: simplejwt's specific code (its detail is a
+    dict {"detail", "code", "messages"}), or DRF's (not_authenticated, token_revoked,
+    no_active_account, ...) with the exception's own message."""
+    detail = exc.detail
+    if isinstance(detail, dict):
+        code = str(detail.get("code") or exc.default_code)
+        message = str(detail.get("detail") or exc.default_detail)
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        message = str(detail)
+    if code in _TOKEN_PROBLEMS:
+        message = SIGN_IN_AGAIN
+    elif code == "not_authenticated":
+        message = "You are not signed in; sign in first."
+    return code, message
 
 
 TOO_LARGE = (
