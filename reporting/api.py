@@ -8,6 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import HeadOfficeAndManagers
+from reporting.catalogue import all_reports
+from reporting.filters import COMMON
 from reporting.views import (
     FILE_FORMATS,
     ReportRefused,
@@ -16,24 +18,63 @@ from reporting.views import (
     xlsx_size_check,
 )
 
-FILTERS = [
-    OpenApiParameter(name, OpenApiTypes.STR, required=False)
-    for name in (
-        "date_from",
-        "date_to",
-        "depot",
-        "sales_rep",
-        "customer",
-        "product",
-        "payment_type",
-        "group_by",
-        "period",
+FILTER_HELP = {
+    "date_from": "First day, YYYY-MM-DD.",
+    "date_to": "Last day, YYYY-MM-DD (a position report: the day it stands at).",
+    "depot": "Depot code.",
+    "sales_rep": "Representative's username.",
+    "customer": "Customer code.",
+    "product": "Product code.",
+    "payment_type": "CASH or CREDIT.",
+}
+
+
+def _parameters():
+    """The query parameters, each saying which reports use it: a filter given a value to
+    a report that does not use it is a 400 naming it, never silently ignored."""
+    reports = sorted(all_reports(), key=lambda r: r.slug)
+    parameters = [
+        OpenApiParameter(
+            "slug",
+            OpenApiTypes.STR,
+            OpenApiParameter.PATH,
+            enum=[r.slug for r in reports],
+            description="The report.",
+        )
+    ]
+    for name in COMMON:
+        users = ", ".join(r.slug for r in reports if name in r.filters_used)
+        parameters.append(
+            OpenApiParameter(
+                name,
+                OpenApiTypes.STR,
+                required=False,
+                description=f"{FILTER_HELP[name]} Used by {users}. Any other report "
+                f"answers 400 naming {name}.",
+            )
+        )
+    for name in sorted({name for r in reports for name in r.options}):
+        using = [r for r in reports if name in r.options]
+        allowed = sorted({value for r in using for value in r.options[name][0]})
+        parameters.append(
+            OpenApiParameter(
+                name,
+                OpenApiTypes.STR,
+                required=False,
+                enum=allowed,
+                description=f"Used by {', '.join(r.slug for r in using)} only (any other "
+                f"report answers 400 naming {name}).",
+            )
+        )
+    parameters.append(
+        OpenApiParameter(
+            "format", OpenApiTypes.STR, required=False, enum=list(FILE_FORMATS), default="json"
+        )
     )
-] + [
-    OpenApiParameter(
-        "format", OpenApiTypes.STR, required=False, enum=list(FILE_FORMATS), default="json"
-    )
-]
+    return parameters
+
+
+FILTERS = _parameters()
 
 
 class ReportNegotiation(BaseContentNegotiation):
@@ -51,11 +92,22 @@ class ReportAPIView(APIView):
     """One report as flat rows (json, csv or xlsx; the admin pages' filters). A bad
     filter or format is a 400 that names it."""
 
+    DESCRIPTION = (
+        "One report as flat rows: JSON, CSV or XLSX, the whole report at once. Each report "
+        "takes only the filters it uses (each filter below names its reports); a filter "
+        "given a value to a report that does not use it, a bad value, an unknown "
+        "parameter, `page` or `async` is a 400 in the one error shape, naming it."
+    )
+
     permission_classes = [HeadOfficeAndManagers]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = ReportNegotiation
 
-    @extend_schema(parameters=FILTERS, responses={200: OpenApiTypes.ANY, 400: OpenApiTypes.ANY})
+    @extend_schema(
+        parameters=FILTERS,
+        description=DESCRIPTION,
+        responses={200: OpenApiTypes.ANY, 400: OpenApiTypes.ANY},
+    )
     def get(self, request, slug):
         fmt = request.query_params.get("format", "json")
         try:

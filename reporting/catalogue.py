@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from reporting.filters import Filters
+from reporting.filters import Filters, parse_filters
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class Report:
     title: str = ""
     description: str = ""
     columns: tuple[Column, ...] = ()
+    # The common filters (reporting.filters.COMMON) whose values the rows follow. Any
+    # other one given a value is refused, naming it: a report never looks filtered when
+    # it is not. Empty by default: a new report declares what it filters by.
+    filters_used: tuple[str, ...] = ()
     options: dict = {}  # report-specific filters: name -> (allowed values, default)
     chart: dict | None = None  # {"x": key, "series": [keys], "kind": "bar"}
     # Whether PostgreSQL's own text output of queryset() is the report's CSV (no
@@ -34,6 +38,13 @@ class Report:
     @property
     def keys(self) -> list[str]:
         return [c.key for c in self.columns]
+
+    def filters_from(self, params, user) -> Filters:
+        """The filters of a request (or a stored job or schedule) for this report: its
+        own options, and only the common filters it uses (FilterError names the rest)."""
+        return parse_filters(
+            params, user, options=self.options, uses=self.filters_used, report=self.slug
+        )
 
     def queryset(self, filters: Filters) -> QuerySet | None:
         """Flat rows as a values queryset whose keys are the column keys, or None."""

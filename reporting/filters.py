@@ -1,7 +1,8 @@
 """Report filters from the URL: parsed, validated and limited to what the user may see.
 
-Every report takes the same filters (date_from, date_to, depot, sales_rep, customer,
-product, payment_type) plus its own (group_by, period). A bad value is an error that
+The common filters are date_from, date_to, depot, sales_rep, customer, product and
+payment_type; each report uses some of them (its catalogue entry says which) plus its own
+(group_by, period). A bad value, or a filter the report does not use, is an error that
 names the filter; the web layer turns it into a 400.
 """
 
@@ -85,11 +86,15 @@ def _date(value, name, errors):
     return day
 
 
-def parse_filters(params, user, *, options: dict | None = None) -> Filters:
+def parse_filters(
+    params, user, *, options: dict | None = None, uses=None, report: str = "This report"
+) -> Filters:
     """Build Filters from a QueryDict or dict; raise FilterError naming each bad filter.
 
     `options` maps a report's own filter names to their allowed values and default,
-    e.g. {"group_by": (("depot", "sales_rep", "product"), "depot")}.
+    e.g. {"group_by": (("depot", "sales_rep", "product"), "depot")}. `uses` names the
+    common filters the report follows (None: all); another one given a value is refused.
+    `format`, `page` and `async` pass: whether they mean something is the caller's call.
     """
     get = params.get
     errors = {}
@@ -98,7 +103,7 @@ def parse_filters(params, user, *, options: dict | None = None) -> Filters:
         raise FilterError({"user": "Reports are for head office and depot managers."})
     filters = Filters(user=user, depot_ids=None if depot_ids is ALL else list(depot_ids))
 
-    known = set(COMMON) | set(options or {}) | {"format", "page", "o", "async"}
+    known = set(COMMON) | set(options or {}) | {"format", "page", "async"}
     unknown = sorted(k for k in params if k not in known)
     for name in unknown:
         errors[name] = "Unknown filter."
@@ -108,6 +113,12 @@ def parse_filters(params, user, *, options: dict | None = None) -> Filters:
             errors[name] = f"Give the filter as text; got {value!r}."
         elif value and ("\x00" in value or len(value) > 100):
             errors[name] = "Not a valid value."
+    if uses is not None:
+        used = [name for name in COMMON if name in uses]
+        its = f"its filters: {', '.join(used)}" if used else "it takes no filters"
+        for name in COMMON:
+            if name not in used and get(name) not in (None, ""):
+                errors[name] = f"{report} does not filter by {name} ({its})."
     if errors:
         raise FilterError(errors)
 

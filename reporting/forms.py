@@ -7,7 +7,8 @@ from stock.models import Product
 
 
 class ReportFilterForm(forms.Form):
-    """The filters as a GET form; validation is parse_filters' (one place)."""
+    """The filters of one report as a GET form: only those the report uses, so a clerk
+    cannot pick one that would do nothing. Validation is parse_filters' (one place)."""
 
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -19,16 +20,24 @@ class ReportFilterForm(forms.Form):
         required=False, choices=[("", "All"), *PaymentType.choices], label="Payment"
     )
 
-    def __init__(self, *args, user, options, **kwargs):
+    def __init__(self, *args, user, report, **kwargs):
         super().__init__(*args, **kwargs)
-        depots = scope_queryset(Depot.objects.all(), user)
-        self.fields["depot"].choices = [("", "All")] + [(d.code, d.code) for d in depots]
-        reps = scope_queryset(User.objects.filter(role=Role.SALES), user).order_by("username")
-        self.fields["sales_rep"].choices = [("", "All")] + [(r.username, r.username) for r in reps]
-        self.fields["product"].choices = [("", "All")] + [
-            (p.code, p.code) for p in Product.objects.all()
-        ]
-        for name, (allowed, default) in options.items():
+        for name in list(self.fields):
+            if name not in report.filters_used:
+                del self.fields[name]
+        if "depot" in self.fields:
+            depots = scope_queryset(Depot.objects.all(), user)
+            self.fields["depot"].choices = [("", "All")] + [(d.code, d.code) for d in depots]
+        if "sales_rep" in self.fields:
+            reps = scope_queryset(User.objects.filter(role=Role.SALES), user).order_by("username")
+            self.fields["sales_rep"].choices = [("", "All")] + [
+                (r.username, r.username) for r in reps
+            ]
+        if "product" in self.fields:
+            self.fields["product"].choices = [("", "All")] + [
+                (p.code, p.code) for p in Product.objects.all()
+            ]
+        for name, (allowed, default) in report.options.items():
             self.fields[name] = forms.ChoiceField(
                 choices=[(a, a.replace("_", " ")) for a in allowed],
                 initial=default,

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from core.models import User
 from reporting.catalogue import get_report
-from reporting.filters import FilterError, parse_filters
+from reporting.filters import FilterError
 from reporting.models import ExportFormat, ExportJob, JobStatus, ReportSchedule
 from reporting.writers import csv_chunks, write_xlsx
 
@@ -44,7 +44,7 @@ def _validated(report_slug, filters, user, fmt):
     if fmt not in ExportFormat.values:
         raise ValidationError({"format": f"Use csv or xlsx; got {fmt!r}."})
     try:
-        parse_filters(filters, user, options=report.options)
+        report.filters_from(filters, user)
     except FilterError as exc:
         raise ValidationError(exc.errors) from None
     return report
@@ -101,7 +101,7 @@ def export_job_build(*, job_id: int) -> ExportJob:
     path = default_storage.path(name)
     try:
         report = get_report(job.report)
-        filters = parse_filters(job.filters, job.requested_by, options=report.options)
+        filters = report.filters_from(job.filters, job.requested_by)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         beat = _Heartbeat(owned)
         if job.format == ExportFormat.XLSX:
@@ -243,6 +243,15 @@ def resolve_period(period: str, today=None) -> dict:
     return {}
 
 
+def schedule_filters(schedule: ReportSchedule) -> dict:
+    """A schedule's filters and the dates of its period that its report uses (a position
+    or balance report takes only the period's date_to: as at its end)."""
+    report = get_report(schedule.report)
+    uses = report.filters_used if report is not None else ("date_from", "date_to")
+    dates = resolve_period(schedule.period)
+    return {**schedule.filters, **{k: v for k, v in dates.items() if k in uses}}
+
+
 def schedule_validate(*, schedule: ReportSchedule) -> None:
     """The report, filters, format, recipients and timing of a schedule, as its owner."""
     from django.core.validators import validate_email
@@ -257,8 +266,13 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
         raise ValidationError(
             {"filters": 'Give the filters as an object, e.g. {"depot": "NORTH"}.'}
         )
-    filters = {**schedule.filters, **resolve_period(schedule.period)}
+    filters = schedule_filters(schedule)
     _validated(schedule.report, filters, schedule.owner, schedule.format)
+    report = get_report(schedule.report)
+    if schedule.period and not {"date_from", "date_to"} & set(report.filters_used):
+        raise ValidationError(
+            {"period": f"{report.slug} does not filter by dates: set the period to 'As filtered'."}
+        )
     errors = {}
     if not schedule.recipient_list:
         errors["recipients"] = "Name at least one e-mail address."
@@ -326,7 +340,7 @@ def schedule_run(*, schedule_id: int, run_key: str) -> ExportJob | None:
     schedule = ReportSchedule.objects.select_related("owner").get(pk=schedule_id)
     if not schedule.enabled or not schedule.owner.is_active:
         return None
-    filters = {**schedule.filters, **resolve_period(schedule.period)}
+    filters = schedule_filters(schedule)
     job, _ = ExportJob.objects.get_or_create(
         run_key=run_key,
         defaults={

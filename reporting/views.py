@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.scoping import ALL, visible_depot_ids
 from reporting.catalogue import all_reports, get_report
 from reporting.charts import bar_chart
-from reporting.filters import FilterError, parse_filters
+from reporting.filters import FilterError
 from reporting.forms import ReportFilterForm
 from reporting.models import ExportJob, JobStatus
 from reporting.services import download_token_valid, export_job_request
@@ -64,20 +64,51 @@ class ReportRefused(Exception):
         return error_body(self.status, self.code, self.message, fields)
 
 
-def report_prepare(query, slug, fmt, *, user, formats=FILE_FORMATS):
-    """The report and its parsed filters for a request's query, or ReportRefused."""
+def report_prepare(query, slug, fmt, *, user, formats=FILE_FORMATS, api=True):
+    """The report and its parsed filters for a request's query, or ReportRefused.
+
+    Only the filters the report uses are taken (a filter it would ignore is refused,
+    named), and `page` and `async` only where they do something: `api` is the field
+    API, which sends whole reports and has no background exports."""
     report = get_report(slug)
     if report is None:
         raise ReportRefused(404, "not_found", f"No report {slug!r}.")
     if fmt not in formats:
         message = f"Use json, csv or xlsx; got {fmt!r}."
         raise ReportRefused(400, "invalid", message, {"format": message}, report)
+    errors = {}
     try:
-        filters = parse_filters(query, user, options=report.options)
+        filters = report.filters_from(query, user)
     except FilterError as exc:
-        message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-        raise ReportRefused(400, "invalid", message, exc.errors, report) from None
+        errors = dict(exc.errors)
+    errors.update(_parameters_misplaced(query, fmt, api=api))
+    if errors:
+        message = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        raise ReportRefused(400, "invalid", message, errors, report)
     return report, filters
+
+
+def _parameters_misplaced(query, fmt, *, api) -> dict:
+    """{parameter: message} for `page` and `async` where they would do nothing."""
+    errors = {}
+    page, background = query.get("page"), query.get("async")
+    if page not in (None, "") and (api or fmt != "html"):
+        errors["page"] = (
+            "The API sends the whole report at once; leave out page."
+            if api
+            else "A download holds the whole report; page is for the report page."
+        )
+    if background not in (None, ""):
+        if api:
+            errors["async"] = (
+                "The API has no background exports; leave out async, or request a "
+                "background export on the report's page in the admin."
+            )
+        elif fmt not in ("csv", "xlsx"):
+            errors["async"] = "async=1 builds a CSV or XLSX download in the background."
+        elif background not in ("0", "1"):
+            errors["async"] = "Use async=1 to build the download in the background."
+    return errors
 
 
 def xlsx_size_check(report, filters) -> None:
@@ -116,7 +147,9 @@ def report_response(request, slug, fmt, *, user, background):
     page with its errors, or JSON naming the parameter (the field API has its own view)."""
     formats = ("html", *FILE_FORMATS) if background else FILE_FORMATS
     try:
-        report, filters = report_prepare(request.GET, slug, fmt, user=user, formats=formats)
+        report, filters = report_prepare(
+            request.GET, slug, fmt, user=user, formats=formats, api=not background
+        )
     except ReportRefused as refused:
         if fmt == "html" and refused.status == 400 and "format" not in refused.errors:
             return _page(request, refused.report, None, refused.errors, status=400)
@@ -145,7 +178,7 @@ def _row_estimate(report, filters):
 
 
 def _page(request, report, filters, errors, status=200):
-    form = ReportFilterForm(request.GET or None, user=request.user, options=report.options)
+    form = ReportFilterForm(request.GET or None, user=request.user, report=report)
     page = _page_number(request)
     rows, has_next, totals, chart = [], False, {}, ""
     if filters is not None:

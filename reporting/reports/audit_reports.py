@@ -9,6 +9,7 @@ from reporting.catalogue import Column, Report, register
 @register
 class AuditTrail(Report):
     slug = "audit-trail"
+    filters_used = ("date_from", "date_to", "depot", "sales_rep", "customer", "product")
     title = "Audit trail"
     description = "Every business action with its actor, newest last."
     columns = (

@@ -16,7 +16,16 @@ from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from reporting.catalogue import Column, Report, register
-from sales.models import MeterSale, Payment, PaymentType, Transaction, TransactionLine
+from reporting.filters import COMMON
+from sales.models import (
+    Customer,
+    MeterSale,
+    PaymentType,
+    Transaction,
+    TransactionLine,
+    TransactionStatus,
+)
+from sales.selectors import customers_with_account
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 QTY = DecimalField(max_digits=12, decimal_places=2)
@@ -65,6 +74,7 @@ REGISTER_FIELDS = {
 @register
 class SalesRegister(Report):
     slug = "sales-register"
+    filters_used = COMMON
     title = "Sales register"
     copy_safe = True
     description = "Every line of every sale (cylinders and meter readings), voids included."
@@ -137,6 +147,7 @@ class SalesRegister(Report):
 @register
 class SalesSummary(Report):
     slug = "sales-summary"
+    filters_used = COMMON
     title = "Sales summary"
     description = "Posted sales by day or month and by depot, representative or product."
     options = {
@@ -279,6 +290,7 @@ class SalesSummary(Report):
 @register
 class MeterSales(Report):
     slug = "meter-sales"
+    filters_used = COMMON
     title = "Meter sales"
     copy_safe = True
     description = "Bulk tank sales by meter reading."
@@ -314,11 +326,19 @@ class MeterSales(Report):
 
 @register
 class Receivables(Report):
+    """Every account that is not settled, as it stands now. The balance is
+    sales.selectors' one definition (balance_expression): the rows list each customer
+    whose balance is not zero, age what they owe by their unpaid credit sales, and show
+    the rest (money received and not yet settled against a sale) as paid in advance, so
+    total due - paid in advance = balance, always."""
+
     slug = "receivables"
     title = "Receivables"
+    filters_used = ("depot", "customer")  # balances now: no dates, no slice of an account
     description = (
-        "What each credit customer owes, by the age of the unpaid sales (as of date_to, "
-        "default today; amounts paid are as allocated now)."
+        "Every customer whose account is not settled, as it stands now: what they owe, by "
+        "the age of their unpaid credit sales today, or what they have paid in advance. "
+        "Balance = total due - paid in advance (negative: the customer is in credit)."
     )
     columns = (
         Column("customer_code", "Customer"),
@@ -331,43 +351,38 @@ class Receivables(Report):
         Column("days_over_90", "Over 90 days", total=True),
         Column("total_due", "Total due", total=True),
         Column("on_account", "Paid in advance", total=True),
+        Column("balance", "Balance", total=True),
     )
 
     def rows(self, f):
-        as_of = f.date_to or timezone.localdate()
+        customers = Customer.objects.all()
+        if f.depot_ids is not None:
+            customers = customers.filter(depot_id__in=f.depot_ids)
+        if f.depot is not None:
+            customers = customers.filter(depot=f.depot)
+        if f.customer is not None:
+            customers = customers.filter(pk=f.customer.pk)
+        today = timezone.localdate()
+        buckets = defaultdict(lambda: [Decimal("0")] * 4)
         unpaid = Transaction.objects.filter(
-            status="POSTED",
+            customer__in=customers,
+            status=TransactionStatus.POSTED,
             payment_type=PaymentType.CREDIT,
             is_paid=False,
-            created_at__lt=f.end or timezone.now(),
-        )
-        if f.depot_ids is not None:
-            unpaid = unpaid.filter(customer__depot_id__in=f.depot_ids)
-        if f.depot is not None:
-            unpaid = unpaid.filter(customer__depot=f.depot)
-        if f.customer is not None:
-            unpaid = unpaid.filter(customer=f.customer)
-        if f.sales_rep is not None:
-            unpaid = unpaid.filter(sales_rep=f.sales_rep)
-        buckets = defaultdict(lambda: [Decimal("0")] * 4)
-        customers = {}
-        for sale in (
-            unpaid.select_related("customer__depot")
-            .order_by("customer__code")
-            .iterator(chunk_size=2000)
-        ):
-            age = (as_of - timezone.localtime(sale.created_at).date()).days
+        ).values_list("customer_id", "created_at", "total_amount", "amount_paid")
+        for customer_id, created_at, total, paid in unpaid.order_by().iterator(chunk_size=2000):
+            age = (today - timezone.localtime(created_at).date()).days
             index = 0 if age <= 30 else 1 if age <= 60 else 2 if age <= 90 else 3
-            buckets[sale.customer_id][index] += sale.total_amount - sale.amount_paid
-            customers[sale.customer_id] = sale.customer
-        advance = dict(
-            Payment.objects.filter(customer_id__in=customers, reversed_at__isnull=True)
-            .values_list("customer")
-            .annotate(left=Sum(F("amount") - F("allocated")))
-            .order_by()
+            buckets[customer_id][index] += total - paid
+        accounts = (
+            customers_with_account(customers)
+            .exclude(balance_value=0)
+            .select_related("depot")
+            .order_by("code")
         )
-        for customer_id, customer in sorted(customers.items(), key=lambda kv: kv[1].code):
-            due = buckets[customer_id]
+        for customer in accounts.iterator(chunk_size=2000):
+            due = buckets[customer.pk]
+            balance = Decimal(customer.balance_value).quantize(Decimal("0.01"))
             yield (
                 customer.code,
                 customer.name,
@@ -375,5 +390,6 @@ class Receivables(Report):
                 customer.credit_limit,
                 *due,
                 sum(due),
-                advance.get(customer_id) or Decimal("0"),
+                sum(due) - balance,
+                balance,
             )

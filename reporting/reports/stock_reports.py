@@ -55,6 +55,7 @@ def _location(level):
 @register
 class StockPosition(Report):
     slug = "stock-position"
+    filters_used = ("date_to", "depot", "sales_rep", "product")  # as at the end of date_to
     title = "Stock position"
     description = (
         "Full and empty cylinders at each depot and on each vehicle (now, or at the end "
@@ -91,6 +92,7 @@ class StockPosition(Report):
 @register
 class StockLedger(Report):
     slug = "stock-ledger"
+    filters_used = ("date_from", "date_to", "depot", "sales_rep", "product")
     title = "Stock ledger"
     description = (
         "Every movement per location, product and state, with the opening balance, "
@@ -153,6 +155,7 @@ class StockLedger(Report):
 @register
 class VehicleReconciliation(Report):
     slug = "vehicle-reconciliation"
+    filters_used = ("date_from", "date_to", "depot", "sales_rep", "product")
     title = "Vehicle reconciliation"
     description = (
         "Per representative per day and product: opening + collected - sold - returned = "
