@@ -1,10 +1,13 @@
 """Payment reversal (who, when, why; a permission for head office and managers), and
 idempotency keys kept on the documents for good: a key and request fingerprint on sales
-and payments, unique per user and key.
+and payments.
 
-Sales posted through the API kept their key as "api:<user id>:<key>" in one table-wide
-namespace; the key is now unique per user, so the prefix is dropped and a retry that
-sends the bare key finds its sale.
+Only what is quick on a large live table happens here, in one transaction: new columns
+(nullable or with a constant default, so no table is rewritten) and dropped indexes.
+Sales posted through the API before kept their key as "api:<user id>:<key>"; those rows
+are left as they are (sale_post matches that form too). The unique constraints, the
+reversal check and the reversed_by indexes, which read whole tables, are built without
+blocking writes by 0009.
 """
 
 import django.db.models.deletion
@@ -17,24 +20,6 @@ from core.roles import Role, grant, revoke
 REVERSERS = [Role.ADMIN, Role.MANAGER]
 
 
-def api_prefix_drop(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE sales_transaction SET idempotency_key = "
-            "substr(idempotency_key, length('api:' || created_by_id || ':') + 1) "
-            "WHERE idempotency_key LIKE 'api:' || created_by_id || ':%'"
-        )
-
-
-def api_prefix_restore(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE sales_transaction SET idempotency_key = "
-            "'api:' || created_by_id || ':' || idempotency_key "
-            "WHERE idempotency_key IS NOT NULL"
-        )
-
-
 def grant_reverse(apps, schema_editor):
     for role in REVERSERS:
         grant(apps, role, "sales", "payment", ["reverse_payment"])
@@ -43,6 +28,21 @@ def grant_reverse(apps, schema_editor):
 def revoke_reverse(apps, schema_editor):
     for role in REVERSERS:
         revoke(apps, role, "sales", "payment", ["reverse_payment"])
+
+
+def reversed_by_added(model_name, field):
+    """AddField for reversed_by, whose index 0009 builds without blocking writes: the
+    state has it (db_index=True), the column is added here without it."""
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[
+            migrations.AddField(model_name=model_name, name="reversed_by", field=field())
+        ],
+        database_operations=[
+            migrations.AddField(
+                model_name=model_name, name="reversed_by", field=field(db_index=False)
+            )
+        ],
+    )
 
 
 class Migration(migrations.Migration):
@@ -80,16 +80,16 @@ class Migration(migrations.Migration):
             name="reversed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AddField(
-            model_name="historicalpayment",
-            name="reversed_by",
-            field=models.ForeignKey(
+        reversed_by_added(
+            "historicalpayment",
+            lambda **db: models.ForeignKey(
                 blank=True,
                 db_constraint=False,
                 null=True,
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
                 to=settings.AUTH_USER_MODEL,
+                **db,
             ),
         ),
         migrations.AddField(
@@ -117,15 +117,15 @@ class Migration(migrations.Migration):
             name="reversed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AddField(
-            model_name="payment",
-            name="reversed_by",
-            field=models.ForeignKey(
+        reversed_by_added(
+            "payment",
+            lambda **db: models.ForeignKey(
                 blank=True,
                 null=True,
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
                 to=settings.AUTH_USER_MODEL,
+                **db,
             ),
         ),
         migrations.AddField(
@@ -157,40 +157,6 @@ class Migration(migrations.Migration):
             model_name="transaction",
             name="created_at",
             field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
-        ),
-        migrations.AlterField(
-            model_name="transaction",
-            name="idempotency_key",
-            field=models.CharField(blank=True, max_length=100, null=True),
-        ),
-        migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("reversed_at__isnull", True),
-                    models.Q(
-                        ("allocated", 0),
-                        ("reversed_by__isnull", False),
-                        models.Q(("reversal_reason", ""), _negated=True),
-                    ),
-                    _connector="OR",
-                ),
-                name="sales_payment_reversal_complete",
-                violation_error_message="A reversed payment settles nothing and says who reversed it and why.",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.UniqueConstraint(
-                fields=("received_by", "idempotency_key"), name="sales_payment_one_per_user_key"
-            ),
-        ),
-        migrations.RunPython(api_prefix_drop, api_prefix_restore, elidable=True),
-        migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.UniqueConstraint(
-                fields=("created_by", "idempotency_key"), name="sales_tx_one_per_user_key"
-            ),
         ),
         migrations.RunPython(grant_reverse, revoke_reverse),
     ]

@@ -1,6 +1,7 @@
-"""Idempotency keys kept on distributions for good (key and request fingerprint, unique
-per user and key), and created_at set by the service from the moment its number's year
-comes from."""
+"""Idempotency keys kept on distributions for good (key and request fingerprint), and
+created_at set by the service from the moment its number's year comes from. New columns
+only, quick on a large live table; the per-user unique constraint is built by 0009
+without blocking writes."""
 
 import django.utils.timezone
 from django.conf import settings
@@ -47,12 +48,6 @@ class Migration(migrations.Migration):
             name="created_at",
             field=models.DateTimeField(
                 db_index=True, default=django.utils.timezone.now, editable=False
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="distribution",
-            constraint=models.UniqueConstraint(
-                fields=("created_by", "idempotency_key"), name="stock_distribution_one_per_user_key"
             ),
         ),
     ]
