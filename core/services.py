@@ -260,6 +260,7 @@ class AuditAnchor:
     seq: int
     hash: str
     taken_at: datetime
+    verified_from: int = 1  # entries #verified_from..#seq were verified before it was taken
 
     @property
     def text(self) -> str:
@@ -267,29 +268,85 @@ class AuditAnchor:
         return f"{self.seq}:{self.hash}"
 
     @property
+    def verified(self) -> str:
+        """What was verified before the anchor was taken, in words."""
+        if self.seq == 0:
+            return "the audit log has no entries yet"
+        since = " (since the previous anchor)" if self.verified_from > 1 else ""
+        return f"entries #{self.verified_from} to #{self.seq}{since}"
+
+    @property
     def line(self) -> str:
         """One line for a person to keep."""
         return f"Audit anchor: {self.text} taken {self.taken_at.isoformat(timespec='seconds')}"
 
 
-def audit_anchor_send(*, recipients: Iterable[str] | None = None) -> AuditAnchor:
-    """Record the audit chain's head where a database administrator cannot reach it: the
-    log, and an e-mail to `recipients` (default AUDIT_ANCHOR_EMAILS; none: no e-mail).
+class AuditChainBroken(Exception):
+    """The audit chain does not hold: no anchor was taken (see audit_anchor_send)."""
+
+    def __init__(self, check):
+        super().__init__(check.problem)
+        self.check = check
+
+
+def audit_anchor_mac(*, seq: int, hash: str) -> str:
+    """The MAC of a recorded anchor (AuditAnchorRecord): only the key holder writes one."""
+    message = f"hsh-audit-anchor:{seq}:{hash}".encode()
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def audit_anchor_send(
+    *, recipients: Iterable[str] | None = None, full: bool = False
+) -> AuditAnchor:
+    """Verify the audit chain, then record its head where a database administrator cannot
+    reach it: the log, and an e-mail to `recipients` (default AUDIT_ANCHOR_EMAILS; none:
+    no e-mail).
 
     Whoever removes the newest entries and moves the head back, or rewrites entries even
     with the key, is then found by `verify_audit --anchor` with an anchor taken before.
-    """
-    from core.models import AuditChainHead
 
-    head = AuditChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first()
-    seq, last_hash = head or (0, GENESIS_HASH)
-    anchor = AuditAnchor(seq=seq, hash=last_hash, taken_at=timezone.now())
-    logger.info("%s", anchor.line)
+    The chain is verified first, so that no anchor vouches for a forged chain: from the
+    last anchor taken (AuditAnchorRecord) on, or whole when there is none or `full`. If it
+    does not hold, no anchor is taken: the break is logged as an error, `recipients` get
+    an alert naming the first broken entry, and AuditChainBroken is raised.
+    """
+    from core.models import AuditAnchorRecord
+    from core.selectors import AuditChainCheck, audit_chain_check
+
     recipients = list(settings.AUDIT_ANCHOR_EMAILS if recipients is None else recipients)
+    start = None if full else AuditAnchorRecord.objects.order_by("-pk").first()
+    if start is not None and not hmac.compare_digest(
+        start.mac, audit_anchor_mac(seq=start.seq, hash=start.hash)
+    ):
+        check = AuditChainCheck(
+            f"the last anchor recorded in the database (#{start.seq}, taken "
+            f"{start.taken_at:%Y-%m-%d}) was not made with AUDIT_HMAC_KEY: someone wrote it "
+            "to make a forged chain look verified (or AUDIT_HMAC_KEY changed); verify the "
+            "whole chain with `manage.py audit_anchor --full`"
+        )
+    else:
+        check = audit_chain_check(start=None if start is None else (start.seq, start.hash))
+    if not check.intact:
+        _audit_chain_alert(check, recipients)
+        raise AuditChainBroken(check)
+    anchor = AuditAnchor(
+        seq=check.head_seq,
+        hash=check.head_hash,
+        taken_at=timezone.now(),
+        verified_from=check.first_checked,
+    )
+    AuditAnchorRecord.objects.create(
+        seq=anchor.seq,
+        hash=anchor.hash,
+        mac=audit_anchor_mac(seq=anchor.seq, hash=anchor.hash),
+        taken_at=anchor.taken_at,
+    )
+    logger.info("%s (verified first: %s)", anchor.line, anchor.verified)
     if recipients:
         send_mail(
             f"HSH audit anchor #{anchor.seq} ({anchor.taken_at:%Y-%m-%d})",
-            f"{anchor.line}\n\n"
+            f"{anchor.line}\n"
+            f"Verified before it was taken: {anchor.verified}.\n\n"
             "Keep this e-mail. It records the end of the audit log's hash chain at that "
             "moment, outside the database. To prove later that no entry up to it was "
             "changed or removed, run:\n\n"
@@ -298,6 +355,35 @@ def audit_anchor_send(*, recipients: Iterable[str] | None = None) -> AuditAnchor
             recipients,
         )
     return anchor
+
+
+def _audit_chain_alert(check, recipients: list[str]) -> None:
+    """The chain does not hold: say so loudly, to the log and to the anchor's readers."""
+    entry = check.entry
+    where = (
+        f"The first broken entry is #{entry.seq} (id {entry.pk}, {entry.action} "
+        f"{entry.object_type}:{entry.object_id}, written "
+        f"{entry.created_at.isoformat(timespec='seconds')}).\n\n"
+        if entry is not None
+        else ""
+    )
+    logger.error("Audit chain broken, no anchor taken: %s", check.problem)
+    if not recipients:
+        return
+    send_mail(
+        "HSH audit chain BROKEN: no anchor taken"
+        + (f" (entry #{entry.seq})" if entry is not None else ""),
+        "The audit log was verified before today's anchor, and it does not hold:\n\n"
+        f"    {check.problem}.\n\n"
+        f"{where}"
+        "No anchor was taken, so none vouches for the log as it is now. Someone with "
+        "access to the database may have changed or removed entries. Run\n\n"
+        "    python manage.py verify_audit --anchor SEQ:HASH\n\n"
+        "with the anchors kept from earlier e-mails, and find out who wrote the database "
+        "(its logs, the database roles' activity) before trusting the audit log again.\n",
+        None,
+        recipients,
+    )
 
 
 def document_number_next(

@@ -36,7 +36,9 @@ def housekeeping_purge() -> None:
 
 @shared_task
 def audit_anchor_daily() -> None:
-    """Celery beat, daily: e-mail the audit chain's head to AUDIT_ANCHOR_EMAILS."""
+    """Celery beat, daily: verify the audit chain since the last anchor and e-mail its
+    head to AUDIT_ANCHOR_EMAILS. A chain that does not hold gets an alert instead, and the
+    task fails (AuditChainBroken), so monitoring sees it too."""
     from core.services import audit_anchor_send
 
     audit_anchor_send()
