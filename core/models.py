@@ -225,7 +225,7 @@ class AuditChainSeal(AppendOnlyModel):
     AUDIT_HMAC_KEY: entries up to `seq` were hashed with plain SHA-256, entries after it
     are keyed.
 
-    Written once, by migration 0011, for the entries that existed then. Why a seal
+    Written once, by migration 0014, for the entries that existed then. Why a seal
     rather than a hash version on each entry: a version on the entry would be the
     forger's to choose ("this one is unkeyed"). The seal instead carries `mac`, an HMAC
     with the key over `seq` and the last unkeyed entry's `hash`, so nobody without the
