@@ -213,3 +213,22 @@ def test_full_finds_a_change_before_the_last_anchor(chain, north, head_office):
     code, out, _err = _anchor()
     assert code == 0
     assert re.search(r"Audit anchor: 8:[0-9a-f]{64}", out)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("day", "full"), [("2026-11-29", True), ("2026-11-30", False)])
+def test_the_daily_task_walks_the_whole_chain_on_sundays(chain, monkeypatch, day, full):
+    """Entries before the last anchor are re-proved weekly, not only on an auditor's
+    visit: the Sunday run checks the whole chain."""
+    import datetime
+
+    import core.services
+    from core.tasks import audit_anchor_daily
+
+    asked = []
+    monkeypatch.setattr(core.services, "audit_anchor_send", lambda **kwargs: asked.append(kwargs))
+    monkeypatch.setattr(
+        "django.utils.timezone.localdate", lambda *a, **k: datetime.date.fromisoformat(day)
+    )
+    audit_anchor_daily.apply().get()
+    assert asked == [{"full": full}]
