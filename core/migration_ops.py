@@ -11,9 +11,9 @@ and then take the strong lock only for a catalogue change:
 - AddCheckConstraintNotValid: ADD CONSTRAINT ... NOT VALID (new rows are checked from
   then on), then VALIDATE CONSTRAINT, which reads the old rows under a SHARE UPDATE
   EXCLUSIVE lock only.
-- FieldIndexConcurrently: a field's own index (db_index=True, e.g. a foreign key's),
-  which the migration adding the field left out of the database (see its
-  SeparateDatabaseAndState), built with CREATE INDEX CONCURRENTLY.
+- AddFieldIndexedLater and FieldIndexConcurrently: a field with its own index
+  (db_index=True, e.g. a foreign key) added without the index, in the quick migration
+  that adds the column; the index built later with CREATE INDEX CONCURRENTLY.
 
 Each is safe to run again after a failure half-way (a CONCURRENTLY build cannot run in a
 transaction, so the migration holding them has `atomic = False`): an index a failed
@@ -23,6 +23,8 @@ On other databases (SQLite, for `make test` on a laptop) they do what the plain
 operation does. The migration state is exactly that of AddConstraint, so
 `makemigrations --check` sees no difference.
 """
+
+import copy
 
 from django.db import NotSupportedError, migrations, transaction
 from django.db.migrations.operations.base import Operation
@@ -174,10 +176,27 @@ class AddCheckConstraintNotValid(migrations.AddConstraint):
             _fallback(schema_editor, schema_editor.remove_constraint, model, self.constraint)
 
 
+class AddFieldIndexedLater(migrations.AddField):
+    """AddField for a field with its own index (db_index=True): on PostgreSQL the column
+    is added without the index, which a FieldIndexConcurrently in a later, non-atomic
+    migration builds. The state, and other databases, are AddField's."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        to_model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, to_model):
+            return
+        field = copy.copy(to_model._meta.get_field(self.name))
+        field.db_index = False
+        schema_editor.add_field(from_state.apps.get_model(app_label, self.model_name), field)
+
+
 class FieldIndexConcurrently(Operation):
-    """Build the index of a field whose state already has it (db_index=True) but whose
-    database column was added without it; CONCURRENTLY on PostgreSQL. The index gets the
-    name Django would have given it. Changes no state."""
+    """Build, CONCURRENTLY, the index of a field that AddFieldIndexedLater added without
+    it on PostgreSQL, under the name Django would have given it. Changes no state; does
+    nothing elsewhere (AddField built the index there)."""
 
     atomic = False
     reduces_to_sql = True
@@ -207,9 +226,6 @@ class FieldIndexConcurrently(Operation):
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
         if not _on_postgresql(schema_editor):
-            # (SQLite may have built it already, rebuilding the table for a constraint)
-            if not schema_editor._constraint_names(model, [field.column], index=True):
-                schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
             return
         quote = schema_editor.quote_name
         _index_build_concurrently(
@@ -223,7 +239,6 @@ class FieldIndexConcurrently(Operation):
         model, _field, name = self._index(app_label, schema_editor, from_state)
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
-        concurrently = " CONCURRENTLY" if _on_postgresql(schema_editor) else ""
-        schema_editor.execute(
-            f"DROP INDEX{concurrently} IF EXISTS {schema_editor.quote_name(name)}"
-        )
+        if _on_postgresql(schema_editor):
+            quoted = schema_editor.quote_name(name)
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quoted}")

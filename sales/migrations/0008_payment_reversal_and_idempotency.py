@@ -15,6 +15,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_ops import AddFieldIndexedLater
 from core.roles import Role, grant, revoke
 
 REVERSERS = [Role.ADMIN, Role.MANAGER]
@@ -28,21 +29,6 @@ def grant_reverse(apps, schema_editor):
 def revoke_reverse(apps, schema_editor):
     for role in REVERSERS:
         revoke(apps, role, "sales", "payment", ["reverse_payment"])
-
-
-def reversed_by_added(model_name, field):
-    """AddField for reversed_by, whose index 0009 builds without blocking writes: the
-    state has it (db_index=True), the column is added here without it."""
-    return migrations.SeparateDatabaseAndState(
-        state_operations=[
-            migrations.AddField(model_name=model_name, name="reversed_by", field=field())
-        ],
-        database_operations=[
-            migrations.AddField(
-                model_name=model_name, name="reversed_by", field=field(db_index=False)
-            )
-        ],
-    )
 
 
 class Migration(migrations.Migration):
@@ -80,16 +66,16 @@ class Migration(migrations.Migration):
             name="reversed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
-        reversed_by_added(
-            "historicalpayment",
-            lambda **db: models.ForeignKey(
+        AddFieldIndexedLater(  # its index: 0009, built concurrently
+            model_name="historicalpayment",
+            name="reversed_by",
+            field=models.ForeignKey(
                 blank=True,
                 db_constraint=False,
                 null=True,
                 on_delete=django.db.models.deletion.DO_NOTHING,
                 related_name="+",
                 to=settings.AUTH_USER_MODEL,
-                **db,
             ),
         ),
         migrations.AddField(
@@ -117,15 +103,15 @@ class Migration(migrations.Migration):
             name="reversed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
-        reversed_by_added(
-            "payment",
-            lambda **db: models.ForeignKey(
+        AddFieldIndexedLater(  # its index: 0009, built concurrently
+            model_name="payment",
+            name="reversed_by",
+            field=models.ForeignKey(
                 blank=True,
                 null=True,
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
                 to=settings.AUTH_USER_MODEL,
-                **db,
             ),
         ),
         migrations.AddField(
