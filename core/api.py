@@ -6,7 +6,12 @@ import json
 import logging
 
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, close_old_connections
@@ -22,7 +27,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.db import database_error_message, is_connection_lost, run_atomic_with_retry
 from core.idempotency import is_key_reused, replays_watched, response_purged
 from core.models import IdempotencyKey, Role
-from core.numbers import plain_decimal, plain_whole
+from core.numbers import DECIMAL_FORMAT, WHOLE_FORMAT, TooLarge, plain_decimal, plain_whole
+from core.numbers import TOO_LARGE as TOO_LARGE_NUMBER
 
 logger = logging.getLogger(__name__)
 
@@ -381,16 +387,51 @@ def _replay(record: IdempotencyKey, digest: str):
 
 
 class CodeField(serializers.SlugRelatedField):
-    """A depot, product or customer named by its code (refuses text no code can hold)."""
+    """A depot, product or customer named by its code (refuses text no code can hold).
+
+    A code that names nothing the user may use says what was looked for, in the words of
+    NOT_FOUND; it never says whether the code exists elsewhere (another depot's customer
+    reads as an unknown one)."""
+
+    NOT_FOUND = {
+        "customer": "No customer {code} among yours.",
+        "product": "No product {code}.",
+        "depot": "No depot {code}.",
+    }
+    EXAMPLES = {"customer": "C001", "product": "12.7KG", "depot": "NORTH"}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "code")
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or "\x00" in data or len(data) > 50:
-            self.fail("invalid")
-        return super().to_internal_value(data)
+        noun = self.get_queryset().model._meta.model_name
+        if not isinstance(data, str) or "\x00" in data or len(data) > 50 or not data.strip():
+            example = self.EXAMPLES.get(noun)
+            raise serializers.ValidationError(
+                f"Give the {noun}'s code as text" + (f", such as {example}." if example else "."),
+                code="invalid",
+            )
+        try:
+            return self.get_queryset().get(**{self.slug_field: data})
+        except ObjectDoesNotExist:
+            message = self.NOT_FOUND.get(noun, "No {noun} {code}.")
+            raise serializers.ValidationError(
+                message.format(noun=noun, code=data), code="does_not_exist"
+            ) from None
+
+
+def _read_number(field, data, read):
+    """`read(data)` for a serializer field: too large is the field's max_value refusal
+    (what a number just past the bound is told), anything else its "invalid"."""
+    try:
+        return read(data)
+    except TooLarge:
+        if field.max_value is not None:
+            field.fail("max_value", max_value=field.max_value)
+        raise serializers.ValidationError(TOO_LARGE_NUMBER, code="max_value") from None
+    except ValueError:
+        field.fail("invalid")
 
 
 class PlainDecimalField(serializers.DecimalField):
@@ -399,32 +440,21 @@ class PlainDecimalField(serializers.DecimalField):
     digits or grouping are refused (core.numbers), naming the field."""
 
     default_error_messages = {
-        "invalid": "A valid number is required: a string of digits with an optional "
-        'decimal point, such as "1234.50" (no exponent, no float).'
+        "invalid": f"A valid number is required: {DECIMAL_FORMAT}; as text or a JSON "
+        "integer, not a float."
     }
 
     def to_internal_value(self, data):
-        try:
-            data = plain_decimal(data)
-        except ValueError:
-            self.fail("invalid")
-        return super().to_internal_value(data)
+        return super().to_internal_value(_read_number(self, data, plain_decimal))
 
 
 class PlainIntegerField(serializers.IntegerField):
     """A count: a JSON integer or a string of digits ("12"); not 1.0, "1.0" or "1e0"."""
 
-    default_error_messages = {
-        "invalid": "A valid integer is required: digits only, such as 12 "
-        "(no decimal point, exponent or float)."
-    }
+    default_error_messages = {"invalid": f"A valid integer is required: {WHOLE_FORMAT}."}
 
     def to_internal_value(self, data):
-        try:
-            data = plain_whole(data)
-        except ValueError:
-            self.fail("invalid")
-        return super().to_internal_value(data)
+        return super().to_internal_value(_read_number(self, data, plain_whole))
 
 
 class Pagination(LimitOffsetPagination):

@@ -14,10 +14,41 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 PLAIN_WHOLE = re.compile(r"-?[0-9]+")
 SPACES = " \t\r\n"
+# No amount, reading or count of ours comes near this many digits; a longer number is
+# refused as too large before Python is asked to convert it (it refuses integers past
+# 4,300 digits, with a message about sys.set_int_max_str_digits).
+MAX_DIGITS = 100
+
+# How a number is written, said the same way by the admin's forms and the field API.
+DECIMAL_FORMAT = (
+    "digits with an optional decimal point, such as 1234.50, without thousands "
+    "separators or an exponent"
+)
+WHOLE_FORMAT = (
+    "digits only, such as 12, without a decimal point, thousands separators or an exponent"
+)
+TOO_LARGE = "This number is too large."
+
+
+class TooLarge(ValueError):
+    """A number with more than MAX_DIGITS digits: well formed, but beyond any bound."""
+
+
+def _digits_checked(text: str) -> str:
+    """`text` (a plain number), refused if its whole part is longer than MAX_DIGITS."""
+    if len(text.split(".")[0].lstrip("-")) > MAX_DIGITS:
+        raise TooLarge(f"more than {MAX_DIGITS} digits")
+    return text
+
+
+def money_text(amount) -> str:
+    """An amount as people read it in a message: 150,000,000.00."""
+    return f"{Decimal(amount):,.2f}"
 
 
 def plain_decimal(value) -> Decimal:
@@ -30,10 +61,12 @@ def plain_decimal(value) -> Decimal:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"not a finite decimal: {value!r}")
+        if value.adjusted() >= MAX_DIGITS:
+            raise TooLarge(f"more than {MAX_DIGITS} digits")
         return value
     if isinstance(value, str) and PLAIN_DECIMAL.fullmatch(value.strip(SPACES)):
         try:
-            return Decimal(value.strip(SPACES))
+            return Decimal(_digits_checked(value.strip(SPACES)))
         except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
             pass
     raise ValueError(f"not a plain decimal: {value!r}")
@@ -46,34 +79,51 @@ def plain_whole(value) -> int:
         raise ValueError(f"not a whole number: {value!r}")
     if isinstance(value, int):
         return value
-    text = str(value).strip(SPACES) if isinstance(value, (str, Decimal)) else None
+    if isinstance(value, Decimal):
+        value = str(value)  # Decimal("1E+2") stays refused: an exponent
+    text = value.strip(SPACES) if isinstance(value, str) else None
     if text is not None and PLAIN_WHOLE.fullmatch(text):
-        return int(text)
+        return int(_digits_checked(text))
     raise ValueError(f"not a whole number: {value!r}")
 
 
 # --- Admin form fields -----------------------------------------------------------------
 
 
+def _form_number(field, value, read):
+    """`read(value)` for a form field; its refusal in the field's words."""
+    try:
+        return read(value)
+    except TooLarge:
+        if field.max_value is not None:  # what a number just past the bound is told
+            message = field.error_messages.get("max_value", MaxValueValidator.message)
+            raise ValidationError(
+                message, code="max_value", params={"limit_value": field.max_value}
+            ) from None
+        raise ValidationError(TOO_LARGE, code="max_value") from None
+    except ValueError:
+        raise ValidationError(field.error_messages["invalid"], code="invalid") from None
+
+
 class PlainDecimalField(forms.DecimalField):
-    """Django's DecimalField (same messages and bounds) reading only plain decimals."""
+    """Django's DecimalField (same bounds) reading only plain decimals, and saying how
+    to write one when it is not."""
+
+    default_error_messages = {"invalid": f"Enter a number: {DECIMAL_FORMAT}."}
 
     def to_python(self, value):
         if value not in self.empty_values:
-            try:
-                value = plain_decimal(value)
-            except ValueError:
-                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            value = _form_number(self, value, plain_decimal)
         return super().to_python(value)
 
 
 class PlainIntegerField(forms.IntegerField):
-    """Django's IntegerField (same messages and bounds) reading only plain whole numbers."""
+    """Django's IntegerField (same bounds) reading only plain whole numbers, and saying
+    how to write one when it is not."""
+
+    default_error_messages = {"invalid": f"Enter a whole number: {WHOLE_FORMAT}."}
 
     def to_python(self, value):
         if value not in self.empty_values:
-            try:
-                value = plain_whole(value)
-            except ValueError:
-                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            value = _form_number(self, value, plain_whole)
         return super().to_python(value)

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from core.dates import date_problem
 from core.models import Depot, Role, User
 from core.scoping import ALL, visible_depot_ids
 from sales.models import Customer, PaymentType
@@ -78,7 +79,7 @@ def _date(value, name, errors):
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        errors[name] = f"Enter a date as YYYY-MM-DD; got {value!r}."
+        errors[name] = date_problem(value) or f"Enter a date as YYYY-MM-DD; got {value!r}."
         return None
     if not EARLIEST <= day <= LATEST:
         errors[name] = f"Enter a date between {EARLIEST} and {LATEST}; got {value}."

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from core.dates import DateField
 from core.models import Role, User
 from core.numbers import PlainDecimalField, PlainIntegerField
 from core.scoping import scope_queryset
@@ -182,7 +183,7 @@ class PaymentReverseForm(forms.Form):
 class SetRatesForm(forms.Form):
     """One field per product; a blank field keeps the current rate."""
 
-    effective_from = forms.DateField(
+    effective_from = DateField(
         required=False,
         help_text="Empty: from now. A date: from the start of that day.",
         widget=forms.DateInput(attrs={"type": "date"}),

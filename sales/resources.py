@@ -13,12 +13,13 @@ escapes text a spreadsheet would run as a formula (core.spreadsheets).
 import logging
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
-from import_export.results import Error
+from import_export.results import Error, Result
 
+from core.dates import date_problem
 from core.spreadsheets import spreadsheet_text, spreadsheet_text_undo
 from sales.models import Customer, RateImport
 from sales.selectors import current_rate_subquery
@@ -52,9 +53,37 @@ def rate_attribute(product_code: str) -> str:
     return "rate_" + product_code.replace(".", "_").replace("-", "_")
 
 
+def heading_of(name: str) -> str:
+    """The column heading a clerk sees for a resource field or a service's field name."""
+    headings = {
+        "code": CODE_COLUMN,
+        "name": NAME_COLUMN,
+        "rates_effective_from": DATE_COLUMN,
+        "effective_from": DATE_COLUMN,
+        **{rate_attribute(code): heading for heading, code in RATE_COLUMNS},
+    }
+    return headings.get(name, name)
+
+
 def customer_code(value) -> str:
     """A customer-code cell as written (an exported '-X1 reads back as -X1)."""
     return spreadsheet_text_undo(str(value or "").strip())
+
+
+class SheetResult(Result):
+    """An import's result as the clerk's spreadsheet shows it: rows by the spreadsheet's
+    own numbers (the heading is row 1, the first customer row 2, as the duplicate-customer
+    message counts) and problems under the column headings, not the field names."""
+
+    def append_invalid_row(self, number, row, validation_error):
+        if hasattr(validation_error, "error_dict"):
+            validation_error = ValidationError(
+                {heading_of(name): errors for name, errors in validation_error.error_dict.items()}
+            )
+        super().append_invalid_row(number + 1, row, validation_error)
+
+    def row_errors(self):
+        return [(number + 1, errors) for number, errors in super().row_errors()]
 
 
 class PlainError(Error):
@@ -102,6 +131,8 @@ class RateWidget(widgets.Widget):
 class EffectiveDateWidget(widgets.DateWidget):
     """Blank: the rates apply from now. Otherwise a date (ISO, dd/mm/yyyy or Excel's)."""
 
+    FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")
+
     def __init__(self):
         super().__init__(format="%Y-%m-%d")
 
@@ -110,12 +141,14 @@ class EffectiveDateWidget(widgets.DateWidget):
             return None
         if hasattr(value, "date") and callable(value.date):  # an Excel datetime cell
             return value.date()
-        for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"):
+        for fmt in self.FORMATS:
             try:
                 return timezone.datetime.strptime(str(value).strip(), fmt).date()
             except ValueError:
                 continue
-        raise ValueError(f"Enter a date such as 2026-12-01; got {value!r}.")
+        raise ValueError(
+            date_problem(value, self.FORMATS) or f"Enter a date such as 2026-12-01; got {value!r}."
+        )
 
 
 class RateTableResource(resources.ModelResource):
@@ -149,6 +182,10 @@ class RateTableResource(resources.ModelResource):
     @classmethod
     def get_error_result_class(cls):
         return PlainError
+
+    @classmethod
+    def get_result_class(cls):
+        return SheetResult
 
     def get_export_order(self):
         return ["code", "name", *(rate_attribute(c) for _, c in RATE_COLUMNS), "effective_from"]
@@ -318,7 +355,7 @@ def import_problems(result) -> list[str]:
     for number, errors in result.row_errors():
         problems += [f"Row {number}: {error.message}" for error in errors]
     for invalid in result.invalid_rows:
-        for field, messages in invalid.error.message_dict.items():
-            where = "" if field == "__all__" else f"{field}: "
-            problems += [f"Row {invalid.number}: {where}{m}" for m in messages]
+        for heading, messages in invalid.error_dict.items():
+            where = "" if heading == NON_FIELD_ERRORS else f", column {heading!r}"
+            problems += [f"Row {invalid.number}{where}: {m}" for m in messages]
     return problems

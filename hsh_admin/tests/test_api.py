@@ -252,7 +252,7 @@ def test_a_sale_posts_and_answers_with_the_document(world):
         (
             {"customer": "NOPE", "lines": [{"product": "12.7KG", "quantity": 1}]},
             "customer",
-            "does not exist",
+            "No customer NOPE among yours.",
         ),
         (
             {"customer": "C1", "lines": [{"product": "12.7KG", "quantity": 21}]},

@@ -115,8 +115,8 @@ def test_the_credit_limit_names_the_customer(world):
     assert error["code"] == "credit_limit"
     assert error["fields"] == {
         "customer": [
-            "This sale (12000.00) would take customer C1 to 12000.00, "
-            "over the credit limit of 10000.00."
+            "This sale (12,000.00) would take customer C1 to 12,000.00, "
+            "over the credit limit of 10,000.00."
         ]
     }
     assert error["message"] == error["fields"]["customer"][0]

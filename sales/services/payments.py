@@ -8,6 +8,7 @@ from django.utils import timezone
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
 from core.models import Role, User
+from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
 from sales.models import Customer, Payment, PaymentMethod, PaymentType
@@ -50,8 +51,8 @@ def payment_record(
         raise ValidationError(
             {
                 "amount": ValidationError(
-                    f"A payment of {amount} is above the most one payment may be "
-                    f"({ceiling}); check the amount.",
+                    f"A payment of {money_text(amount)} is above the most one payment may "
+                    f"be ({money_text(ceiling)}); check the amount.",
                     code="payment_max_amount",
                 )
             }

@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
 from core.models import User
+from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
 from sales.models import (
@@ -263,15 +264,18 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key, request) ->
     total = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
     total += meter["subtotal"] if meter else Decimal("0")
     if total > MAX_AMOUNT:
-        raise ValidationError(f"The sale's total {total} is too large; check the figures.")
+        raise ValidationError(
+            f"The sale's total {money_text(total)} is too large; check the figures."
+        )
     if customer.payment_type == PaymentType.CREDIT and customer.credit_limit is not None:
         owed = customer_balance(customer=customer) + total
         if owed > customer.credit_limit:
             raise ValidationError(
                 {
                     "customer": ValidationError(
-                        f"This sale ({total}) would take customer {customer.code} to {owed}, "
-                        f"over the credit limit of {customer.credit_limit}.",
+                        f"This sale ({money_text(total)}) would take customer "
+                        f"{customer.code} to {money_text(owed)}, over the credit limit of "
+                        f"{money_text(customer.credit_limit)}.",
                         code="credit_limit",
                     )
                 }

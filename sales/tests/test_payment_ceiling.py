@@ -24,8 +24,8 @@ def test_the_api_refuses_a_payment_above_the_ceiling(credit_customer, loaded_veh
     )
     assert response.status_code == 400
     (message,) = response.data["error"]["fields"]["amount"]
-    assert "150000000.00" in message
-    assert "10000000.00" in message
+    assert "150,000,000.00" in message
+    assert "10,000,000.00" in message
     assert Payment.objects.count() == 0
 
 
@@ -42,5 +42,5 @@ def test_the_admin_form_refuses_it_on_the_amount_field(client, manager, credit_c
         },
     )
     assert response.context["stage"] == "entry"
-    assert "5000.00" in str(response.context["form"].errors["amount"])
+    assert "5,000.00" in str(response.context["form"].errors["amount"])
     assert Payment.objects.count() == 0

@@ -203,8 +203,8 @@ def test_a_payment_above_the_ceiling_is_refused(credit_customer, manager, settin
         payment_record(customer=credit_customer, amount="150000000.00", actor=manager)
     (error,) = exc.value.error_dict["amount"]
     assert error.code == "payment_max_amount"
-    assert "150000000.00" in error.message
-    assert "10000000.00" in error.message
+    assert "150,000,000.00" in error.message
+    assert "10,000,000.00" in error.message
     assert Payment.objects.count() == 0
 
 
@@ -213,7 +213,7 @@ def test_the_ceiling_comes_from_the_setting(credit_customer, manager, settings):
     assert payment_record(customer=credit_customer, amount="1000.00", actor=manager)
     with pytest.raises(ValidationError) as exc:
         payment_record(customer=credit_customer, amount="1000.01", actor=manager)
-    assert "1000.00" in exc.value.message_dict["amount"][0]
+    assert "1,000.00" in exc.value.message_dict["amount"][0]
 
 
 def test_a_typo_payment_can_no_longer_open_the_credit_limit(

@@ -82,7 +82,8 @@ def test_dry_run_writes_nothing_and_shows_old_and_new(two_customers, head_office
         (["", "Nobody", "1", "", "", "", "", "", ""], "customer code is empty"),
         (["{a}", "x", "-5", "", "", "", "", "", ""], "Must be 0 or more; got -5"),
         (["{a}", "x", "", "abc", "", "", "", "", ""], "Enter an amount"),
-        (["{a}", "x", "", "1", "", "", "", "", "31/02/2026"], "Enter a date"),
+        (["{a}", "x", "", "1", "", "", "", "", "31/02/2026"], "31/02/2026 does not exist"),
+        (["{a}", "x", "", "1", "", "", "", "", "tomorrow"], "Enter a date"),
     ],
 )
 def test_one_bad_row_refuses_the_whole_file(two_customers, head_office, row, message):

@@ -1,8 +1,6 @@
 """Service refusals carry the field at fault and a machine code; the admin's sale form
 shows them on that field, or on the form when the field is not one of its own."""
 
-from decimal import Decimal
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -81,8 +79,8 @@ def test_the_sale_form_shows_the_credit_limit_on_the_customer(
     )
     assert response.context["stage"] == "entry"
     assert response.context["form"].errors["customer"] == [
-        f"This sale (21000.00) would take customer {credit_customer.code} to 21000.00, "
-        f"over the credit limit of {Decimal('20000.00')}."
+        f"This sale (21,000.00) would take customer {credit_customer.code} to 21,000.00, "
+        "over the credit limit of 20,000.00."
     ]
 
 

@@ -208,8 +208,8 @@ def test_credit_limit_refuses_the_sale_that_would_pass_it(
             lines=[line(products["9KG"], 1)],
         )
     assert exc.value.messages == [
-        f"This sale (2200.00) would take customer {credit_customer.code} to 20200.00, "
-        "over the credit limit of 20000.00."
+        f"This sale (2,200.00) would take customer {credit_customer.code} to 20,200.00, "
+        "over the credit limit of 20,000.00."
     ]
     assert written() == before
     payment_record(customer=credit_customer, amount="5000.00", actor=loaded_vehicle)

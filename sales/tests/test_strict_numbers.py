@@ -211,7 +211,10 @@ def test_the_admin_payment_form_refuses_them(client, manager, credit_customer, a
         {"customer": credit_customer.pk, "amount": amount, "method": "CASH", "_preview": "1"},
     )
     assert response.context["stage"] == "entry"
-    assert response.context["form"].errors["amount"] == ["Enter a number."]
+    assert response.context["form"].errors["amount"] == [
+        "Enter a number: digits with an optional decimal point, such as 1234.50, without "
+        "thousands separators or an exponent."
+    ]
 
 
 @pytest.mark.django_db
@@ -230,7 +233,10 @@ def test_the_admin_distribution_form_refuses_them(client, manager, sales_rep, pr
             "_preview": "1",
         },
     )
-    assert response.context["form"].errors["quantity"] == ["Enter a whole number."]
+    assert response.context["form"].errors["quantity"] == [
+        "Enter a whole number: digits only, such as 12, without a decimal point, thousands "
+        "separators or an exponent."
+    ]
 
 
 @pytest.mark.django_db
@@ -253,7 +259,7 @@ def test_a_rate_table_cell_must_be_plain(customer_factory, head_office, cell):
     )
     assert result.has_validation_errors()
     [invalid] = result.invalid_rows
-    assert invalid.number == 2  # the second data row
+    assert invalid.number == 3  # the second data row: row 3 of the spreadsheet
     [(field, messages)] = invalid.field_specific_errors.items()
     assert field in ("rate_9KG", "9kg")  # the 9kg column
     assert messages == [f"Enter an amount such as 1234.50; got {cell!r}."]
