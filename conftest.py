@@ -138,6 +138,44 @@ def sales_rep(user_factory, north):
     return user_factory("SALES", depots=[north], username="northrep")
 
 
+@pytest.fixture
+def field_day(north, head_office, sales_rep):
+    """A representative's working day, for API and service tests: `received` full 12.7KG
+    cylinders delivered to NORTH, `collected` of them on the vehicle, and a credit
+    customer per code buying them at 3000.00. Returns (product, {code: customer})."""
+    from decimal import Decimal
+
+    from sales.models import Customer
+    from sales.services import rate_set
+    from stock.models import Product
+    from stock.services import distribution_create, stock_receive
+
+    def make(*, received=100, collected=20, codes=("C1",), credit_limit=None, collector=None):
+        cyl = Product.objects.get(code="12.7KG")
+        stock_receive(depot=north, product=cyl, quantity=received, actor=head_office)
+        distribution_create(
+            sales_rep=sales_rep,
+            depot=north,
+            product=cyl,
+            quantity=collected,
+            kind="COLLECTION",
+            actor=collector or head_office,
+        )
+        customers = {}
+        for code in codes:
+            customers[code] = Customer.objects.create(
+                code=code,
+                name=f"Customer {code}",
+                depot=north,
+                payment_type="CREDIT",
+                credit_limit=credit_limit,
+            )
+            rate_set(customer=customers[code], product=cyl, rate=Decimal("3000"), actor=head_office)
+        return cyl, customers
+
+    return make
+
+
 # --- Concurrency -----------------------------------------------------------------------
 
 

@@ -2,7 +2,6 @@
 zone: a posting that straddles midnight on 31 December is numbered in one year only."""
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -11,10 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.services import document_number_next
-from sales.models import Customer
-from sales.services import payment_record, rate_set, sale_post
-from stock.models import Product
-from stock.services import distribution_create, stock_receive
+from sales.services import payment_record, sale_post
+from stock.services import distribution_create
 
 pytestmark = pytest.mark.django_db
 
@@ -62,20 +59,9 @@ def test_year_and_at_are_one_or_the_other():
 
 
 @pytest.fixture
-def world(north, head_office, sales_rep):
-    cyl = Product.objects.get(code="12.7KG")
-    stock_receive(depot=north, product=cyl, quantity=50, actor=head_office)
-    distribution_create(
-        sales_rep=sales_rep,
-        depot=north,
-        product=cyl,
-        quantity=20,
-        kind="COLLECTION",
-        actor=head_office,
-    )
-    customer = Customer.objects.create(code="C1", name="Hotel", depot=north, payment_type="CREDIT")
-    rate_set(customer=customer, product=cyl, rate=Decimal("3000"), actor=head_office)
-    return {"cyl": cyl, "customer": customer}
+def world(field_day):
+    cyl, customers = field_day(received=50)
+    return {"cyl": cyl, "customer": customers["C1"]}
 
 
 def test_a_sale_across_midnight_is_numbered_in_the_year_of_its_created_at(world, sales_rep):

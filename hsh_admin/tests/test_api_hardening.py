@@ -9,31 +9,18 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from sales.models import Customer, Transaction
+from sales.models import Transaction
 from sales.services import rate_set, sale_post
 from stock.models import Distribution, Product
-from stock.services import distribution_create, stock_receive
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(north, head_office, sales_rep):
+def world(field_day, head_office, sales_rep):
     """NORTH: the rep has 20 full 12.7KG on the vehicle; C1 (credit) buys at 3000."""
-    cyl = Product.objects.get(code="12.7KG")
-    stock_receive(depot=north, product=cyl, quantity=25, actor=head_office)
-    distribution_create(
-        sales_rep=sales_rep,
-        depot=north,
-        product=cyl,
-        quantity=20,
-        kind="COLLECTION",
-        actor=sales_rep,
-    )
-    c1 = Customer.objects.create(
-        code="C1", name="Hotel", depot=north, payment_type="CREDIT", credit_limit=Decimal("10000")
-    )
-    rate_set(customer=c1, product=cyl, rate="3000", actor=head_office)
+    cyl, customers = field_day(received=25, credit_limit=Decimal("10000"), collector=sales_rep)
+    c1 = customers["C1"]
     return {"cyl": cyl, "c1": c1, "rep": sales_rep, "admin": head_office}
 
 
@@ -102,7 +89,7 @@ def test_no_rate_names_the_line_or_the_meter(world):
     assert error["code"] == "no_rate"
     assert error["fields"] == {
         "lines[0].product": [
-            "No rate for 9KG is in force for customer C1 (Hotel); set one before selling."
+            "No rate for 9KG is in force for customer C1 (Customer C1); set one before selling."
         ]
     }
     error = error_of(sell(world, meter_reading="10"), 400)

@@ -2,8 +2,6 @@
 is retried whole, at the outermost transaction (the Idempotency-Key wrapper's), never
 shown as a 503 while a retry can still succeed; and it posts once."""
 
-from decimal import Decimal
-
 import psycopg.errors
 import pytest
 from django.db import OperationalError
@@ -11,13 +9,11 @@ from rest_framework.test import APIClient
 
 from core.db import MAX_ATTEMPTS
 from core.models import AuditLog, IdempotencyKey
-from sales.models import Customer, Payment, Transaction
+from sales.models import Payment, Transaction
 from sales.services import payments as payment_service
-from sales.services import rate_set
 from sales.services import sales as sale_service
 from stock import services as stock_service
-from stock.models import Distribution, Product
-from stock.services import distribution_create, stock_receive
+from stock.models import Distribution
 
 # Retrying needs real transactions: inside a test's own transaction nothing can retry.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -51,19 +47,8 @@ def failing_first(monkeypatch, module, name, times=1):
 
 
 @pytest.fixture
-def world(north, head_office, sales_rep):
-    cyl = Product.objects.get(code="12.7KG")
-    stock_receive(depot=north, product=cyl, quantity=100, actor=head_office)
-    distribution_create(
-        sales_rep=sales_rep,
-        depot=north,
-        product=cyl,
-        quantity=20,
-        kind="COLLECTION",
-        actor=head_office,
-    )
-    customer = Customer.objects.create(code="C1", name="Hotel", depot=north, payment_type="CREDIT")
-    rate_set(customer=customer, product=cyl, rate=Decimal("3000"), actor=head_office)
+def world(field_day, sales_rep):
+    field_day()
     client = APIClient()
     client.force_authenticate(sales_rep)
     return {"client": client}

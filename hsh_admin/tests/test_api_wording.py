@@ -9,29 +9,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from sales.models import Customer
-from sales.services import rate_set
-from stock.models import Product
-from stock.services import distribution_create, stock_receive
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(north, south, head_office, sales_rep):
-    cyl = Product.objects.get(code="12.7KG")
-    stock_receive(depot=north, product=cyl, quantity=25, actor=head_office)
-    distribution_create(
-        sales_rep=sales_rep,
-        depot=north,
-        product=cyl,
-        quantity=5,
-        kind="COLLECTION",
-        actor=sales_rep,
-    )
-    c1 = Customer.objects.create(
-        code="C1", name="Hotel", depot=north, payment_type="CREDIT", credit_limit=Decimal("1e6")
-    )
-    rate_set(customer=c1, product=cyl, rate="3000", actor=head_office)
+def world(field_day, south, sales_rep):
+    field_day(received=25, collected=5, credit_limit=Decimal("1e6"), collector=sales_rep)
     Customer.objects.create(code="C9", name="Elsewhere", depot=south, payment_type="CASH")
     return sales_rep
 

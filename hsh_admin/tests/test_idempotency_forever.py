@@ -6,7 +6,6 @@ request stay on the document. So after the purge a retry still gets its document
 """
 
 from datetime import timedelta
-from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -18,31 +17,18 @@ from rest_framework.test import APIClient
 from core.idempotency import REUSED
 from core.models import IdempotencyKey
 from core.tasks import housekeeping_purge
-from sales.models import Customer, Payment, Transaction
-from sales.services import payment_record, rate_set, sale_post
-from stock.models import Distribution, Product
-from stock.services import distribution_create, stock_receive
+from sales.models import Payment, Transaction
+from sales.services import payment_record, sale_post
+from stock.models import Distribution
+from stock.services import distribution_create
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(north, head_office, sales_rep):
-    cyl = Product.objects.get(code="12.7KG")
-    stock_receive(depot=north, product=cyl, quantity=100, actor=head_office)
-    distribution_create(
-        sales_rep=sales_rep,
-        depot=north,
-        product=cyl,
-        quantity=20,
-        kind="COLLECTION",
-        actor=head_office,
-    )
-    customer = Customer.objects.create(code="C1", name="Hotel", depot=north, payment_type="CREDIT")
-    other = Customer.objects.create(code="C2", name="Cafe", depot=north, payment_type="CREDIT")
-    for c in (customer, other):
-        rate_set(customer=c, product=cyl, rate=Decimal("3000"), actor=head_office)
-    return {"cyl": cyl, "customer": customer, "other": other}
+def world(field_day):
+    cyl, customers = field_day(codes=("C1", "C2"))
+    return {"cyl": cyl, "customer": customers["C1"], "other": customers["C2"]}
 
 
 def purge_as_if_later():

@@ -4,7 +4,6 @@ and sales posted through the API before keys were kept per user ("api:<user id>:
 are still found by their key."""
 
 from datetime import timedelta
-from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -14,10 +13,9 @@ from rest_framework.test import APIClient
 
 from core.models import IdempotencyKey
 from core.tasks import housekeeping_purge
-from sales.models import Customer, Payment, Transaction
-from sales.services import rate_set, sale_post
-from stock.models import Distribution, Product
-from stock.services import distribution_create, stock_receive
+from sales.models import Payment, Transaction
+from sales.services import sale_post
+from stock.models import Distribution
 
 pytestmark = pytest.mark.django_db
 
@@ -27,20 +25,9 @@ COLLECTION = {"depot": "NORTH", "product": "12.7KG", "quantity": 1, "kind": "COL
 
 
 @pytest.fixture
-def world(north, head_office, sales_rep):
-    cyl = Product.objects.get(code="12.7KG")
-    stock_receive(depot=north, product=cyl, quantity=100, actor=head_office)
-    distribution_create(
-        sales_rep=sales_rep,
-        depot=north,
-        product=cyl,
-        quantity=20,
-        kind="COLLECTION",
-        actor=head_office,
-    )
-    customer = Customer.objects.create(code="C1", name="Hotel", depot=north, payment_type="CREDIT")
-    rate_set(customer=customer, product=cyl, rate=Decimal("3000"), actor=head_office)
-    return {"cyl": cyl, "customer": customer}
+def world(field_day):
+    cyl, customers = field_day()
+    return {"cyl": cyl, "customer": customers["C1"]}
 
 
 @pytest.fixture
