@@ -11,36 +11,17 @@ from io import StringIO
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 from django.test import override_settings
 
 from core.models import AuditAnchorRecord, AuditChainHead, AuditLog
 from core.services import AuditChainBroken, audit_hash, audit_record
+from core.tests.audit_helpers import as_superuser
 
 RECIPIENTS = ["auditor@example.com", "cfo@example.com"]
 
 
-@pytest.fixture
-def chain(north, head_office):
-    return [
-        audit_record(actor=head_office, action="test", obj=north, data={"n": n})
-        for n in range(1, 7)
-    ]
-
-
-def _as_superuser(*statements):
-    """What a database superuser can do: switch the triggers off and write anything."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        for sql, params in statements:
-            cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
-
-
 def _tamper(seq):
-    _as_superuser(("UPDATE core_auditlog SET data = %s WHERE seq = %s", ['{"n": 999}', seq]))
+    as_superuser(("UPDATE core_auditlog SET data = %s WHERE seq = %s", ['{"n": 999}', seq]))
 
 
 def _anchor(*args):
@@ -159,7 +140,7 @@ def test_a_chain_rewritten_with_the_key_up_to_the_last_anchor_is_found(chain, no
             )
         )
     statements.append(("UPDATE core_auditchainhead SET last_hash = %s WHERE id = 1", [previous]))
-    _as_superuser(*statements)
+    as_superuser(*statements)
     code, _out, err = _anchor()
     assert code == 1
     assert "entry #6 no longer has the anchored hash" in err
@@ -169,7 +150,7 @@ def test_a_chain_rewritten_with_the_key_up_to_the_last_anchor_is_found(chain, no
 @override_settings(AUDIT_ANCHOR_EMAILS=RECIPIENTS)
 def test_a_tail_removed_below_the_last_anchor_is_found(chain):
     assert _anchor()[0] == 0
-    _as_superuser(
+    as_superuser(
         ("DELETE FROM core_auditlog WHERE seq >= %s", [5]),
         (
             "UPDATE core_auditchainhead SET last_seq = %s, last_hash = %s WHERE id = 1",

@@ -26,26 +26,7 @@ from core.services import (
     audit_record,
     audit_seal_mac,
 )
-
-
-@pytest.fixture
-def chain(north, head_office):
-    """Six entries written by the application."""
-    return [
-        audit_record(actor=head_office, action="test", obj=north, data={"n": n})
-        for n in range(1, 7)
-    ]
-
-
-def _as_superuser(*statements):
-    """What a database superuser can do: switch the triggers off and write anything."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        for sql, params in statements:
-            cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
+from core.tests.audit_helpers import as_superuser
 
 
 def _verify(*args):
@@ -86,7 +67,7 @@ def _rewrite_from(seq, data, hasher):
             )
         )
     statements.append(("UPDATE core_auditchainhead SET last_hash = %s WHERE id = 1", [previous]))
-    _as_superuser(*statements)
+    as_superuser(*statements)
 
 
 def _json(data):
@@ -161,7 +142,7 @@ def test_a_forged_seal_cannot_declare_the_keyed_entries_unkeyed(chain):
     last = AuditLog.objects.order_by("-seq").first()
     with override_settings(AUDIT_HMAC_KEY="a-key-the-forger-made-up-0123456789abcdef"):
         mac = audit_seal_mac(seq=last.seq, hash=last.hash)
-    _as_superuser(
+    as_superuser(
         (
             "INSERT INTO core_auditchainseal (seq, hash, mac, created_at) VALUES (%s, %s, %s, %s)",
             [last.seq, last.hash, mac, last.created_at],
@@ -256,7 +237,7 @@ def test_rewriting_an_entry_from_before_the_key_is_found(north, head_office):
 def test_removing_the_seal_is_found(north, head_office):
     _legacy_chain(head_office, north, 3)
     _seal_as_the_migration_does()
-    _as_superuser(("DELETE FROM core_auditchainseal", []))
+    as_superuser(("DELETE FROM core_auditchainseal", []))
     code, err = _verify()
     assert code == 1
     assert "entry #1" in err
@@ -269,7 +250,7 @@ def test_removing_the_seal_is_found(north, head_office):
 def test_a_removed_tail_with_the_head_moved_back_is_found_by_the_anchor(chain):
     anchor = _anchor()
     last, previous = chain[-1], chain[-2]
-    _as_superuser(
+    as_superuser(
         ("DELETE FROM core_auditlog WHERE seq = %s", [last.seq]),
         (
             "UPDATE core_auditchainhead SET last_seq = %s, last_hash = %s WHERE id = 1",
