@@ -264,6 +264,19 @@ class PaymentMethod(models.TextChoices):
     CARD = "CARD", "Card"
 
 
+class PaymentQuerySet(models.QuerySet):
+    """The one definition of which payments count: a reversed payment stays on file but
+    pays nothing, and has no money on account."""
+
+    def in_force(self):
+        """Payments not reversed: what counts against a customer's balance."""
+        return self.filter(reversed_at__isnull=True)
+
+    def with_money_on_account(self):
+        """Payments in force with money not yet settling a sale (Payment.unallocated)."""
+        return self.in_force().filter(allocated__lt=models.F("amount"))
+
+
 class Payment(models.Model):
     number = models.CharField(max_length=20, unique=True)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
@@ -286,6 +299,7 @@ class Payment(models.Model):
     )
     reversal_reason = models.CharField(max_length=255, blank=True)
 
+    objects = PaymentQuerySet.as_manager()
     history = tracked()
 
     depot_scope = "depot"
@@ -317,7 +331,8 @@ class Payment(models.Model):
 
     @property
     def unallocated(self) -> Decimal:
-        """Money on account: received, not reversed, and not yet settling a sale."""
+        """Money on account: received, not reversed, and not yet settling a sale (the
+        same rule as PaymentQuerySet.with_money_on_account)."""
         return Decimal("0") if self.is_reversed else self.amount - self.allocated
 
     @property

@@ -101,7 +101,7 @@ def balance_expression():
         "total_amount",
     )
     # Payments less reversed payments: a reversed payment counts back (it stays on file).
-    paid = _total(Payment.objects.filter(customer=customer, reversed_at__isnull=True), "amount")
+    paid = _total(Payment.objects.in_force().filter(customer=customer), "amount")
     return sold - paid
 
 

@@ -3,7 +3,6 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import F
 
 from core.numbers import plain_decimal
 from sales.models import Customer, Payment, PaymentAllocation
@@ -74,9 +73,9 @@ def settle(customer: Customer) -> list[PaymentAllocation]:
     takes that lock first, so these rows cannot change underneath.
     """
     payments = list(
-        Payment.objects.filter(
-            customer=customer, allocated__lt=F("amount"), reversed_at__isnull=True
-        ).order_by("created_at", "id")
+        Payment.objects.with_money_on_account()
+        .filter(customer=customer)
+        .order_by("created_at", "id")
     )
     allocations = []
     if not payments:
