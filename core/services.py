@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
+import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -289,6 +290,16 @@ class AuditChainBroken(Exception):
         self.check = check
 
 
+class AuditAnchorNotSent(Exception):
+    """The anchor was taken and recorded, but its e-mail could not be sent: `anchor` holds
+    it, so it can still be kept by hand."""
+
+    def __init__(self, anchor, error):
+        super().__init__(f"the anchor's e-mail could not be sent: {error}")
+        self.anchor = anchor
+        self.error = error
+
+
 def audit_anchor_mac(*, seq: int, hash: str) -> str:
     """The MAC of a recorded anchor (AuditAnchorRecord): only the key holder writes one."""
     message = f"hsh-audit-anchor:{seq}:{hash}".encode()
@@ -343,18 +354,26 @@ def audit_anchor_send(
     )
     logger.info("%s (verified first: %s)", anchor.line, anchor.verified)
     if recipients:
-        send_mail(
-            f"HSH audit anchor #{anchor.seq} ({anchor.taken_at:%Y-%m-%d})",
-            f"{anchor.line}\n"
-            f"Verified before it was taken: {anchor.verified}.\n\n"
-            "Keep this e-mail. It records the end of the audit log's hash chain at that "
-            "moment, outside the database. To prove later that no entry up to it was "
-            "changed or removed, run:\n\n"
-            f"    python manage.py verify_audit --anchor {anchor.text}\n",
-            None,
-            recipients,
-        )
+        try:
+            _audit_anchor_mail(anchor, recipients)
+        except (OSError, smtplib.SMTPException) as exc:
+            logger.error("%s; e-mail to %s failed: %s", anchor.line, ", ".join(recipients), exc)
+            raise AuditAnchorNotSent(anchor, exc) from exc
     return anchor
+
+
+def _audit_anchor_mail(anchor, recipients) -> None:
+    send_mail(
+        f"HSH audit anchor #{anchor.seq} ({anchor.taken_at:%Y-%m-%d})",
+        f"{anchor.line}\n"
+        f"Verified before it was taken: {anchor.verified}.\n\n"
+        "Keep this e-mail. It records the end of the audit log's hash chain at that "
+        "moment, outside the database. To prove later that no entry up to it was "
+        "changed or removed, run:\n\n"
+        f"    python manage.py verify_audit --anchor {anchor.text}\n",
+        None,
+        recipients,
+    )
 
 
 def _audit_chain_alert(check, recipients: list[str]) -> None:

@@ -213,3 +213,21 @@ def test_the_daily_task_walks_the_whole_chain_on_sundays(chain, monkeypatch, day
     )
     audit_anchor_daily.apply().get()
     assert asked == [{"full": full}]
+
+
+@pytest.mark.django_db
+@override_settings(AUDIT_ANCHOR_EMAILS=RECIPIENTS)
+def test_an_anchor_whose_mail_fails_is_still_printed_and_the_command_fails(chain, monkeypatch):
+    """SMTP down: the anchor is still printed (to be kept by hand), with a plain error
+    and exit 1, never a bare traceback."""
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refused)
+    code, out, err = _anchor()
+    assert code == 1
+    assert re.search(r"Audit anchor: \d+:[0-9a-f]{64}", out)
+    assert "The e-mail to auditor@example.com, cfo@example.com failed" in err
+    assert "Traceback" not in err
+    assert AuditAnchorRecord.objects.count() == 1  # taken, and recorded as verified

@@ -4,7 +4,7 @@ e-mail it. A chain that does not hold gets no anchor: an alert instead, and exit
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from core.services import AuditChainBroken, audit_anchor_send
+from core.services import AuditAnchorNotSent, AuditChainBroken, audit_anchor_send
 
 
 class Command(BaseCommand):
@@ -41,10 +41,22 @@ class Command(BaseCommand):
             if sent_to:
                 self.stderr.write(f"alert e-mailed to {', '.join(sent_to)}")
             raise SystemExit(1) from None
-        self.stdout.write(anchor.line)
-        self.stdout.write(f"verified first: {anchor.verified}")
-        self.stdout.write(f"Check it later with: manage.py verify_audit --anchor {anchor.text}")
+        except AuditAnchorNotSent as unsent:
+            self._print(unsent.anchor)
+            self.stderr.write(
+                self.style.ERROR(
+                    f"The e-mail to {', '.join(sent_to)} failed ({unsent.error}): keep the "
+                    "anchor above yourself, and check EMAIL_URL."
+                )
+            )
+            raise SystemExit(1) from None
+        self._print(anchor)
         if sent_to:
             self.stdout.write(f"e-mailed to {', '.join(sent_to)}")
         else:
             self.stdout.write("not e-mailed: AUDIT_ANCHOR_EMAILS is empty")
+
+    def _print(self, anchor):
+        self.stdout.write(anchor.line)
+        self.stdout.write(f"verified first: {anchor.verified}")
+        self.stdout.write(f"Check it later with: manage.py verify_audit --anchor {anchor.text}")
