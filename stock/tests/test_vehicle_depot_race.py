@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-import core.services
+import core.services.users
 import stock.services
 from core.models import User
 from stock.models import Distribution, StockLevel
@@ -117,7 +117,7 @@ def test_a_collection_during_a_depot_change_waits_for_it_and_sees_the_new_depot(
     """Head office's change has passed the guard and holds its transaction open; the
     collection (asked at NORTH) starts meanwhile. Without the lock it read NORTH."""
     checked = threading.Event()
-    real_guards = list(core.services.assignment_guards)
+    real_guards = list(core.services.users.assignment_guards)
 
     def slow_guard(**kwargs):
         for guard in real_guards:
@@ -125,7 +125,7 @@ def test_a_collection_during_a_depot_change_waits_for_it_and_sees_the_new_depot(
         checked.set()
         time.sleep(HOLD)
 
-    monkeypatch.setattr(core.services, "assignment_guards", [slow_guard])
+    monkeypatch.setattr(core.services.users, "assignment_guards", [slow_guard])
 
     def collection():
         assert checked.wait(10)

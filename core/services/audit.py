@@ -1,4 +1,5 @@
-"""Writes for users and depots. Admin, seed and API call these, never the ORM directly."""
+"""The audit log: entries appended to an HMAC-keyed hash chain in the action's own
+transaction, and anchors of the chain kept outside the database."""
 
 import hashlib
 import hmac
@@ -10,103 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
-from core.models import Depot, Role, User
-from core.roles import GROUP_NAMES
-
-# Checks other apps add (stock: a vehicle holding stock cannot change depot). Each is
-# called as guard(user=..., role=..., depots=...) and raises ValidationError.
-assignment_guards: list = []
-
-
-def user_assignment_validate(
-    *, role: str, depots: Iterable[Depot], vehicle_no: str, user: User | None = None
-) -> None:
-    """The rules tying a role to its depots and vehicle; raises per-field errors.
-    `user` is the existing account being changed (None when creating one)."""
-    depots = list(depots)
-    errors = {}
-    if role == Role.SALES:
-        if len(depots) != 1:
-            errors["depots"] = (
-                f"A sales representative has exactly one home depot; {len(depots)} selected."
-            )
-        if not vehicle_no.strip():
-            errors["vehicle_no"] = "A sales representative needs a vehicle number."
-    elif role == Role.MANAGER and not depots:
-        errors["depots"] = "A depot manager needs at least one depot."
-    inactive = [d.code for d in depots if not d.is_active]
-    if inactive and "depots" not in errors:
-        errors["depots"] = f"Depot {', '.join(inactive)} is closed (inactive)."
-    if errors:
-        raise ValidationError(errors)
-    if user is not None and user.pk is not None:
-        for guard in assignment_guards:
-            guard(user=user, role=role, depots=depots)
-
-
-def user_role_sync(*, user: User) -> None:
-    """Put the user in exactly the group of their role (and staff status with it)."""
-    role_groups = Group.objects.filter(name__in=GROUP_NAMES.values())
-    user.groups.remove(*role_groups.exclude(name=GROUP_NAMES[user.role]))
-    group, _ = Group.objects.get_or_create(name=GROUP_NAMES[user.role])
-    user.groups.add(group)
-
-
-@transaction.atomic
-def user_create(
-    *,
-    username: str,
-    password: str,
-    role: str,
-    depots: Iterable[Depot] = (),
-    vehicle_no: str = "",
-    first_name: str = "",
-    last_name: str = "",
-    email: str = "",
-) -> User:
-    depots = list(depots)
-    user_assignment_validate(role=role, depots=depots, vehicle_no=vehicle_no)
-    user = User(
-        username=username,
-        role=role,
-        vehicle_no=vehicle_no.strip(),
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-    )
-    user.set_password(password)
-    user.full_clean(exclude=["password"])
-    user.save()
-    user.depots.set(depots)
-    user_role_sync(user=user)
-    return user
-
-
-def user_logout_everywhere(*, user: User, actor: User, via: str) -> User:
-    """End every sign-in the user has: field-API tokens on every handheld (core.auth checks
-    the version on each request and refresh) and admin sessions (the session hash covers
-    the version: User._get_session_auth_hash). They sign in again. `via` says where it was
-    asked ("admin", "api"). A password change does the same by itself (User.save)."""
-    with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
-        user.refresh_from_db(fields=["token_version"])
-        audit_record(
-            actor=actor,
-            action="user_logout_everywhere",
-            obj=user,
-            data={"username": user.username, "via": via},
-            depot=user.home_depot,
-        )
-    return user
-
+from core.models import Depot, User
 
 GENESIS_HASH = "0" * 64
 # core_auditlog.writer_version of what this code appends. The column has no database
@@ -403,41 +313,3 @@ def _audit_chain_alert(check, recipients: list[str]) -> None:
         None,
         recipients,
     )
-
-
-def document_number_next(
-    *, series: str, at: datetime | None = None, year: int | None = None, width: int = 6
-) -> str:
-    """The next gapless number of a series, e.g. DST-2026-000042.
-
-    `at` is the moment the document is stored with (its created_at): the number's year is
-    that moment's year in the business time zone (settings.TIME_ZONE), so a posting that
-    straddles midnight on 31 December is numbered and dated in the same year. (`year`
-    instead of `at` names the year directly.)
-
-    Locks the series' counter row until the caller's transaction ends; callers take it
-    last, after their other locks, so the hot row is held as briefly as possible.
-    """
-    from core.models import DocumentCounter
-
-    if (at is None) == (year is None):
-        raise TypeError("document_number_next takes either `at` or `year`")
-    if at is not None:
-        year = timezone.localtime(at, timezone.get_default_timezone()).year
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("document_number_next must run inside the posting transaction")
-    table = connection.ops.quote_name(DocumentCounter._meta.db_table)
-    bump = (
-        f"UPDATE {table} SET last_value = last_value + 1 "  # noqa: S608 - our table name
-        "WHERE series = %s AND year = %s RETURNING last_value"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(bump, [series, year])
-        row = cursor.fetchone()
-        if row is None:  # the series' first number this year
-            DocumentCounter.objects.bulk_create(
-                [DocumentCounter(series=series, year=year)], ignore_conflicts=True
-            )
-            cursor.execute(bump, [series, year])
-            row = cursor.fetchone()
-    return f"{series}-{year}-{row[0]:0{width}d}"
