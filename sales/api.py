@@ -23,6 +23,7 @@ from sales.selectors import customers_with_account, listed_rates
 from sales.services import payment_record, sale_post
 from sales.services.common import MAX_AMOUNT, MAX_READING
 from stock.models import Product
+from stock.services import MAX_QUANTITY
 
 
 def visible_customers(user):
@@ -87,8 +88,8 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
 
 class LineSerializer(serializers.Serializer):
     product = CodeField(queryset=Product.objects.all())
-    quantity = PlainIntegerField(min_value=1, max_value=1_000_000)
-    empties_returned = PlainIntegerField(min_value=0, max_value=1_000_000, required=False)
+    quantity = PlainIntegerField(min_value=1, max_value=MAX_QUANTITY)
+    empties_returned = PlainIntegerField(min_value=0, max_value=MAX_QUANTITY, required=False)
 
 
 class SaleLineOutSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from core.api import (
 from core.api_scope import api_scope
 from core.models import Depot, Role
 from stock.models import Distribution, DistributionKind, Product, StockLevel
-from stock.services import distribution_create
+from stock.services import MAX_QUANTITY, distribution_create
 
 
 class StockLevelSerializer(serializers.ModelSerializer):
@@ -56,7 +56,7 @@ class DistributionSerializer(serializers.ModelSerializer):
     depot = CodeField(queryset=Depot.objects.all())
     product = CodeField(queryset=Product.objects.all())
     kind = serializers.ChoiceField(choices=DistributionKind.choices)
-    quantity = PlainIntegerField(min_value=1, max_value=1_000_000)
+    quantity = PlainIntegerField(min_value=1, max_value=MAX_QUANTITY)
     sales_rep = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

@@ -7,7 +7,7 @@ class StockConfig(AppConfig):
 
     def ready(self):
         from core.services import assignment_guards
-        from stock.selectors import vehicle_transfer_guard
+        from stock.services import vehicle_transfer_guard
 
         if vehicle_transfer_guard not in assignment_guards:
             assignment_guards.append(vehicle_transfer_guard)

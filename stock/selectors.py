@@ -132,31 +132,3 @@ def _vehicle_depot_differences():
                 yield "home", level, None, level.quantity
         elif home[0] != level.depot_id:
             yield "home", level, depots[home[0]], level.quantity
-
-
-def vehicle_transfer_guard(*, user: User, role: str, depots) -> None:
-    """A representative whose vehicle holds stock keeps their depot and role until the
-    vehicle is emptied (returned or counted off): the stock counts for that depot.
-
-    Locks the representative's row FOR NO KEY UPDATE before reading their depot and
-    vehicle, until the change commits: every posting that reads the home depot holds the
-    same row FOR SHARE until it commits (stock.services.sales_rep_home_depot). So a
-    collection in flight is waited for and then seen here, and a posting that starts now
-    waits for the change and reads the new depot. Call inside the transaction that saves
-    the change (the admin's change form runs in one)."""
-    current = User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
-    if current is None or current.role != "SALES":
-        return
-    before = set(current.depots.values_list("pk", flat=True))
-    after = {d.pk for d in depots}
-    if role == "SALES" and before == after:
-        return
-    held = StockLevel.objects.filter(sales_rep=current).aggregate(total=Sum("quantity"))["total"]
-    if held:
-        raise ValidationError(
-            {
-                "depots": f"{current.username}'s vehicle still holds {held} cylinders. "
-                "Return them to the depot or count them off before changing the "
-                "representative's depot or role."
-            }
-        )

@@ -12,8 +12,8 @@ from core.models import AuditLog, IdempotencyKey
 from sales.models import Payment, Transaction
 from sales.services import payments as payment_service
 from sales.services import sales as sale_service
-from stock import services as stock_service
 from stock.models import Distribution
+from stock.services import distributions as distribution_service
 
 # Retrying needs real transactions: inside a test's own transaction nothing can retry.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -72,7 +72,7 @@ CASES = {
     "collection": (
         "/api/distributions/",
         {"depot": "NORTH", "product": "12.7KG", "quantity": 1, "kind": "COLLECTION"},
-        stock_service,
+        distribution_service,
         "audit_record",
         Distribution,
     ),

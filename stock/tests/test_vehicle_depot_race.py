@@ -90,7 +90,7 @@ def test_a_depot_change_during_a_collection_waits_for_it_and_is_refused(
     """The collection has read NORTH and holds its transaction open; head office saves
     SOUTH meanwhile. Without the lock the guard saw an empty vehicle and let it through."""
     home_read = threading.Event()
-    real_levels_lock = stock.services.levels_lock
+    real_levels_lock = stock.services.distributions.levels_lock
 
     def slow_levels_lock(keys):
         levels = real_levels_lock(keys)
@@ -98,7 +98,7 @@ def test_a_depot_change_during_a_collection_waits_for_it_and_is_refused(
         time.sleep(HOLD)
         return levels
 
-    monkeypatch.setattr(stock.services, "levels_lock", slow_levels_lock)
+    monkeypatch.setattr(stock.services.distributions, "levels_lock", slow_levels_lock)
 
     def change():
         assert home_read.wait(10)
@@ -150,7 +150,7 @@ def test_a_vehicle_count_during_a_depot_change_is_serialised_too(
 ):
     """A count that finds cylinders on an empty vehicle is a posting at the home depot."""
     home_read = threading.Event()
-    real_levels_lock = stock.services.levels_lock
+    real_levels_lock = stock.services.stock.levels_lock
 
     def slow_levels_lock(keys):
         levels = real_levels_lock(keys)
@@ -158,7 +158,7 @@ def test_a_vehicle_count_during_a_depot_change_is_serialised_too(
         time.sleep(HOLD)
         return levels
 
-    monkeypatch.setattr(stock.services, "levels_lock", slow_levels_lock)
+    monkeypatch.setattr(stock.services.stock, "levels_lock", slow_levels_lock)
 
     def count():
         return stock_adjust(

@@ -1,0 +1,136 @@
+"""Input checks of stock postings: each names the field and the problem, and writes
+nothing. sales.services uses them too."""
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from core.models import Depot, Role, User
+from core.numbers import plain_whole
+from stock.models import Product, StockLevel, StockState
+from stock.services.ledger import LevelKey
+
+MAX_QUANTITY = 1_000_000  # far above any real load; keeps int columns safe
+
+
+def whole_number(value, field: str, *, minimum: int) -> int:
+    """A count from an int or a string of ASCII digits (core.numbers: not 1.0, "1.0",
+    "1e0", True or non-ASCII digits), within minimum..MAX_QUANTITY."""
+    try:
+        value = plain_whole(value)
+    except ValueError:
+        raise ValidationError({field: f"Enter a whole number; got {value!r}."}) from None
+    if value < minimum:
+        bound = "above zero" if minimum == 1 else "of zero or more"
+        raise ValidationError({field: f"Enter a whole number {bound}; got {value}."})
+    if value > MAX_QUANTITY:
+        raise ValidationError(
+            {field: f"{value} is more than {MAX_QUANTITY:,} cylinders; check the figure."}
+        )
+    return value
+
+
+def cylinder_check(product: Product, *, allow_inactive: bool = False) -> None:
+    """Only cylinders have stock. Inactive products may still be returned and counted
+    (stock already out there must be able to come back), never received or sold."""
+    if not product.is_active and not allow_inactive:
+        raise ValidationError({"product": f"{product.code} is no longer sold (inactive)."})
+    if not product.is_cylinder:
+        raise ValidationError(
+            {"product": f"{product.code} is sold by meter reading; it has no cylinder stock."}
+        )
+
+
+def depot_check(depot: Depot | None) -> None:
+    if depot is None:
+        raise ValidationError({"depot": "Choose a depot."})
+    if not depot.is_active:
+        raise ValidationError({"depot": f"Depot {depot.code} is closed (inactive)."})
+
+
+def sales_rep_home_depot(
+    sales_rep: User,
+    depot: Depot | None = None,
+    *,
+    allow_inactive: bool = False,
+    lock: bool = True,
+) -> Depot:
+    """The representative's home depot, after checking they can hold vehicle stock.
+    An inactive representative's vehicle may still be emptied and counted.
+
+    Inside a posting's transaction (lock=True) the representative's row is locked FOR
+    SHARE first and their role, status and depot are read after it, from the database
+    (not from the possibly stale `sales_rep`). Until the posting commits, a depot or role
+    change waits (it locks the row FOR NO KEY UPDATE before it looks at the vehicle), and
+    a posting that starts during a change waits for it and reads the new depot. Postings
+    for one representative share the lock and do not wait for each other. lock=False: a
+    check before the posting's transaction, which must call this again inside it.
+    """
+    role, is_active, home_id = _sales_rep_read(sales_rep, lock=lock)
+    if role != Role.SALES or not (is_active or allow_inactive):
+        raise ValidationError(
+            {"sales_rep": f"{sales_rep.username} is not an active sales representative."}
+        )
+    if home_id is None:
+        raise ValidationError({"sales_rep": f"{sales_rep.username} has no home depot."})
+    if depot is not None and home_id == depot.pk:
+        return depot
+    home = Depot.objects.get(pk=home_id)
+    if depot is not None:
+        raise ValidationError(
+            {"depot": f"{sales_rep.username} works from depot {home.code}, not {depot.code}."}
+        )
+    return home
+
+
+def _sales_rep_read(sales_rep: User, *, lock: bool) -> tuple:
+    """(role, is_active, home depot id) of a representative. With lock, inside a
+    transaction on PostgreSQL, the user row is locked FOR SHARE first (Django's
+    select_for_update has no shared mode) and the depot read by a second statement: a
+    statement that waited for a lock still sees other tables as they were when it began.
+    Without a lock one statement reads all three. SQLite runs one writer at a time."""
+    users = connection.ops.quote_name(User._meta.db_table)
+    through = connection.ops.quote_name(User.depots.through._meta.db_table)
+    depots = connection.ops.quote_name(Depot._meta.db_table)
+    home = (
+        f"SELECT ud.depot_id FROM {through} ud JOIN {depots} d ON d.id = ud.depot_id "  # noqa: S608
+        "WHERE ud.user_id = %s ORDER BY d.code LIMIT 1"
+    )
+    locking = lock and connection.features.has_select_for_update and connection.in_atomic_block
+    with connection.cursor() as cursor:
+        if not locking:
+            cursor.execute(
+                f"SELECT role, is_active, ({home}) FROM {users} WHERE id = %s",  # noqa: S608
+                [sales_rep.pk, sales_rep.pk],
+            )
+            row = cursor.fetchone()
+            return row if row is not None else (None, False, None)
+        cursor.execute(
+            f"SELECT role, is_active FROM {users} WHERE id = %s FOR SHARE",  # noqa: S608
+            [sales_rep.pk],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None, False, None
+        cursor.execute(home, [sales_rep.pk])
+        depot = cursor.fetchone()
+    return row[0], row[1], depot[0] if depot else None
+
+
+def availability_check(
+    level: StockLevel, key: LevelKey, quantity: int, *, field: str | None = None
+) -> None:
+    """Refuse taking more than the level holds (code insufficient_stock), keyed by the
+    field that asked for the quantity when there is one (quantity, lines[0].quantity)."""
+    if level.quantity < quantity:
+        refusal = ValidationError(
+            f"Only {level.quantity} {key.state.lower()} {key.product.code} cylinders "
+            f"{key.where}; {quantity} requested.",
+            code="insufficient_stock",
+        )
+        raise ValidationError({field: refusal}) if field else refusal
+
+
+def state_check(state: str) -> str:
+    if state not in StockState.values:
+        raise ValidationError({"state": f"State must be FULL or EMPTY; got {state!r}."})
+    return state
