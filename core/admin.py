@@ -18,6 +18,7 @@ from core.admin_mixins import (
     DepotScopedAdminMixin,
     DistinctValuesFilter,
     HistoryAdmin,
+    ReadOnlyAdminMixin,
     RecoverableAdminMixin,
 )
 from core.models import AuditLog, Depot, Role, User
@@ -250,7 +251,7 @@ admin.site.unregister(AccessFailureLog)
 
 
 @admin.register(Group)
-class RoleGroupAdmin(admin.ModelAdmin):
+class RoleGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The role groups, read-only: their permissions are set by migrations."""
 
     list_display = ("name", "member_count")
@@ -272,15 +273,6 @@ class RoleGroupAdmin(admin.ModelAdmin):
                 "content_type__app_label", "codename"
             )
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @dashboard.panel(order=10)
@@ -329,7 +321,7 @@ class AuditObjectTypeFilter(DistinctValuesFilter):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmin):
     """The audit log, read-only for everyone. Search by the object's id or number."""
 
     list_display = ("seq", "created_at", "actor", "action", "object_label", "summary")
@@ -368,12 +360,3 @@ class AuditLogAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
         import json
 
         return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

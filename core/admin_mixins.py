@@ -161,3 +161,18 @@ class DistinctValuesFilter(admin.SimpleListFilter):
         if self.value() is None:
             return queryset
         return queryset.filter(**{self.field: self.value()})
+
+
+class ReadOnlyAdminMixin:
+    """A screen that only shows: no add, change or delete here (its rows are written by
+    services). Put it before the ModelAdmin base. The change page then shows the row
+    read-only to whoever may view it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core import dashboard
+from core.admin_mixins import ReadOnlyAdminMixin
 from core.scoping import ALL, visible_depot_ids
 from reporting import services
 from reporting.catalogue import all_reports
@@ -13,7 +14,7 @@ from reporting.models import ExportJob, JobStatus, ReportSchedule
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Export jobs: managers see their own, head office all. Nothing is edited here."""
 
     list_display = (
@@ -70,15 +71,6 @@ class ExportJobAdmin(admin.ModelAdmin):
         refresh = job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
         extra_context = {**(extra_context or {}), "refresh": refresh}
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReportScheduleForm(forms.ModelForm):

@@ -5,7 +5,7 @@ from django.urls import path, reverse
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
-from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
+from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
 from core.models import Role, User
 from core.scoping import scope_queryset
 from stock import services
@@ -19,19 +19,6 @@ from stock.models import (
     StockState,
 )
 from stock.selectors import stock_on_hand
-
-
-class ReadOnlyAdminMixin:
-    """Posted stock is changed only by services: no add, change or delete here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class VehicleFilter(admin.SimpleListFilter):

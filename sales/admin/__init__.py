@@ -1,0 +1,26 @@
+"""The sales screens, one module per screen. Importing this package registers every
+sales admin on the default admin site and the sales panel on the dashboard."""
+
+from sales.admin.customers import CustomerAdmin, RateAdmin
+from sales.admin.dashboard import sales_today_panel
+from sales.admin.inlines import AllocationInline, LineInline, MeterInline, ReadOnlyInline
+from sales.admin.payments import PaymentAdmin, ReversalFilter
+from sales.admin.rate_table import ImportedRateInline, RateImportAdmin, RateTableAdmin
+from sales.admin.transactions import TransactionAdmin, UnpaidFilter
+
+__all__ = [
+    "AllocationInline",
+    "CustomerAdmin",
+    "ImportedRateInline",
+    "LineInline",
+    "MeterInline",
+    "PaymentAdmin",
+    "RateAdmin",
+    "RateImportAdmin",
+    "RateTableAdmin",
+    "ReadOnlyInline",
+    "ReversalFilter",
+    "TransactionAdmin",
+    "UnpaidFilter",
+    "sales_today_panel",
+]

@@ -1,0 +1,209 @@
+"""Customers (balance, rates in force, unpaid sales, set rates) and rate history."""
+
+from decimal import Decimal
+
+from django.contrib import admin
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from reversion.admin import VersionAdmin
+
+from core.admin_flow import CappedCountPaginator, confirm_and_post
+from core.admin_mixins import (
+    DepotScopedAdminMixin,
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    RecoverableAdminMixin,
+)
+from sales import services
+from sales.forms import SetRatesForm
+from sales.models import Customer, Rate
+from sales.selectors import (
+    customer_balance,
+    customers_with_account,
+    rate_version_in_force,
+    unpaid_transactions,
+)
+from stock.models import Product
+
+
+@admin.register(Customer)
+class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, VersionAdmin):
+    list_display = (
+        "code",
+        "name",
+        "depot",
+        "payment_type",
+        "credit_limit",
+        "balance_due",
+        "is_active",
+    )
+    list_filter = ("depot", "payment_type", "is_active")
+    search_fields = ("code", "name", "phone")
+    list_select_related = ("depot",)
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("code", "name", "address", "phone", "depot", "is_active")}),
+        ("Terms", {"fields": ("payment_type", "credit_limit")}),
+        ("Meter", {"fields": ("last_meter_reading",)}),
+    )
+    account_fieldsets = (
+        ("Rates in force", {"fields": ("current_rates",)}),
+        ("Account", {"fields": ("balance", "unpaid_sales")}),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets + (self.account_fieldsets if obj is not None else ())
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # The meter moves only with posted and voided meter sales.
+        return ("code", "last_meter_reading", "current_rates", "balance", "unpaid_sales")
+
+    def get_queryset(self, request):
+        # The balance column comes with the page's one query (the API's selector).
+        return customers_with_account(super().get_queryset(request))
+
+    @admin.display(description="Balance due", ordering="balance_value")
+    def balance_due(self, obj):
+        return f"{Decimal(obj.balance_value):.2f}"
+
+    @admin.display(description="Balance")
+    def balance(self, obj):
+        value = customer_balance(customer=obj)
+        limit = f" of a {obj.credit_limit} limit" if obj.credit_limit is not None else ""
+        if value < 0:
+            return f"{-value} paid in advance"
+        return f"{value} owed{limit}"
+
+    @admin.display(description="Current rates")
+    def current_rates(self, obj):
+        rows = []
+        for product in Product.objects.filter(is_active=True):
+            version = rate_version_in_force(customer=obj, product=product)
+            rows.append(
+                (
+                    product.code,
+                    "no rate" if version is None or version.rate is None else version.rate,
+                    timezone.localtime(version.effective_from).strftime("%Y-%m-%d %H:%M")
+                    if version
+                    else "",
+                )
+            )
+        links = format_html(
+            '<p><a href="{}">Set new rates</a> &middot; <a href="{}?customer__id__exact={}">'
+            "Rate history</a></p>",
+            reverse("admin:sales_customer_rates", args=[obj.pk]),
+            reverse("admin:sales_rate_changelist"),
+            obj.pk,
+        )
+        table = format_html(
+            "<table><thead><tr><th>Product</th><th>Rate</th><th>In force since</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+        return table + links
+
+    @admin.display(description="Unpaid credit sales (oldest first)")
+    def unpaid_sales(self, obj):
+        sales = list(unpaid_transactions(customer=obj)[:20])
+        if not sales:
+            return "None."
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:sales_transaction_change", args=[s.pk]),
+                    s.number,
+                    timezone.localtime(s.created_at).strftime("%Y-%m-%d"),
+                    s.total_amount,
+                    s.total_amount - s.amount_paid,
+                )
+                for s in sales
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Sale</th><th>Date</th><th>Total</th><th>Due</th></tr>"
+            '</thead><tbody>{}</tbody></table><p><a href="{}?customer__id__exact={}&amp;'
+            'unpaid=1">All unpaid sales</a></p>',
+            rows,
+            reverse("admin:sales_transaction_changelist"),
+            obj.pk,
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (obj.transactions.exists() or obj.payments.exists()):
+            return False  # a customer with history is closed (inactive), never deleted
+        return super().has_delete_permission(request, obj)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/rates/", wrap(self.rates_view), name="sales_customer_rates"),
+            *super().get_urls(),
+        ]
+
+    def rates_view(self, request, pk):
+        customer = get_object_or_404(self.get_queryset(request), pk=pk)
+
+        def preview(form, versions):
+            lines = [f"New rates for {customer}:"]
+            for version in versions:
+                before = rate_version_in_force(
+                    customer=customer,
+                    product=version.product,
+                    at=version.effective_from - timezone.timedelta(microseconds=1),
+                )
+                old = "none" if before is None or before.rate is None else before.rate
+                lines.append(f"{version.product.code}: {old} -> {version.rate}")
+            lines.append(
+                "In force from "
+                + timezone.localtime(versions[0].effective_from).strftime("%Y-%m-%d %H:%M")
+            )
+            return lines
+
+        return confirm_and_post(
+            request,
+            self,
+            form_class=SetRatesForm,
+            form_kwargs={"customer": customer},
+            title=f"Set rates for {customer}",
+            permission="sales.add_rate",
+            service=services.customer_rates_set,
+            service_kwargs=lambda form: {
+                "customer": customer,
+                "rates": form.changes(),
+                "actor": request.user,
+                "effective_from": form.cleaned_data["effective_from"],
+            },
+            preview=preview,
+            preview_in_dry_run=True,
+            success=lambda versions: (
+                f"{len(versions)} rate(s) set for {customer.code}.",
+                reverse("admin:sales_customer_change", args=[customer.pk]),
+            ),
+        )
+
+
+@admin.register(Rate)
+class RateAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, HistoryAdmin):
+    """Every version of every rate, newest first. Versions are never edited."""
+
+    list_display = (
+        "customer",
+        "product",
+        "rate",
+        "effective_from",
+        "created_by",
+        "created_at",
+        "batch",
+    )
+    list_filter = ("product", "customer__depot", "effective_from")
+    search_fields = ("=customer__code", "customer__name")
+    list_select_related = ("customer", "product", "created_by", "batch")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    ordering = ("-id",)

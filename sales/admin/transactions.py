@@ -1,0 +1,213 @@
+"""Sales: the list, posting a sale, voiding one or several."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from core.admin_flow import CappedCountPaginator, confirm_and_post
+from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
+from sales import services
+from sales.admin.inlines import AllocationInline, LineInline, MeterInline
+from sales.forms import SaleForm, VoidForm
+from sales.models import Customer, MeterSale, PaymentType, Transaction, TransactionStatus
+from sales.selectors import customer_balance
+
+
+class UnpaidFilter(admin.SimpleListFilter):
+    title = "payment"
+    parameter_name = "unpaid"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Unpaid credit sales")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(
+                status=TransactionStatus.POSTED, payment_type=PaymentType.CREDIT, is_paid=False
+            )
+        return queryset
+
+
+@admin.register(Transaction)
+class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
+    list_display = (
+        "number",
+        "created_at",
+        "customer",
+        "sales_rep",
+        "depot",
+        "payment_type",
+        "total_amount",
+        "amount_paid",
+        "status",
+    )
+    list_filter = ("status", "payment_type", UnpaidFilter, "depot", "created_at")
+    search_fields = ("=number", "=customer__code", "customer__name")
+    list_select_related = ("customer", "sales_rep", "depot")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    raw_id_fields = ("customer",)
+    inlines = [LineInline, MeterInline, AllocationInline]
+    actions = ["void_selected"]
+    exclude = ("idempotency_key", "request_fingerprint")
+
+    def get_search_results(self, request, queryset, search_term):
+        """A sale's number, or a customer's code or part of their name. Each through an
+        index: the customers are looked up first (a small table), then their sales."""
+        term = search_term.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
+        if not term:
+            return queryset, False
+        customers = Customer.objects.filter(Q(code__iexact=term) | Q(name__icontains=term))
+        ids = list(customers.values_list("pk", flat=True))
+        return queryset.filter(Q(number=term.upper()) | Q(customer_id__in=ids)), False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Transaction._meta.fields if f.name not in self.exclude]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/void/", wrap(self.void_view), name="sales_transaction_void"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_void": request.user.has_perm("sales.void_transaction"),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Void the selected sales…", permissions=["void"])
+    def void_selected(self, request, queryset):
+        if queryset.count() == 1:
+            return redirect("admin:sales_transaction_void", queryset.get().pk)
+        if "reason" in request.POST:
+            reason = request.POST["reason"]
+            done, refused = [], []
+            # Newest first: an older meter sale can be voided once the later one is.
+            for sale in queryset.order_by("-id"):
+                try:
+                    services.sale_void(transaction=sale, actor=request.user, reason=reason)
+                    done.append(sale.number)
+                except (ValidationError, PermissionDenied) as exc:
+                    refused.append(
+                        f"{sale.number}: {' '.join(getattr(exc, 'messages', [str(exc)]))}"
+                    )
+            if done:
+                messages.success(request, f"Voided {', '.join(done)}.")
+            for line in refused:
+                messages.error(request, line)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Void these sales?",
+            "sales": queryset.select_related("customer"),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/sales/transaction/void_selected.html", context)
+
+    def has_void_permission(self, request):
+        return request.user.has_perm("sales.void_transaction")
+
+    def void_view(self, request, pk):
+        sale = get_object_or_404(self.get_queryset(request), pk=pk)
+
+        def preview(form, voided):
+            lines = [f"Void {sale.number} of {sale.customer} ({sale.total_amount})."]
+            for line in sale.lines.select_related("product"):
+                lines.append(
+                    f"{line.quantity} full {line.product.code} back on the vehicle; "
+                    f"{line.empties_returned} empties off it."
+                )
+            meter = MeterSale.objects.filter(transaction=sale).first()
+            if meter:
+                lines.append(
+                    f"Meter reading back from {meter.latest_reading} to {meter.last_reading}."
+                )
+            lines.append(f"Reason: {form.cleaned_data['reason']}")
+            return lines
+
+        return confirm_and_post(
+            request,
+            self,
+            form_class=VoidForm,
+            title=f"Void {sale.number}",
+            permission="sales.void_transaction",
+            service=services.sale_void,
+            service_kwargs=lambda form: {
+                "transaction": sale,
+                "actor": request.user,
+                "reason": form.cleaned_data["reason"],
+            },
+            preview=preview,
+            success=lambda voided: (
+                f"{voided.number} is void.",
+                reverse("admin:sales_transaction_change", args=[voided.pk]),
+            ),
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        def preview(form, sale):
+            lines = [
+                f"Sale to {sale.customer} by {sale.sales_rep.username} "
+                f"(vehicle {sale.sales_rep.vehicle_no})."
+            ]
+            for line in sale.lines.select_related("product"):
+                lines.append(
+                    f"{line.quantity} x {line.product.code} at {line.rate} = {line.subtotal}"
+                    f" ({line.empties_returned} empties received)"
+                )
+            meter = MeterSale.objects.filter(transaction=sale).first()
+            if meter:
+                lines.append(
+                    f"Meter {meter.last_reading} -> {meter.latest_reading}: {meter.quantity} "
+                    f"at {meter.rate} = {meter.subtotal}"
+                )
+            lines.append(f"Total: {sale.total_amount}")
+            if sale.payment_type == PaymentType.CASH:
+                lines.append("Cash sale: paid now.")
+            else:
+                after = customer_balance(customer=sale.customer)
+                limit = sale.customer.credit_limit
+                lines.append(
+                    f"Credit sale: balance {after - sale.total_amount} -> {after}"
+                    + (f" (limit {limit})." if limit is not None else ".")
+                )
+            return lines
+
+        def kwargs(form):
+            return {
+                "customer": form.cleaned_data["customer"],
+                "sales_rep": form.cleaned_data["sales_rep"],
+                "actor": request.user,
+                "lines": form.lines(),
+                "meter_reading": form.cleaned_data.get("meter_reading"),
+            }
+
+        return confirm_and_post(
+            request,
+            self,
+            form_class=SaleForm,
+            title="Post a sale",
+            template="admin/sales/transaction/sale_form.html",
+            permission="sales.add_transaction",
+            service=services.sale_post,
+            service_kwargs=kwargs,
+            preview=preview,
+            preview_in_dry_run=True,
+            success=lambda sale: (
+                f"{sale.number} posted: {sale.total_amount} from {sale.customer.code}.",
+                reverse("admin:sales_transaction_change", args=[sale.pk]),
+            ),
+        )
