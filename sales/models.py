@@ -133,6 +133,16 @@ class TransactionStatus(models.TextChoices):
     VOID = "VOID", "Void"
 
 
+class TransactionQuerySet(models.QuerySet):
+    def unpaid_credit(self):
+        """Posted credit sales not yet fully paid: what payments settle, what the
+        receivables age, what the admin's "Unpaid credit sales" filter lists. The one
+        definition of an unpaid sale."""
+        return self.filter(
+            status=TransactionStatus.POSTED, payment_type=PaymentType.CREDIT, is_paid=False
+        )
+
+
 class Transaction(models.Model):
     """A posted sale. Read-only once posted; a void changes only status and void fields."""
 
@@ -172,6 +182,7 @@ class Transaction(models.Model):
     )
     voided_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TransactionQuerySet.as_manager()
     history = tracked()
 
     depot_scope = "depot"

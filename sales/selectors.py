@@ -143,9 +143,6 @@ def listed_rates(customer: Customer, products) -> dict[str, Decimal]:
 
 def unpaid_transactions(*, customer: Customer):
     """Posted credit sales not yet fully paid, oldest first (the order payments settle)."""
-    return Transaction.objects.filter(
-        customer=customer,
-        status=TransactionStatus.POSTED,
-        payment_type=PaymentType.CREDIT,
-        is_paid=False,
-    ).order_by("created_at", "id")
+    return (
+        Transaction.objects.unpaid_credit().filter(customer=customer).order_by("created_at", "id")
+    )

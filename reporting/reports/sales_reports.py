@@ -23,7 +23,6 @@ from sales.models import (
     PaymentType,
     Transaction,
     TransactionLine,
-    TransactionStatus,
 )
 from sales.selectors import customers_with_account
 
@@ -364,12 +363,11 @@ class Receivables(Report):
             customers = customers.filter(pk=f.customer.pk)
         today = timezone.localdate()
         buckets = defaultdict(lambda: [Decimal("0")] * 4)
-        unpaid = Transaction.objects.filter(
-            customer__in=customers,
-            status=TransactionStatus.POSTED,
-            payment_type=PaymentType.CREDIT,
-            is_paid=False,
-        ).values_list("customer_id", "created_at", "total_amount", "amount_paid")
+        unpaid = (
+            Transaction.objects.unpaid_credit()
+            .filter(customer__in=customers)
+            .values_list("customer_id", "created_at", "total_amount", "amount_paid")
+        )
         for customer_id, created_at, total, paid in unpaid.order_by().iterator(chunk_size=2000):
             age = (today - timezone.localtime(created_at).date()).days
             index = 0 if age <= 30 else 1 if age <= 60 else 2 if age <= 90 else 3

@@ -12,7 +12,7 @@ from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from sales import services
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline
 from sales.forms import SaleForm, VoidForm
-from sales.models import Customer, MeterSale, PaymentType, Transaction, TransactionStatus
+from sales.models import Customer, MeterSale, PaymentType, Transaction
 from sales.selectors import customer_balance
 
 
@@ -25,9 +25,7 @@ class UnpaidFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "1":
-            return queryset.filter(
-                status=TransactionStatus.POSTED, payment_type=PaymentType.CREDIT, is_paid=False
-            )
+            return queryset.unpaid_credit()
         return queryset
 
 
