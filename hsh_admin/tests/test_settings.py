@@ -201,3 +201,20 @@ def test_manage_py_says_what_is_missing():
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
     assert "run it with DEBUG=1" in result.stderr
     assert "Models aren't loaded yet" not in result.stderr
+
+
+def test_makemigrations_needs_no_production_secrets():
+    """A developer checking migrations on a fresh clone needs no keys: that command signs
+    nothing and writes no audit entry. Every other command still asks for them (above)."""
+    clean = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=BASE_DIR,
+        env={**clean, "ENV_FILE": "", "DATABASE_URL": "sqlite:///:memory:"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
