@@ -1,4 +1,4 @@
-"""Idempotency holds forever (DESIGN.md invariant 7), not for IDEMPOTENCY_KEY_HOURS.
+"""Idempotency holds forever (invariant 7, docs/architecture.md), not for IDEMPOTENCY_KEY_HOURS.
 
 The API's stored responses are emptied every hour; the key and a fingerprint of the
 request stay on the document. So after the purge a retry still gets its document back

@@ -3,7 +3,7 @@
 Lock order for everything here: the customer row first, then the representative's user
 row (FOR SHARE, through stock.services.sales_rep_home_depot: their depot cannot change
 under a posting), then stock levels by id (through stock.services.levels_lock), then the
-document counter. See DESIGN.md invariant 10.
+document counter. See docs/architecture.md, "Lock order".
 """
 
 from sales.services.payments import payment_record
