@@ -80,11 +80,37 @@ def _index_build_concurrently(schema_editor, name: str, sql: str) -> None:
     schema_editor.execute(sql)
 
 
-class AddUniqueConstraintConcurrently(migrations.AddConstraint):
-    """AddConstraint for a UniqueConstraint on plain fields, with its index built
-    CONCURRENTLY on PostgreSQL (see the module's docstring)."""
+class _AddConstraintWithoutBlocking(migrations.AddConstraint):
+    """AddConstraint whose PostgreSQL build (`_build`) lets writes through; elsewhere,
+    and backwards, the plain operation."""
 
     atomic = False
+
+    def _build(self, schema_editor, model, table: str, name: str) -> None:
+        raise NotImplementedError
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if not _on_postgresql(schema_editor):
+            _fallback(schema_editor, schema_editor.add_constraint, model, self.constraint)
+            return
+        self._build(schema_editor, model, model._meta.db_table, self.constraint.name)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if _on_postgresql(schema_editor):  # a catalogue change: drops its index too
+            schema_editor.remove_constraint(model, self.constraint)
+        else:
+            _fallback(schema_editor, schema_editor.remove_constraint, model, self.constraint)
+
+
+class AddUniqueConstraintConcurrently(_AddConstraintWithoutBlocking):
+    """AddConstraint for a UniqueConstraint on plain fields, with its index built
+    CONCURRENTLY on PostgreSQL (see the module's docstring)."""
 
     def __init__(self, model_name, constraint):
         plain = isinstance(constraint, UniqueConstraint) and not (
@@ -102,14 +128,7 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
     def describe(self):
         return f"{super().describe()} (index built concurrently)"
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if not _on_postgresql(schema_editor):
-            _fallback(schema_editor, schema_editor.add_constraint, model, self.constraint)
-            return
-        table, name = model._meta.db_table, self.constraint.name
+    def _build(self, schema_editor, model, table: str, name: str) -> None:
         if _constraint_exists(schema_editor, table, name):
             return
         quote = schema_editor.quote_name
@@ -127,21 +146,10 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
             f"UNIQUE USING INDEX {quote(name)}"
         )
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if _on_postgresql(schema_editor):  # a catalogue change: drops its index too
-            schema_editor.remove_constraint(model, self.constraint)
-        else:
-            _fallback(schema_editor, schema_editor.remove_constraint, model, self.constraint)
 
-
-class AddCheckConstraintNotValid(migrations.AddConstraint):
+class AddCheckConstraintNotValid(_AddConstraintWithoutBlocking):
     """AddConstraint for a CheckConstraint, added NOT VALID and then validated on
     PostgreSQL (see the module's docstring)."""
-
-    atomic = False
 
     def __init__(self, model_name, constraint):
         if not isinstance(constraint, CheckConstraint):
@@ -151,29 +159,13 @@ class AddCheckConstraintNotValid(migrations.AddConstraint):
     def describe(self):
         return f"{super().describe()} (not valid, then validated)"
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if not _on_postgresql(schema_editor):
-            _fallback(schema_editor, schema_editor.add_constraint, model, self.constraint)
-            return
-        table, name = model._meta.db_table, self.constraint.name
+    def _build(self, schema_editor, model, table: str, name: str) -> None:
         if not _constraint_exists(schema_editor, table, name):
             # create_sql is interpolated already: params=None, so no % is read as one
             sql = self.constraint.create_sql(model, schema_editor)
             schema_editor.execute(f"{sql} NOT VALID", params=None)
         quote = schema_editor.quote_name
         schema_editor.execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(name)}")
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if _on_postgresql(schema_editor):
-            schema_editor.remove_constraint(model, self.constraint)
-        else:
-            _fallback(schema_editor, schema_editor.remove_constraint, model, self.constraint)
 
 
 class AddFieldIndexedLater(migrations.AddField):

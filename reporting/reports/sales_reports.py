@@ -57,6 +57,17 @@ def _line_rows(f):
     return lines, meters
 
 
+# The sale each row belongs to: the first columns of the register and the meter sales.
+SALE_COLUMNS = (
+    Column("date", "Date"),
+    Column("number", "Sale"),
+    Column("status", "Status"),
+    Column("depot", "Depot"),
+    Column("sales_rep", "Representative"),
+    Column("customer_code", "Customer"),
+    Column("customer_name", "Customer name"),
+)
+
 REGISTER_FIELDS = {
     "date": TruncDate("transaction__created_at"),
     "number": F("transaction__number"),
@@ -78,13 +89,7 @@ class SalesRegister(Report):
     copy_safe = True
     description = "Every line of every sale (cylinders and meter readings), voids included."
     columns = (
-        Column("date", "Date"),
-        Column("number", "Sale"),
-        Column("status", "Status"),
-        Column("depot", "Depot"),
-        Column("sales_rep", "Representative"),
-        Column("customer_code", "Customer"),
-        Column("customer_name", "Customer name"),
+        *SALE_COLUMNS,
         Column("payment_type", "Payment"),
         Column("product", "Product"),
         # No quantity total: cylinders and kilograms do not add up.
@@ -294,13 +299,7 @@ class MeterSales(Report):
     copy_safe = True
     description = "Bulk tank sales by meter reading."
     columns = (
-        Column("date", "Date"),
-        Column("number", "Sale"),
-        Column("status", "Status"),
-        Column("depot", "Depot"),
-        Column("sales_rep", "Representative"),
-        Column("customer_code", "Customer"),
-        Column("customer_name", "Customer name"),
+        *SALE_COLUMNS,
         Column("last_reading", "Previous reading"),
         Column("latest_reading", "Reading"),
         Column("quantity", "Quantity", total=True),
