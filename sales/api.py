@@ -1,23 +1,22 @@
 """Field API for sales: customers (with their rates), sales and payments."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.utils.functional import cached_property
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.response import Response
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, viewsets
 
 from core.api import (
     CODE_IN_URL,
-    IDEMPOTENCY_HEADER,
     CodeField,
     FieldPermission,
     PlainDecimalField,
     PlainIntegerField,
-    idempotency_key,
-    idempotent,
+    PostingViewSet,
 )
 from core.api_scope import api_scope
+from core.models import User
 from sales.models import Customer, Payment, PaymentMethod, Transaction
 from sales.selectors import customers_with_account, listed_rates
 from sales.services import payment_record, sale_post
@@ -165,20 +164,13 @@ class SaleSerializer(serializers.ModelSerializer):
         return MeterOutSerializer(meter).data if meter is not None else None
 
 
-class SaleViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
+class SaleViewSet(PostingViewSet):
     """Sales: a representative posts as themselves (cylinders from their vehicle, and/or a
     meter reading) and sees their own; managers and head office read."""
 
     queryset = Transaction.objects.none()  # for the schema; see get_queryset
     serializer_class = SaleSerializer
-    permission_classes = [FieldPermission]
     lookup_field = "number"
-    lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
         return api_scope(
@@ -189,26 +181,18 @@ class SaleViewSet(
             own_field="sales_rep",
         ).order_by("-id")
 
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.action == "create" else None
-        return super().get_throttles()
-
-    @extend_schema(parameters=[IDEMPOTENCY_HEADER])
-    @idempotent
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+    def perform_post(
+        self, data: dict[str, Any], *, actor: User, idempotency_key: str | None
+    ) -> Transaction:
         sale = sale_post(
             customer=data["customer"],
-            sales_rep=request.user,
-            actor=request.user,
+            sales_rep=actor,
+            actor=actor,
             lines=[dict(line) for line in data.get("lines", [])],
             meter_reading=data.get("meter_reading"),
-            idempotency_key=idempotency_key(request),
+            idempotency_key=idempotency_key,
         )
-        sale = self.get_queryset().get(pk=sale.pk)
-        return Response(self.get_serializer(sale).data, status=201)
+        return self.get_queryset().get(pk=sale.pk)  # with its lines, as listed
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -258,19 +242,12 @@ class PaymentSerializer(serializers.ModelSerializer):
             self.fields["customer"].queryset = visible_customers(request.user)
 
 
-class PaymentViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
+class PaymentViewSet(PostingViewSet):
     """Money collected from customers; it settles their oldest unpaid credit sales."""
 
     queryset = Payment.objects.none()  # for the schema; see get_queryset
     serializer_class = PaymentSerializer
-    permission_classes = [FieldPermission]
     lookup_field = "number"
-    lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
         return api_scope(
@@ -279,22 +256,14 @@ class PaymentViewSet(
             own_field="received_by",
         ).order_by("-id")
 
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.action == "create" else None
-        return super().get_throttles()
-
-    @extend_schema(parameters=[IDEMPOTENCY_HEADER])
-    @idempotent
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        payment = payment_record(
+    def perform_post(
+        self, data: dict[str, Any], *, actor: User, idempotency_key: str | None
+    ) -> Payment:
+        return payment_record(
             customer=data["customer"],
             amount=data["amount"],
-            actor=request.user,
+            actor=actor,
             method=data["method"],
             reference=data.get("reference", ""),
-            idempotency_key=idempotency_key(request),
+            idempotency_key=idempotency_key,
         )
-        return Response(self.get_serializer(payment).data, status=201)

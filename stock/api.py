@@ -1,21 +1,15 @@
 """Field API for stock: what is on my vehicle, collections and empty returns."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import (
-    CODE_IN_URL,
-    IDEMPOTENCY_HEADER,
-    CodeField,
-    FieldPermission,
-    PlainIntegerField,
-    idempotency_key,
-    idempotent,
-)
+from core.api import CodeField, FieldPermission, PlainIntegerField, PostingViewSet
 from core.api_scope import api_scope
-from core.models import Depot, Role
+from core.models import Depot, Role, User
 from stock.models import Distribution, DistributionKind, Product, StockLevel
 from stock.services import MAX_QUANTITY, distribution_create
 
@@ -73,19 +67,12 @@ class DistributionSerializer(serializers.ModelSerializer):
         read_only_fields = ("distribution_no", "sales_rep", "created_at")
 
 
-class DistributionViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
+class DistributionViewSet(PostingViewSet):
     """Collections (depot full -> my vehicle) and empty returns (my vehicle -> depot)."""
 
     queryset = Distribution.objects.none()  # for the schema; see get_queryset
     serializer_class = DistributionSerializer
-    permission_classes = [FieldPermission]
     lookup_field = "distribution_no"
-    lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
         return api_scope(
@@ -94,23 +81,15 @@ class DistributionViewSet(
             own_field="sales_rep",
         ).order_by("-id")
 
-    def get_throttles(self):
-        self.throttle_scope = "writes" if self.action == "create" else None
-        return super().get_throttles()
-
-    @extend_schema(parameters=[IDEMPOTENCY_HEADER])
-    @idempotent
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        distribution = distribution_create(
-            sales_rep=request.user,
+    def perform_post(
+        self, data: dict[str, Any], *, actor: User, idempotency_key: str | None
+    ) -> Distribution:
+        return distribution_create(
+            sales_rep=actor,
             depot=data["depot"],
             product=data["product"],
             quantity=data["quantity"],
             kind=data["kind"],
-            actor=request.user,
-            idempotency_key=idempotency_key(request),
+            actor=actor,
+            idempotency_key=idempotency_key,
         )
-        return Response(self.get_serializer(distribution).data, status=201)

@@ -1,6 +1,9 @@
 """What every API view shares: one error shape (errors.py), role permissions
 (permissions.py), Idempotency-Key (replay.py), code and number fields and pages
-(fields.py). Views import these from here."""
+(fields.py), and the viewset every posting endpoint is (viewsets.py). Views import these
+from here."""
+
+from typing import Any
 
 from core.api.errors import (
     bad_request,
@@ -30,6 +33,7 @@ __all__ = [
     "Pagination",
     "PlainDecimalField",
     "PlainIntegerField",
+    "PostingViewSet",
     "bad_request",
     "error",
     "error_body",
@@ -40,3 +44,14 @@ __all__ = [
     "permission_denied",
     "server_error",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # PostingViewSet is imported on first use: DRF reads DEFAULT_PAGINATION_CLASS (this
+    # package's Pagination) while rest_framework.generics is being imported, and the
+    # viewset module imports rest_framework.viewsets, which needs generics whole.
+    if name == "PostingViewSet":
+        from core.api.viewsets import PostingViewSet
+
+        return PostingViewSet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
