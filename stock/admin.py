@@ -266,11 +266,11 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
             d = form.cleaned_data
             rep, product, quantity = d["sales_rep"], d["product"], d["quantity"]
             depot = rep.home_depot
-            state = "FULL" if d["kind"] == DistributionKind.COLLECTION else "EMPTY"
-            at_depot = stock_on_hand(product=product, state=state, depot=depot)
-            on_vehicle = stock_on_hand(product=product, state=state, sales_rep=rep)
+            flow = DistributionKind(d["kind"])
+            at_depot = stock_on_hand(product=product, state=flow.state, depot=depot)
+            on_vehicle = stock_on_hand(product=product, state=flow.state, sales_rep=rep)
             vehicle = f"vehicle {rep.vehicle_no} ({rep.username})"
-            if state == "FULL":
+            if flow.to_vehicle:
                 return [
                     f"Collection: {quantity} full {product.code} cylinders from depot "
                     f"{depot.code} to {vehicle}.",

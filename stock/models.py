@@ -189,8 +189,21 @@ class StockMovement(AppendOnlyModel):
 
 
 class DistributionKind(models.TextChoices):
+    """What a distribution moves, and which way: the service posts it and the admin's
+    preview describes it from these two properties alone."""
+
     COLLECTION = "COLLECTION", "Collection"
     EMPTY_RETURN = "EMPTY_RETURN", "Empty return"
+
+    @property
+    def state(self) -> str:
+        """Full cylinders are collected; empties are returned."""
+        return StockState.FULL if self is DistributionKind.COLLECTION else StockState.EMPTY
+
+    @property
+    def to_vehicle(self) -> bool:
+        """True: depot -> vehicle (a collection); False: vehicle -> depot."""
+        return self is DistributionKind.COLLECTION
 
 
 class Distribution(models.Model):

@@ -10,7 +10,7 @@ from core.idempotency import fingerprint, key_clean, replay
 from core.models import Depot, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
-from stock.models import Distribution, DistributionKind, Product, StockState
+from stock.models import Distribution, DistributionKind, Product
 from stock.services.checks import (
     availability_check,
     cylinder_check,
@@ -40,7 +40,8 @@ def distribution_create(
     if kind not in DistributionKind.values:
         raise ValidationError({"kind": f"Kind must be COLLECTION or EMPTY_RETURN; got {kind!r}."})
     quantity = whole_number(quantity, "quantity", minimum=1)
-    returning = kind == DistributionKind.EMPTY_RETURN
+    flow = DistributionKind(kind)
+    returning = not flow.to_vehicle
     sales_rep_home_depot(sales_rep, depot, allow_inactive=returning)
     if depot is None:
         raise ValidationError({"depot": "Choose a depot."})
@@ -49,14 +50,10 @@ def distribution_create(
     cylinder_check(product, allow_inactive=returning)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
 
-    if kind == DistributionKind.COLLECTION:
-        state = StockState.FULL
-        source = LevelKey(depot=depot, product=product, state=state)
-        target = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
-    else:
-        state = StockState.EMPTY
-        source = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
-        target = LevelKey(depot=depot, product=product, state=state)
+    state = flow.state
+    at_depot = LevelKey(depot=depot, product=product, state=state)
+    on_vehicle = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
+    source, target = (at_depot, on_vehicle) if flow.to_vehicle else (on_vehicle, at_depot)
     request = ""
     if key is not None:
         request = fingerprint(

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from stock.models import Distribution, StockMovement
 from stock.selectors import stock_on_hand
-from stock.services import distribution_create, stock_receive
+from stock.services import distribution_create, stock_adjust, stock_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +117,32 @@ def test_distribution_confirm_posts_a_numbered_document(client, manager, sales_r
     assert latest.created_by == manager
     assert f"{latest.distribution_no} posted" in response.content.decode()
     assert stock_on_hand(product=cyl, sales_rep=sales_rep) == 15
+
+
+def test_empty_return_preview_is_what_the_posting_does(
+    client, manager, head_office, sales_rep, cyl, stocked
+):
+    stock_adjust(
+        product=cyl,
+        state="EMPTY",
+        counted=4,
+        reason="count",
+        actor=head_office,
+        sales_rep=sales_rep,
+    )
+    client.force_login(manager)
+    url = reverse("admin:stock_distribution_add")
+    data = {"kind": "EMPTY_RETURN", "sales_rep": sales_rep.pk, "product": cyl.pk, "quantity": 3}
+    preview = client.post(url, {**data, "_preview": "1"})
+    assert preview.context["preview_lines"] == [
+        f"Empty return: 3 empty 12.7KG cylinders from vehicle {sales_rep.vehicle_no} "
+        "(northrep) to depot NORTH.",
+        "Vehicle: 4 -> 1; depot NORTH: 0 -> 3.",
+    ]
+    preview_and_confirm(client, url, data)
+    assert stock_on_hand(product=cyl, state="EMPTY", sales_rep=sales_rep) == 1
+    assert stock_on_hand(product=cyl, state="EMPTY", depot=sales_rep.home_depot) == 3
+    assert stock_on_hand(product=cyl, sales_rep=sales_rep) == 10  # full ones stay
 
 
 def test_back_button_keeps_the_entries(client, manager, north, cyl):
