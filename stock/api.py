@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from core.api import CodeField, FieldPermission, PlainIntegerField, PostingViewSet
 from core.api_scope import api_scope
-from core.models import Depot, Role, User
+from core.models import Depot, User
 from stock.models import Distribution, DistributionKind, Product, StockLevel
 from stock.services import MAX_QUANTITY, distribution_create
 
@@ -34,15 +34,12 @@ class MyStockView(APIView):
 
     @extend_schema(responses=StockLevelSerializer(many=True))
     def get(self, request):
-        user = request.user
-        levels = StockLevel.objects.select_related("depot", "product")
-        if user.role == Role.SALES:
-            levels = levels.filter(sales_rep=user) | levels.filter(
-                sales_rep__isnull=True, depot__in=user.depots.all()
-            )
-        else:
-            levels = api_scope(levels, user)
-        levels = levels.order_by("sales_rep_id", "depot__code", "product__sort_order", "state")
+        levels = api_scope(
+            StockLevel.objects.select_related("depot", "product"),
+            request.user,
+            own_field="sales_rep",
+            with_home_depot=True,
+        ).order_by("sales_rep_id", "depot__code", "product__sort_order", "state")
         return Response(StockLevelSerializer(levels, many=True).data)
 
 
