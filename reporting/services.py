@@ -40,13 +40,19 @@ def heartbeat_every() -> timedelta:
 def _validated(report_slug, filters, user, fmt):
     report = get_report(report_slug)
     if report is None:
-        raise ValidationError({"report": f"No report {report_slug!r}."})
+        raise ValidationError(
+            {"report": ValidationError(f"No report {report_slug!r}.", code="unknown_report")}
+        )
     if fmt not in ExportFormat.values:
-        raise ValidationError({"format": f"Use csv or xlsx; got {fmt!r}."})
+        raise ValidationError(
+            {"format": ValidationError(f"Use csv or xlsx; got {fmt!r}.", code="invalid")}
+        )
     try:
         report.filters_from(filters, user)
-    except FilterError as exc:
-        raise ValidationError(exc.errors) from None
+    except FilterError as exc:  # code "invalid", as the report pages and API answer it
+        raise ValidationError(
+            {name: ValidationError(problem, code="invalid") for name, problem in exc.errors.items()}
+        ) from None
     return report
 
 
@@ -264,23 +270,34 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
 
     if not isinstance(schedule.filters, dict):
         raise ValidationError(
-            {"filters": 'Give the filters as an object, e.g. {"depot": "NORTH"}.'}
+            {
+                "filters": ValidationError(
+                    'Give the filters as an object, e.g. {"depot": "NORTH"}.', code="invalid"
+                )
+            }
         )
     filters = schedule_filters(schedule)
     _validated(schedule.report, filters, schedule.owner, schedule.format)
     report = get_report(schedule.report)
     if schedule.period and not {"date_from", "date_to"} & set(report.filters_used):
         raise ValidationError(
-            {"period": f"{report.slug} does not filter by dates: set the period to 'As filtered'."}
+            {
+                "period": ValidationError(
+                    f"{report.slug} does not filter by dates: set the period to 'As filtered'.",
+                    code="period_not_applicable",
+                )
+            }
         )
     errors = {}
     if not schedule.recipient_list:
-        errors["recipients"] = "Name at least one e-mail address."
+        errors["recipients"] = ValidationError("Name at least one e-mail address.", code="required")
     for address in schedule.recipient_list:
         try:
             validate_email(address)
         except ValidationError:
-            errors["recipients"] = f"{address!r} is not an e-mail address."
+            errors["recipients"] = ValidationError(
+                f"{address!r} is not an e-mail address.", code="invalid_email"
+            )
     timing = (
         ("minute", minute_validator),
         ("hour", hour_validator),
@@ -291,7 +308,7 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
         try:
             validator(getattr(schedule, name))
         except ValidationError as exc:
-            errors[name] = exc.messages[0]
+            errors[name] = ValidationError(exc.messages[0], code="invalid_timing")
     if errors:
         raise ValidationError(errors)
 

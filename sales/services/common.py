@@ -29,16 +29,44 @@ def decimal_value(
     try:
         number = plain_decimal(value)
     except ValueError:
-        raise ValidationError({field: f"Enter an amount such as 1234.50; got {value!r}."}) from None
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    f"Enter an amount such as 1234.50; got {value!r}.", code="not_an_amount"
+                )
+            }
+        ) from None
     if number > maximum:
-        raise ValidationError({field: f"{number} is larger than {maximum}; check the figure."})
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    f"{number} is larger than {maximum}; check the figure.",
+                    code="amount_too_large",
+                )
+            }
+        )
     if minimum is not None and (number <= minimum if above else number < minimum):
         bound = f"above {minimum}" if above else f"{minimum} or more"
-        raise ValidationError({field: f"Must be {bound}; got {number}."})
+        raise ValidationError(
+            {field: ValidationError(f"Must be {bound}; got {number}.", code="amount_too_small")}
+        )
     if number < -maximum:
-        raise ValidationError({field: f"{number} is smaller than -{maximum}; check the figure."})
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    f"{number} is smaller than -{maximum}; check the figure.",
+                    code="amount_too_small",
+                )
+            }
+        )
     if number != number.quantize(CENT):
-        raise ValidationError({field: f"Use at most two decimal places; got {value}."})
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    f"Use at most two decimal places; got {value}.", code="too_many_decimals"
+                )
+            }
+        )
     return number.quantize(CENT)
 
 
@@ -49,7 +77,12 @@ def money(amount: Decimal) -> Decimal:
 def customer_check(customer: Customer) -> None:
     if not customer.is_active:
         raise ValidationError(
-            {"customer": f"Customer {customer.code} ({customer.name}) is inactive."}
+            {
+                "customer": ValidationError(
+                    f"Customer {customer.code} ({customer.name}) is inactive.",
+                    code="customer_inactive",
+                )
+            }
         )
 
 

@@ -34,11 +34,18 @@ def payment_record(
     amount = decimal_value(amount, "amount", minimum=0, above=True)
     if method not in PaymentMethod.values:
         raise ValidationError(
-            {"method": f"Method must be one of {', '.join(PaymentMethod.values)}; got {method!r}."}
+            {
+                "method": ValidationError(
+                    f"Method must be one of {', '.join(PaymentMethod.values)}; got {method!r}.",
+                    code="invalid_method",
+                )
+            }
         )
     reference = (reference or "").strip()
     if len(reference) > 100:
-        raise ValidationError({"reference": "Use at most 100 characters."})
+        raise ValidationError(
+            {"reference": ValidationError("Use at most 100 characters.", code="max_length")}
+        )
     key = key_clean(idempotency_key)
     request = ""
     if key is not None:
@@ -74,8 +81,11 @@ def payment_record(
     ):
         raise ValidationError(
             {
-                "customer": f"Customer {customer.code} pays cash at each sale and owes nothing; "
-                "payments are recorded for credit customers."
+                "customer": ValidationError(
+                    f"Customer {customer.code} pays cash at each sale and owes nothing; "
+                    "payments are recorded for credit customers.",
+                    code="cash_customer_owes_nothing",
+                )
             }
         )
     now = timezone.now()  # the payment's created_at and its number's year

@@ -37,14 +37,21 @@ def effective_moment(value) -> datetime:
         moment = timezone.make_aware(datetime.combine(value, time.min))
     else:
         raise ValidationError(
-            {"effective_from": f"Enter a date such as 2026-12-01; got {value!r}."}
+            {
+                "effective_from": ValidationError(
+                    f"Enter a date such as 2026-12-01; got {value!r}.", code="invalid_date"
+                )
+            }
         )
     latest = date(timezone.localdate(now).year + LATEST_YEARS_AHEAD, 12, 31)
     if not EARLIEST <= timezone.localdate(moment) <= latest:
         raise ValidationError(
             {
-                "effective_from": f"Enter a date between {EARLIEST} and {latest}; "
-                f"got {timezone.localdate(moment)}."
+                "effective_from": ValidationError(
+                    f"Enter a date between {EARLIEST} and {latest}; "
+                    f"got {timezone.localdate(moment)}.",
+                    code="date_out_of_range",
+                )
             }
         )
     return moment
@@ -98,7 +105,12 @@ def rates_set(
             customer_check(change.customer)
             if not change.product.is_active:
                 raise ValidationError(
-                    {"product": f"{change.product.code} is no longer sold (inactive)."}
+                    {
+                        "product": ValidationError(
+                            f"{change.product.code} is no longer sold (inactive).",
+                            code="product_inactive",
+                        )
+                    }
                 )
     depots = Depot.objects.in_bulk({c.customer.depot_id for c in changes})
     for depot in depots.values():
@@ -129,10 +141,13 @@ def rates_set(
         shadow = next((v for v in history if moment < v.effective_from <= now), None)
         if shadow is not None:
             problems.append(
-                f"A {product.code} rate from {timezone.localtime(moment):%Y-%m-%d %H:%M} "
-                f"would never apply: customer {customer.code}'s rate of "
-                f"{timezone.localtime(shadow.effective_from):%Y-%m-%d %H:%M} is already in "
-                "force. Choose a later date, or none for 'from now'."
+                ValidationError(
+                    f"A {product.code} rate from {timezone.localtime(moment):%Y-%m-%d %H:%M} "
+                    f"would never apply: customer {customer.code}'s rate of "
+                    f"{timezone.localtime(shadow.effective_from):%Y-%m-%d %H:%M} is already "
+                    "in force. Choose a later date, or none for 'from now'.",
+                    code="rate_never_applies",
+                )
             )
             continue
         previous = next((v for v in reversed(history) if v.effective_from <= moment), None)
@@ -188,9 +203,11 @@ def rate_import_undo(*, batch: RateImport, actor: User) -> RateImport:
     """
     batch = RateImport.objects.select_for_update().get(pk=batch.pk)
     if batch.undo_of_id is not None:
-        raise ValidationError("This batch is itself an undo; import the rates again instead.")
+        raise ValidationError(
+            "This batch is itself an undo; import the rates again instead.", code="undo_of_undo"
+        )
     if RateImport.objects.filter(undo_of=batch).exists():
-        raise ValidationError(f"Import #{batch.pk} has already been undone.")
+        raise ValidationError(f"Import #{batch.pk} has already been undone.", code="already_undone")
     pairs = list(batch.rates.values_list("customer", "product").distinct().order_by())
     lock_customers(customer for customer, _ in pairs)
     undo = RateImport.objects.create(

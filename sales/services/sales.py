@@ -56,7 +56,8 @@ def _parse_lines(lines) -> list[_Line]:
     for index, line in enumerate(lines or ()):
         where = f"lines[{index}]"
         if not isinstance(line, dict) or not isinstance(line.get("product"), Product):
-            raise ValidationError({"lines": f"{where}: name a product."})
+            problem = f"{where}: name a product."
+            raise ValidationError({"lines": ValidationError(problem, code="product_required")})
         product = line["product"]
         try:
             cylinder_check(product)
@@ -68,14 +69,15 @@ def _parse_lines(lines) -> list[_Line]:
                 else whole_number(empties, "empties_returned", minimum=0)
             )
         except ValidationError as exc:
-            messages = [
-                f"{where}.{field}: {m}" for field, ms in exc.message_dict.items() for m in ms
+            messages = [  # each keeps its own code (quantity_too_small, product_inactive...)
+                ValidationError(f"{where}.{field}: {e.messages[0]}", code=e.code)
+                for field, errors in exc.error_dict.items()
+                for e in errors
             ]
             raise ValidationError({"lines": messages}) from None
         if product.pk in seen:
-            raise ValidationError(
-                {"lines": f"{where}: {product.code} appears twice; put it on one line."}
-            )
+            problem = f"{where}: {product.code} appears twice; put it on one line."
+            raise ValidationError({"lines": ValidationError(problem, code="duplicate_product")})
         seen.add(product.pk)
         parsed.append(_Line(product, quantity, empties))
     return parsed
@@ -84,7 +86,8 @@ def _parse_lines(lines) -> list[_Line]:
 def _metered_product() -> Product:
     product = Product.objects.filter(kind=ProductKind.METERED, is_active=True).first()
     if product is None:
-        raise ValidationError({"meter_reading": "No metered product is on sale."})
+        refusal = ValidationError("No metered product is on sale.", code="no_metered_product")
+        raise ValidationError({"meter_reading": refusal})
     return product
 
 
@@ -264,9 +267,8 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key, request) ->
     total = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
     total += meter["subtotal"] if meter else Decimal("0")
     if total > MAX_AMOUNT:
-        raise ValidationError(
-            f"The sale's total {money_text(total)} is too large; check the figures."
-        )
+        problem = f"The sale's total {money_text(total)} is too large; check the figures."
+        raise ValidationError(problem, code="amount_too_large")
     if customer.payment_type == PaymentType.CREDIT and customer.credit_limit is not None:
         owed = customer_balance(customer=customer) + total
         if owed > customer.credit_limit:

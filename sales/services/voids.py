@@ -37,7 +37,9 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
     released. The sale keeps its number and lines; its status becomes VOID."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the sale is voided."})
+        raise ValidationError(
+            {"reason": ValidationError("Say why the sale is voided.", code="required")}
+        )
     customer = lock_customer(transaction.customer)
     sale = (
         # of=self: lock the sale only. Without it PostgreSQL locks the joined depot and
@@ -51,7 +53,8 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
         when = timezone.localtime(sale.voided_at).strftime("%Y-%m-%d %H:%M")
         raise ValidationError(
             f"{sale.number} is already void (voided {when} by {sale.voided_by.username}: "
-            f"{sale.void_reason})."
+            f"{sale.void_reason}).",
+            code="already_void",
         )
     actor_access_check(actor=actor, depot=sale.depot, sales_rep=sale.sales_rep)
 
@@ -69,12 +72,14 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
             raise ValidationError(
                 f"{sale.number} cannot be voided: {latest.transaction.number} recorded a "
                 f"later meter reading ({latest.latest_reading}) for customer "
-                f"{customer.code}. Void that sale first."
+                f"{customer.code}. Void that sale first.",
+                code="later_meter_reading",
             )
         if customer.last_meter_reading != meter.latest_reading:
             raise ValidationError(
                 f"{sale.number} cannot be voided: customer {customer.code}'s meter reading "
-                f"is {customer.last_meter_reading}, not this sale's {meter.latest_reading}."
+                f"is {customer.last_meter_reading}, not this sale's {meter.latest_reading}.",
+                code="meter_reading_changed",
             )
         customer.last_meter_reading = meter.last_reading
         customer.save(update_fields=["last_meter_reading"])

@@ -18,13 +18,30 @@ def whole_number(value, field: str, *, minimum: int) -> int:
     try:
         value = plain_whole(value)
     except ValueError:
-        raise ValidationError({field: f"Enter a whole number; got {value!r}."}) from None
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    f"Enter a whole number; got {value!r}.", code="not_whole_number"
+                )
+            }
+        ) from None
     if value < minimum:
         bound = "above zero" if minimum == 1 else "of zero or more"
-        raise ValidationError({field: f"Enter a whole number {bound}; got {value}."})
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    f"Enter a whole number {bound}; got {value}.", code="quantity_too_small"
+                )
+            }
+        )
     if value > MAX_QUANTITY:
         raise ValidationError(
-            {field: f"{value} is more than {MAX_QUANTITY:,} cylinders; check the figure."}
+            {
+                field: ValidationError(
+                    f"{value} is more than {MAX_QUANTITY:,} cylinders; check the figure.",
+                    code="quantity_too_large",
+                )
+            }
         )
     return value
 
@@ -33,18 +50,35 @@ def cylinder_check(product: Product, *, allow_inactive: bool = False) -> None:
     """Only cylinders have stock. Inactive products may still be returned and counted
     (stock already out there must be able to come back), never received or sold."""
     if not product.is_active and not allow_inactive:
-        raise ValidationError({"product": f"{product.code} is no longer sold (inactive)."})
+        raise ValidationError(
+            {
+                "product": ValidationError(
+                    f"{product.code} is no longer sold (inactive).", code="product_inactive"
+                )
+            }
+        )
     if not product.is_cylinder:
         raise ValidationError(
-            {"product": f"{product.code} is sold by meter reading; it has no cylinder stock."}
+            {
+                "product": ValidationError(
+                    f"{product.code} is sold by meter reading; it has no cylinder stock.",
+                    code="product_not_cylinder",
+                )
+            }
         )
 
 
 def depot_check(depot: Depot | None) -> None:
     if depot is None:
-        raise ValidationError({"depot": "Choose a depot."})
+        raise ValidationError({"depot": ValidationError("Choose a depot.", code="required")})
     if not depot.is_active:
-        raise ValidationError({"depot": f"Depot {depot.code} is closed (inactive)."})
+        raise ValidationError(
+            {
+                "depot": ValidationError(
+                    f"Depot {depot.code} is closed (inactive).", code="depot_inactive"
+                )
+            }
+        )
 
 
 def sales_rep_home_depot(
@@ -68,16 +102,32 @@ def sales_rep_home_depot(
     role, is_active, home_id = _sales_rep_read(sales_rep, lock=lock)
     if role != Role.SALES or not (is_active or allow_inactive):
         raise ValidationError(
-            {"sales_rep": f"{sales_rep.username} is not an active sales representative."}
+            {
+                "sales_rep": ValidationError(
+                    f"{sales_rep.username} is not an active sales representative.",
+                    code="not_active_sales_rep",
+                )
+            }
         )
     if home_id is None:
-        raise ValidationError({"sales_rep": f"{sales_rep.username} has no home depot."})
+        raise ValidationError(
+            {
+                "sales_rep": ValidationError(
+                    f"{sales_rep.username} has no home depot.", code="no_home_depot"
+                )
+            }
+        )
     if depot is not None and home_id == depot.pk:
         return depot
     home = Depot.objects.get(pk=home_id)
     if depot is not None:
         raise ValidationError(
-            {"depot": f"{sales_rep.username} works from depot {home.code}, not {depot.code}."}
+            {
+                "depot": ValidationError(
+                    f"{sales_rep.username} works from depot {home.code}, not {depot.code}.",
+                    code="sales_rep_other_depot",
+                )
+            }
         )
     return home
 
@@ -132,5 +182,11 @@ def availability_check(
 
 def state_check(state: str) -> str:
     if state not in StockState.values:
-        raise ValidationError({"state": f"State must be FULL or EMPTY; got {state!r}."})
+        raise ValidationError(
+            {
+                "state": ValidationError(
+                    f"State must be FULL or EMPTY; got {state!r}.", code="invalid_state"
+                )
+            }
+        )
     return state

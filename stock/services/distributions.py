@@ -38,13 +38,19 @@ def distribution_create(
     good; the same key with another request is refused (code idempotency_key_reused)."""
     key = key_clean(idempotency_key)
     if kind not in DistributionKind.values:
-        raise ValidationError({"kind": f"Kind must be COLLECTION or EMPTY_RETURN; got {kind!r}."})
+        raise ValidationError(
+            {
+                "kind": ValidationError(
+                    f"Kind must be COLLECTION or EMPTY_RETURN; got {kind!r}.", code="invalid_kind"
+                )
+            }
+        )
     quantity = whole_number(quantity, "quantity", minimum=1)
     flow = DistributionKind(kind)
     returning = not flow.to_vehicle
     sales_rep_home_depot(sales_rep, depot, allow_inactive=returning)
     if depot is None:
-        raise ValidationError({"depot": "Choose a depot."})
+        raise ValidationError({"depot": ValidationError("Choose a depot.", code="required")})
     if not returning:
         depot_check(depot)
     cylinder_check(product, allow_inactive=returning)

@@ -114,10 +114,13 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
             rep = key.sales_rep.username
             raise ValidationError(
                 {
-                    "sales_rep": f"{rep}'s vehicle stock of {key.product.code} "
-                    f"({key.state.lower()}) is recorded at depot {recorded.code}, but {rep} "
-                    f"works from depot {key.depot.code}. Nothing was posted; head office "
-                    "must reconcile the vehicle first (manage.py check_stock names it)."
+                    "sales_rep": ValidationError(
+                        f"{rep}'s vehicle stock of {key.product.code} "
+                        f"({key.state.lower()}) is recorded at depot {recorded.code}, but {rep} "
+                        f"works from depot {key.depot.code}. Nothing was posted; head office "
+                        "must reconcile the vehicle first (manage.py check_stock names it).",
+                        code="vehicle_stock_other_depot",
+                    )
                 }
             )
         result[key] = level
@@ -204,7 +207,9 @@ def levels_move(moves: list[Move], *, actor: User) -> None:
     for move in moves:
         if move.from_level is not None:
             if move.from_level.quantity < move.quantity:  # callers check first, better
-                raise ValidationError(f"Not enough stock in {move.from_level}.")
+                raise ValidationError(
+                    f"Not enough stock in {move.from_level}.", code="insufficient_stock"
+                )
             move.from_level.quantity -= move.quantity
             changed[move.from_level.pk] = move.from_level
         if move.to_level is not None:

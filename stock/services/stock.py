@@ -68,18 +68,35 @@ def stock_adjust(
     """A stock count at a depot or on a vehicle; the difference is an ADJUSTMENT."""
     if (depot is None) == (sales_rep is None):
         raise ValidationError(
-            {"depot": "Count either a depot or a vehicle (sales representative), not both."}
+            {
+                "depot": ValidationError(
+                    "Count either a depot or a vehicle (sales representative), not both.",
+                    code="depot_or_vehicle",
+                )
+            }
         )
     counted = whole_number(counted, "counted", minimum=0)
     state = state_check(state)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the count differs (or that it was routine)."})
+        raise ValidationError(
+            {
+                "reason": ValidationError(
+                    "Say why the count differs (or that it was routine).", code="required"
+                )
+            }
+        )
     cylinder_check(product, allow_inactive=True)
     if sales_rep is not None:
         depot = sales_rep_home_depot(sales_rep, allow_inactive=True)
     elif not depot.is_active:
-        raise ValidationError({"depot": f"Depot {depot.code} is closed (inactive)."})
+        raise ValidationError(
+            {
+                "depot": ValidationError(
+                    f"Depot {depot.code} is closed (inactive).", code="depot_inactive"
+                )
+            }
+        )
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     if actor.role == Role.SALES:
         raise PermissionDenied("Stock counts are recorded by a depot manager or head office.")

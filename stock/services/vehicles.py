@@ -37,9 +37,12 @@ def vehicle_transfer_guard(*, user: User, role: str, depots) -> None:
     if held:
         raise ValidationError(
             {
-                "depots": f"{current.username}'s vehicle still holds {held} cylinders. "
-                "Return them to the depot or count them off before changing the "
-                "representative's depot or role."
+                "depots": ValidationError(
+                    f"{current.username}'s vehicle still holds {held} cylinders. "
+                    "Return them to the depot or count them off before changing the "
+                    "representative's depot or role.",
+                    code="vehicle_not_empty",
+                )
             }
         )
 
@@ -66,9 +69,12 @@ def vehicle_levels_follow(*, sales_rep: User, empty_only: bool = False) -> int:
     if held and not empty_only:
         raise ValidationError(
             {
-                "depots": f"{current.username}'s vehicle still holds {held} cylinders of "
-                "another depot. Return them to the depot or count them off before "
-                "changing the representative's depot."
+                "depots": ValidationError(
+                    f"{current.username}'s vehicle still holds {held} cylinders of "
+                    "another depot. Return them to the depot or count them off before "
+                    "changing the representative's depot.",
+                    code="vehicle_not_empty",
+                )
             }
         )
     moved = [level for level in levels if level.quantity == 0]
