@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -61,7 +63,7 @@ class User(AbstractUser):
 
     depot_scope = "depots"
 
-    objects = HSHUserManager()
+    objects: ClassVar[HSHUserManager] = HSHUserManager()
     # Passwords and logins are not business history; never store hashes twice.
     history = tracked(excluded_fields=["password", "last_login", "token_version"])
 
@@ -124,14 +126,6 @@ class User(AbstractUser):
             raise
         self._password_disabled = False
         self.refresh_from_db(fields=["token_version"])
-
-    @property
-    def is_admin_role(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role == Role.MANAGER
 
     @property
     def is_sales(self) -> bool:

@@ -42,40 +42,41 @@ def audit_chain_check(
     the first. The entry must still carry that hash and its own keyed hash; the entries
     before it are not read again. A full walk takes about 2 s per 100,000 entries.
     """
-    anchors = dict(anchors)
+    anchored = dict(anchors)
     if start is not None:
-        anchors[start[0]] = start[1]
+        anchored[start[0]] = start[1]
     snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
         if snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return _walk(anchors, since=start[0] if start is not None and start[0] > 0 else 1)
+        return _walk(anchored, since=start[0] if start is not None and start[0] > 0 else 1)
 
 
-def _seal():
-    """(last unkeyed seq, its hash) from the seal, or a problem. No seal: every entry must
-    be keyed (see AuditChainSeal for why the boundary is sealed, not stored per entry)."""
+def _seal() -> tuple[int, str] | str:
+    """(last unkeyed seq, its hash) from the seal, or the problem with it (a str). No seal:
+    every entry must be keyed (see AuditChainSeal for why the boundary is sealed, not stored
+    per entry)."""
     seals = list(AuditChainSeal.objects.order_by("seq")[:2])
     if not seals:
-        return (0, GENESIS_HASH), None
+        return (0, GENESIS_HASH)
     if len(seals) > 1:
-        return None, "there is more than one seal: the seal is written once, by a migration"
+        return "there is more than one seal: the seal is written once, by a migration"
     seal = seals[0]
     if not hmac.compare_digest(seal.mac, audit_seal_mac(seq=seal.seq, hash=seal.hash)):
-        return None, (
+        return (
             f"the seal saying entries up to #{seal.seq} predate the key was not made with "
             "AUDIT_HMAC_KEY: it was forged, or AUDIT_HMAC_KEY is not the key the chain "
             "was written with"
         )
-    return (seal.seq, seal.hash), None
+    return (seal.seq, seal.hash)
 
 
-def _walk(anchors, *, since):
+def _walk(anchors: dict[int, str], *, since: int) -> AuditChainCheck:
     head = AuditChainHead.objects.filter(pk=1).first()
-    sealed, problem = _seal()
-    if problem:
-        return AuditChainCheck(problem)
+    sealed = _seal()
+    if isinstance(sealed, str):
+        return AuditChainCheck(sealed)
     sealed_seq, sealed_hash = sealed
     # From the first entry the previous hash is known; from an anchored entry it is what
     # the entry says (its own keyed hash, checked below, covers it).

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -9,8 +10,14 @@ from django.utils import timezone
 from core.append_only import AppendOnlyModel
 from core.history import tracked
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-READING = {"max_digits": 12, "decimal_places": 2}
+
+class DecimalShape(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: DecimalShape = {"max_digits": 14, "decimal_places": 2}
+READING: DecimalShape = {"max_digits": 12, "decimal_places": 2}
 
 
 class PaymentType(models.TextChoices):

@@ -126,10 +126,11 @@ class StockLevel(models.Model):
 
     @property
     def location_label(self) -> str:
-        if self.sales_rep_id is None:
+        rep = self.sales_rep
+        if rep is None:
             return f"depot {self.depot.code}"
-        vehicle = self.sales_rep.vehicle_no or "no vehicle"
-        return f"vehicle {vehicle} ({self.sales_rep.username})"
+        vehicle = rep.vehicle_no or "no vehicle"
+        return f"vehicle {vehicle} ({rep.username})"
 
 
 class StockMovement(AppendOnlyModel):
