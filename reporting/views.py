@@ -161,7 +161,7 @@ def report_response(request, slug, fmt, *, user, background):
         and fmt in ("csv", "xlsx")
         and (
             request.GET.get("async") == "1"
-            or _row_estimate(report, filters) > settings.EXPORT_SYNC_MAX_ROWS
+            or report.estimate(filters) > settings.EXPORT_SYNC_MAX_ROWS
         )
     ):
         job = export_job_request(actor=user, report=slug, filters=filters.as_query(), format=fmt)
@@ -171,10 +171,6 @@ def report_response(request, slug, fmt, *, user, background):
         )
         return redirect("admin:reporting_exportjob_change", job.pk)
     return report_file(report, filters, fmt)
-
-
-def _row_estimate(report, filters):
-    return report.estimate(filters)
 
 
 def _page(request, report, filters, errors, status=200):

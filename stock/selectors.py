@@ -26,15 +26,6 @@ def stock_on_hand(
     return levels.values_list("quantity", flat=True).first() or 0
 
 
-def vehicle_stock(*, sales_rep: User):
-    """Everything on a representative's vehicle, full and empty, by product."""
-    return (
-        StockLevel.objects.filter(sales_rep=sales_rep)
-        .select_related("product")
-        .order_by("product__sort_order", "state")
-    )
-
-
 def ledger_differences() -> list:
     """Each stock level whose quantity differs from the replay of the ledger.
 

@@ -16,7 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 
-from core.models import Depot, User
+from core.models import AuditAnchorRecord, AuditChainHead, AuditLog, Depot, User
 
 GENESIS_HASH = "0" * 64
 # core_auditlog.writer_version of what this code appends. The column has no database
@@ -82,8 +82,6 @@ def audit_record_many(*, actor: User, entries: list[dict]) -> list:
     """audit_record for many objects of one action at once (e.g. a rate-table import):
     the chain head is locked and moved once, and the entries written by one INSERT.
     Each entry is a dict of action, obj, data and depot."""
-    from core.models import AuditChainHead, AuditLog
-
     if not entries:
         return []
     heads = AuditChainHead.objects.select_for_update().filter(pk=1)
@@ -130,8 +128,6 @@ def audit_record_many(*, actor: User, entries: list[dict]) -> list:
 def _append_one(entry) -> None:
     """Write one entry and move the chain head in one statement. The head is the row
     every posting waits for, so the time it is held is kept short."""
-    from core.models import AuditChainHead, AuditLog
-
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH entry AS (INSERT INTO {AuditLog._meta.db_table} "  # noqa: S608 - ours
@@ -231,7 +227,8 @@ def audit_anchor_send(
     does not hold, no anchor is taken: the break is logged as an error, `recipients` get
     an alert naming the first broken entry, and AuditChainBroken is raised.
     """
-    from core.models import AuditAnchorRecord
+    # Imported here: core.selectors imports core.services (the hashes it checks with),
+    # and core.services imports this module.
     from core.selectors import AuditChainCheck, audit_chain_check
 
     recipients = list(settings.AUDIT_ANCHOR_EMAILS if recipients is None else recipients)

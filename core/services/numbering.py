@@ -6,6 +6,8 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.models import DocumentCounter
+
 
 def document_number_next(
     *, series: str, at: datetime | None = None, year: int | None = None, width: int = 6
@@ -20,8 +22,6 @@ def document_number_next(
     Locks the series' counter row until the caller's transaction ends; callers take it
     last, after their other locks, so the hot row is held as briefly as possible.
     """
-    from core.models import DocumentCounter
-
     if (at is None) == (year is None):
         raise TypeError("document_number_next takes either `at` or `year`")
     if at is not None:
