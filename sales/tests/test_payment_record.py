@@ -78,3 +78,22 @@ def test_payment_numbers(credit_customer, manager):
         payment_record(customer=credit_customer, amount="1", actor=manager).number for _ in range(2)
     ]
     assert numbers == [f"PAY-{year}-000001", f"PAY-{year}-000002"]
+
+
+def test_cash_customers_pay_at_the_sale(
+    cash_customer, credit_customer, loaded_vehicle, products, manager
+):
+    with pytest.raises(ValidationError, match="pays cash at each sale"):
+        payment_record(customer=cash_customer, amount="100", actor=manager)
+    # A customer moved from credit to cash still pays off the old credit sales.
+    sale_post(
+        customer=credit_customer,
+        sales_rep=loaded_vehicle,
+        actor=loaded_vehicle,
+        lines=[{"product": products["9KG"], "quantity": 1}],
+    )
+    credit_customer.payment_type = "CASH"
+    credit_customer.save()
+    assert payment_record(
+        customer=credit_customer, amount="2200", actor=manager
+    ).allocated == Decimal("2200.00")

@@ -176,3 +176,63 @@ def test_a_backdated_rate_that_would_never_apply_refuses_the_file(two_customers,
     assert "9KG" in errors
     assert Rate.objects.count() == before
     assert RateImport.objects.count() == 0
+
+
+def test_undo_restores_even_when_a_future_rise_was_set_before(cash_customer, products, head_office):
+    nine = products["9KG"]
+    rate_set(
+        customer=cash_customer,
+        product=nine,
+        rate="2600",
+        actor=head_office,
+        effective_from=timezone.localdate() + timedelta(days=20),
+    )
+    run(table([cash_customer.code, "", "", "9999", "", "", "", "", ""]), head_office)
+    assert rate_in_force(customer=cash_customer, product=nine) == Decimal("9999.00")
+    rate_import_undo(batch=RateImport.objects.get(), actor=head_office)
+    assert rate_in_force(customer=cash_customer, product=nine) == Decimal("2200.00")
+    later = timezone.now() + timedelta(days=21)
+    assert rate_in_force(customer=cash_customer, product=nine, at=later) == Decimal("2600.00")
+
+
+def test_undo_of_a_future_import_then_a_later_change(cash_customer, products, head_office):
+    nine = products["9KG"]
+    first = (timezone.localdate() + timedelta(days=10)).isoformat()
+    run(table([cash_customer.code, "", "", "3000", "", "", "", "", first]), head_office)
+    rate_set(
+        customer=cash_customer,
+        product=nine,
+        rate="3100",
+        actor=head_office,
+        effective_from=timezone.localdate() + timedelta(days=15),
+    )
+    rate_import_undo(batch=RateImport.objects.get(), actor=head_office)
+    at = timezone.now()
+    assert rate_in_force(
+        customer=cash_customer, product=nine, at=at + timedelta(days=12)
+    ) == Decimal("2200.00")
+    assert rate_in_force(
+        customer=cash_customer, product=nine, at=at + timedelta(days=16)
+    ) == Decimal("3100.00")
+
+
+def test_a_customer_twice_in_one_file_is_refused(cash_customer, head_office):
+    result = run(
+        table(
+            [cash_customer.code, "", "", "3000", "", "", "", "", ""],
+            [cash_customer.code, "", "", "3100", "", "", "", "", ""],
+        ),
+        head_office,
+    )
+    assert result.has_errors()
+    assert f"{cash_customer.code} on rows 2, 3" in str(result.base_errors[0].error)
+    assert Rate.objects.filter(batch__isnull=False).count() == 0
+
+
+def test_xlsx_number_cells_with_cents(cash_customer, products, head_office):
+    data = tablib.Dataset(headers=COLUMNS)
+    data.append([cash_customer.code, "", None, 2300.5, None, None, None, None, None])
+    again = tablib.Dataset().load(data.export("xlsx"), format="xlsx")
+    result = run(again, head_office)
+    assert not result.has_validation_errors(), [r.error for r in result.invalid_rows]
+    assert rate_in_force(customer=cash_customer, product=products["9KG"]) == Decimal("2300.50")

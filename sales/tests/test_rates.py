@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -71,3 +71,41 @@ def test_sales_reps_and_other_depots_cannot_set_rates(
     south_manager = user_factory("MANAGER", depots=[south])
     with pytest.raises(PermissionDenied):
         rate_set(customer=customer, product=products["9KG"], rate="1", actor=south_manager)
+
+
+@pytest.mark.parametrize("when", [date(1, 1, 1), date(1999, 12, 31), date(2099, 1, 1)])
+def test_effective_dates_out_of_range_are_refused(cash_customer, products, head_office, when):
+    with pytest.raises(ValidationError) as exc:
+        rate_set(
+            customer=cash_customer,
+            product=products["9KG"],
+            rate="1",
+            actor=head_office,
+            effective_from=when,
+        )
+    assert "Enter a date between 2000-01-01" in exc.value.message_dict["effective_from"][0]
+
+
+def test_today_means_now(cash_customer, products, head_office):
+    version = rate_set(
+        customer=cash_customer,
+        product=products["9KG"],
+        rate="2500",
+        actor=head_office,
+        effective_from=timezone.localdate(),
+    )
+    assert rate_in_force(customer=cash_customer, product=products["9KG"]) == Decimal("2500.00")
+    assert version.effective_from <= timezone.now()
+
+
+def test_a_version_that_would_never_apply_is_refused(cash_customer, products, head_office):
+    yesterday = timezone.localdate() - timedelta(days=1)
+    with pytest.raises(ValidationError) as exc:
+        rate_set(
+            customer=cash_customer,
+            product=products["9KG"],
+            rate="1",
+            actor=head_office,
+            effective_from=yesterday,
+        )
+    assert "would never apply" in exc.value.message_dict["effective_from"][0]

@@ -7,7 +7,9 @@ from core.models import AuditLog
 from sales.models import PaymentAllocation
 from sales.selectors import customer_balance
 from sales.services import payment_record, sale_post, sale_void
+from stock.models import StockLevel
 from stock.selectors import ledger_differences, stock_on_hand
+from stock.services import stock_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +124,28 @@ def test_void_of_a_paid_credit_sale_moves_the_money_to_the_next_sale(
     amounts = list(PaymentAllocation.objects.order_by("id").values_list("amount", flat=True))
     assert amounts == [Decimal("3000.00"), Decimal("-3000.00"), Decimal("3000.00")]
     assert customer_balance(customer=credit_customer) == Decimal("0.00")
+
+
+def test_void_after_the_rep_moved_keeps_the_vehicle_in_its_new_depot(
+    cash_customer, loaded_vehicle, products, south, head_office
+):
+    nine = products["9KG"]
+    sale = sale_post(
+        customer=cash_customer,
+        sales_rep=loaded_vehicle,
+        actor=loaded_vehicle,
+        lines=[{"product": nine, "quantity": 1, "empties_returned": 0}],
+    )
+    for product in (nine, products["12.7KG"]):
+        stock_adjust(
+            product=product,
+            state="FULL",
+            counted=0,
+            reason="moving",
+            actor=head_office,
+            sales_rep=loaded_vehicle,
+        )
+    loaded_vehicle.depots.set([south])
+    sale_void(transaction=sale, actor=head_office, reason="late void")
+    level = StockLevel.objects.get(sales_rep=loaded_vehicle, product=nine, state="FULL")
+    assert (level.depot, level.quantity) == (south, 1)

@@ -290,3 +290,39 @@ def test_sale_search_by_number_customer_code_or_name(
     assert found(alice.code.lower()) == {sales[alice.pk].pk}
     assert found("gas trad") == {sales[alice.pk].pk}
     assert found("nobody") == set()
+
+
+def test_bulk_void_takes_the_newest_meter_sale_first(client, manager, cash_customer, sales_rep):
+    first = sale_post(
+        customer=cash_customer, sales_rep=sales_rep, actor=sales_rep, meter_reading="10"
+    )
+    second = sale_post(
+        customer=cash_customer, sales_rep=sales_rep, actor=sales_rep, meter_reading="20"
+    )
+    client.force_login(manager)
+    client.post(
+        reverse("admin:sales_transaction_changelist"),
+        {
+            "action": "void_selected",
+            "_selected_action": [first.pk, second.pk],
+            "reason": "meter misread",
+        },
+    )
+    assert Transaction.objects.filter(status="VOID").count() == 2
+
+
+def test_empties_without_a_quantity_is_a_form_error(
+    client, manager, cash_customer, loaded_vehicle, products
+):
+    nine = products["9KG"]
+    client.force_login(manager)
+    response = client.post(
+        reverse("admin:sales_transaction_add"),
+        {
+            "customer": cash_customer.pk,
+            "sales_rep": loaded_vehicle.pk,
+            f"empties_{nine.pk}": 2,
+            "_preview": "1",
+        },
+    )
+    assert "Enter the 9KG cylinders sold" in str(response.context["form"].errors)
