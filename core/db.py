@@ -4,6 +4,9 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 
@@ -12,6 +15,9 @@ logger = logging.getLogger(__name__)
 # PostgreSQL SQLSTATEs that mean "this transaction lost a race; run it again".
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 MAX_ATTEMPTS = 5
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -36,7 +42,7 @@ def is_connection_lost(exc: BaseException) -> bool:
     if not isinstance(exc, OperationalError):
         return False
     cause = exc.__cause__
-    sqlstate = getattr(cause, "sqlstate", None)
+    sqlstate: str | None = getattr(cause, "sqlstate", None)
     if sqlstate:
         return sqlstate.startswith(CONNECTION_SQLSTATES)
     # psycopg reports a connection it could not open, or that the server dropped, without
@@ -57,7 +63,7 @@ def database_error_message(exc: BaseException) -> str | None:
     return None
 
 
-def atomic_with_retry(func):
+def atomic_with_retry(func: Callable[P, R]) -> Callable[P, R]:
     """Run `func` in one transaction, retried when PostgreSQL reports a deadlock or a
     serialisation failure; history rows it writes are attributed to its `actor`.
 
@@ -66,7 +72,7 @@ def atomic_with_retry(func):
     retries it whole (see run_atomic_with_retry; the API's Idempotency-Key wrapper does)."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         return run_atomic_with_retry(
             functools.partial(func, *args, **kwargs),
             actor=kwargs.get("actor"),
@@ -76,7 +82,9 @@ def atomic_with_retry(func):
     return wrapper
 
 
-def run_atomic_with_retry(call, *, actor=None, name: str | None = None):
+def run_atomic_with_retry(
+    call: Callable[[], R], *, actor: Any = None, name: str | None = None
+) -> R:
     """call() in one transaction, run again (up to MAX_ATTEMPTS times, with jitter) when
     it loses a race: a deadlock or serialisation failure anywhere inside it, also in a
     nested service, rolls the whole transaction back and starts it over.
@@ -100,7 +108,7 @@ def run_atomic_with_retry(call, *, actor=None, name: str | None = None):
     raise AssertionError("unreachable")
 
 
-def _acting(actor):
+def _acting(actor: Any) -> AbstractContextManager[object]:
     """History rows written by a service belong to its actor (see core.history)."""
     from contextlib import nullcontext
 

@@ -1,4 +1,4 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -27,12 +27,18 @@ class Depot(models.Model):
     class Meta:
         ordering = ["code"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.code
 
 
-class HSHUserManager(UserManager):
-    def create_superuser(self, username, email=None, password=None, **extra_fields):
+class HSHUserManager(UserManager["User"]):
+    def create_superuser(
+        self,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        **extra_fields: Any,
+    ) -> "User":
         extra_fields.setdefault("role", Role.ADMIN)
         return super().create_superuser(username, email, password, **extra_fields)
 
@@ -78,13 +84,14 @@ class User(AbstractUser):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         full = self.get_full_name()
         return f"{self.username} ({full})" if full else self.username
 
+    _password: str | None  # AbstractBaseUser's: the new raw password until saved
     _password_disabled = False
 
-    def _get_session_auth_hash(self, secret=None):
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
         """Admin sessions end with the API tokens: Django checks this hash on every
         request, and it covers the token version as well as the password, so 'log out
         everywhere' (and a password change) ends the user's browser sessions too."""
@@ -95,11 +102,11 @@ class User(AbstractUser):
             algorithm="sha256",
         ).hexdigest()
 
-    def set_unusable_password(self):
+    def set_unusable_password(self) -> None:
         super().set_unusable_password()
         self._password_disabled = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Staff status follows the role: head office and managers use the admin, sales
         # representatives never do. Group membership follows in core.services.
         self.is_staff = self.role in (Role.ADMIN, Role.MANAGER)
@@ -132,7 +139,7 @@ class User(AbstractUser):
         return self.role == Role.SALES
 
     @property
-    def home_depot(self):
+    def home_depot(self) -> Depot | None:
         """The one depot of a sales representative (None for other roles)."""
         if not self.is_sales:
             return None
@@ -152,7 +159,7 @@ class DocumentCounter(models.Model):
             models.UniqueConstraint(fields=["series", "year"], name="core_counter_series_year")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.series}-{self.year}: {self.last_value}"
 
 
@@ -196,7 +203,7 @@ class AuditLog(AppendOnlyModel):
         verbose_name = "audit log entry"
         verbose_name_plural = "audit log"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
 
@@ -210,7 +217,7 @@ class AuditChainHead(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"audit chain at #{self.last_seq}"
 
 
@@ -233,7 +240,7 @@ class AuditChainSeal(AppendOnlyModel):
     mac = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"audit chain keyed after #{self.seq}"
 
 
@@ -256,7 +263,7 @@ class AuditAnchorRecord(AppendOnlyModel):
         verbose_name = "audit anchor taken"
         verbose_name_plural = "audit anchors taken"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"audit anchor #{self.seq} taken {self.taken_at:%Y-%m-%d %H:%M}"
 
 
@@ -268,7 +275,7 @@ class SubmissionToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.token
 
 
@@ -289,5 +296,5 @@ class IdempotencyKey(models.Model):
             models.UniqueConstraint(fields=["user", "key"], name="core_idempotency_user_key")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 
@@ -58,7 +60,7 @@ class ReportSchedule(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
@@ -96,11 +98,11 @@ class ExportJob(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.report} ({self.get_format_display()}) #{self.pk}"
 
     @property
-    def duration(self):
+    def duration(self) -> timedelta | None:
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None

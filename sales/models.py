@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import TypedDict
+from typing import Self, TypedDict
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -74,7 +74,7 @@ class Customer(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
 
@@ -96,7 +96,7 @@ class RateImport(models.Model):
     class Meta:
         ordering = ["-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         kind = "Undo of import" if self.undo_of_id else "Rate import"
         return f"{kind} #{self.pk} ({self.file_name or 'no file'})"
 
@@ -131,7 +131,7 @@ class Rate(AppendOnlyModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.customer.code} {self.product.code} {self.rate} from {self.effective_from}"
 
 
@@ -140,8 +140,8 @@ class TransactionStatus(models.TextChoices):
     VOID = "VOID", "Void"
 
 
-class TransactionQuerySet(models.QuerySet):
-    def unpaid_credit(self):
+class TransactionQuerySet(models.QuerySet["Transaction"]):
+    def unpaid_credit(self) -> Self:
         """Posted credit sales not yet fully paid: what payments settle, what the
         receivables age, what the admin's "Unpaid credit sales" filter lists. The one
         definition of an unpaid sale."""
@@ -223,7 +223,7 @@ class Transaction(models.Model):
         ]
         permissions = [("void_transaction", "Can void a posted sale")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
 
@@ -244,7 +244,7 @@ class TransactionLine(AppendOnlyModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} x {self.product_id} @ {self.rate}"
 
 
@@ -271,7 +271,7 @@ class MeterSale(AppendOnlyModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.last_reading} -> {self.latest_reading}"
 
 
@@ -282,15 +282,15 @@ class PaymentMethod(models.TextChoices):
     CARD = "CARD", "Card"
 
 
-class PaymentQuerySet(models.QuerySet):
+class PaymentQuerySet(models.QuerySet["Payment"]):
     """The one definition of which payments count: a reversed payment stays on file but
     pays nothing, and has no money on account."""
 
-    def in_force(self):
+    def in_force(self) -> Self:
         """Payments not reversed: what counts against a customer's balance."""
         return self.filter(reversed_at__isnull=True)
 
-    def with_money_on_account(self):
+    def with_money_on_account(self) -> Self:
         """Payments in force with money not yet settling a sale (Payment.unallocated)."""
         return self.in_force().filter(allocated__lt=models.F("amount"))
 
@@ -344,7 +344,7 @@ class Payment(models.Model):
         ]
         permissions = [("reverse_payment", "Can reverse a payment")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
     @property
@@ -372,7 +372,7 @@ class PaymentAllocation(AppendOnlyModel):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.payment_id} -> {self.transaction_id}: {self.amount}"
 
 

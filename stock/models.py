@@ -49,7 +49,7 @@ class Product(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.code
 
     @property
@@ -121,7 +121,7 @@ class StockLevel(models.Model):
             ("count_stock", "Can record a stock count (adjustment)"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.location_label} {self.product.code} {self.state}"
 
     @property
@@ -185,7 +185,7 @@ class StockMovement(AppendOnlyModel):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity} {self.product_id} {self.state}"
 
 
@@ -242,5 +242,5 @@ class Distribution(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.distribution_no
