@@ -4,7 +4,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -21,46 +21,35 @@ from core.admin_mixins import (
     ReadOnlyAdminMixin,
     RecoverableAdminMixin,
 )
+from core.admin_services import ServiceSaveAdminMixin
 from core.models import AuditLog, Depot, Role, User
 from core.scoping import scope_queryset
-from core.services import user_assignment_validate, user_logout_everywhere, user_role_sync
+from core.services import (
+    depot_create,
+    depot_update,
+    user_create,
+    user_logout_everywhere,
+    user_update,
+)
 
 
-class _AssignmentValidationMixin:
-    """Runs the role/depot/vehicle rules of core.services on the admin's user forms.
-
-    The admin cleans and saves a form in one transaction (changeform_view is atomic), so
-    the vehicle guard's lock on the representative (stock.selectors.
-    vehicle_transfer_guard) holds from its check until the new depot is saved."""
-
-    def clean(self):
-        cleaned = super().clean()
-        if {"role", "depots", "vehicle_no"} <= set(self.fields) and not self.errors:
-            try:
-                user_assignment_validate(
-                    role=cleaned.get("role"),
-                    depots=cleaned.get("depots") or [],
-                    vehicle_no=cleaned.get("vehicle_no") or "",
-                    user=self.instance if self.instance.pk else None,
-                )
-            except ValidationError as exc:
-                self.add_error(None, exc)
-        return cleaned
-
-
-class HSHUserCreationForm(_AssignmentValidationMixin, AdminUserCreationForm):
+class HSHUserCreationForm(AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("username",)
 
 
-class HSHUserChangeForm(_AssignmentValidationMixin, UserChangeForm):
+class HSHUserChangeForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
 
 
 @admin.register(User)
-class UserAdmin(DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
+class UserAdmin(ServiceSaveAdminMixin, DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
+    """Users are saved by core.services (user_create, user_update): the role, depot and
+    vehicle rules, the vehicle guard (it locks the representative's row until the change
+    commits: the admin saves in one transaction), the role group and the audit entry."""
+
     form = HSHUserChangeForm
     add_form = HSHUserCreationForm
     list_display = (
@@ -122,9 +111,23 @@ class UserAdmin(DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
         # is deactivated (Status > active), never deleted.
         return False
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        user_role_sync(user=form.instance)
+    def service_create(self, request, form, values):
+        data = form.cleaned_data
+        usable = data.get("set_usable_password", True)
+        return user_create(
+            username=data["username"],
+            password=data.get("password1") if usable else None,
+            role=data["role"],
+            depots=data.get("depots") or [],
+            vehicle_no=data.get("vehicle_no") or "",
+            first_name=data.get("first_name") or "",
+            last_name=data.get("last_name") or "",
+            email=data.get("email") or "",
+            actor=request.user,
+        )
+
+    def service_update(self, request, obj, form, values):
+        return user_update(user=obj, actor=request.user, data=values)
 
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, obj):
@@ -206,7 +209,13 @@ class UserAdmin(DepotScopedAdminMixin, HistoryAdmin, DjangoUserAdmin):
 
 
 @admin.register(Depot)
-class DepotAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, VersionAdmin):
+class DepotAdmin(
+    ServiceSaveAdminMixin,
+    DepotScopedAdminMixin,
+    RecoverableAdminMixin,
+    HistoryAdmin,
+    VersionAdmin,
+):
     list_display = ("code", "name", "is_active", "managers", "representatives")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -233,6 +242,12 @@ class DepotAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, Ver
     def get_readonly_fields(self, request, obj=None):
         # The code is printed on documents and used by the API: fixed once created.
         return ("code",) if obj is not None else ()
+
+    def service_create(self, request, form, values):
+        return depot_create(actor=request.user, **values)
+
+    def service_update(self, request, obj, form, values):
+        return depot_update(depot=obj, actor=request.user, data=values)
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a depot would silently unassign its staff: close it (inactive) instead.

@@ -8,7 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.models import Depot, Role, User
-from core.services import user_assignment_validate, user_create, user_role_sync
+from core.services import (
+    depot_create,
+    depot_update,
+    user_create,
+    user_password_set,
+    user_update,
+)
 
 DEPOTS = [
     ("NORTH", "Northern depot"),
@@ -27,39 +33,57 @@ USERS = [
 
 @transaction.atomic
 def seed(*, stdout) -> dict:
-    depots = {}
-    for code, name in DEPOTS:
-        with at(days_ago(35, 8)):  # the demo's history starts five weeks ago
-            depots[code], _ = Depot.objects.update_or_create(
-                code=code, defaults={"name": name, "is_active": True}
-            )
+    """Depots and the demo accounts, through the services. Run again, it puts each back
+    as documented (whatever was done to it since) and writes nothing where nothing
+    changed."""
+    admin = _account(*USERS[0], depots={}, actor=None)  # the first account: no actor yet
+    depots = {code: _depot(code, name, actor=admin) for code, name in DEPOTS}
     logins = []
     for username, password, role, codes, vehicle, first, last in USERS:
-        assigned = [depots[c] for c in codes]
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            with at(days_ago(35, 8)):
-                user = user_create(
-                    username=username,
-                    password=password,
-                    role=role,
-                    depots=assigned,
-                    vehicle_no=vehicle,
-                    first_name=first,
-                    last_name=last,
-                )
-        else:
-            # Put a demo account back as documented, whatever was done to it.
-            user_assignment_validate(role=role, depots=assigned, vehicle_no=vehicle, user=user)
-            user.role, user.vehicle_no, user.is_active = role, vehicle, True
-            user.first_name, user.last_name = first, last
-            user.set_password(password)
-            user.save()
-            user.depots.set(assigned)
-            user_role_sync(user=user)
-        logins.append((username, password, role.label, ", ".join(codes) or "all"))
+        user = _account(username, password, role, codes, vehicle, first, last, depots, admin)
+        logins.append((user.username, password, role.label, ", ".join(codes) or "all"))
     stdout.write(f"Depots: {', '.join(depots)}")
     return {"logins": logins}
+
+
+def _depot(code: str, name: str, *, actor: User) -> Depot:
+    depot = Depot.objects.filter(code=code).first()
+    if depot is None:
+        return depot_create(code=code, name=name, actor=actor)
+    return depot_update(depot=depot, actor=actor, data={"name": name, "is_active": True})
+
+
+def _account(
+    username: str,
+    password: str,
+    role: str,
+    codes: list[str],
+    vehicle: str,
+    first: str,
+    last: str,
+    depots: dict[str, Depot],
+    actor: User | None,
+) -> User:
+    assigned = [depots[c] for c in codes]
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return user_create(
+            username=username,
+            password=password,
+            role=role,
+            depots=assigned,
+            vehicle_no=vehicle,
+            first_name=first,
+            last_name=last,
+            actor=actor,
+        )
+    actor = actor or user
+    data = {"role": role, "vehicle_no": vehicle, "is_active": True}
+    data |= {"first_name": first, "last_name": last, "depots": assigned}
+    user = user_update(user=user, actor=actor, data=data)
+    if not user.check_password(password):
+        user = user_password_set(user=user, password=password, actor=actor)
+    return user
 
 
 def totals() -> list[str]:

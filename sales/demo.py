@@ -13,11 +13,17 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from core.demo import at, days_ago
-from core.history import acting_as
 from core.models import Depot, Role, User
 from sales.models import Customer, Payment, PaymentType, Transaction, TransactionStatus
 from sales.selectors import customer_balance
-from sales.services import payment_record, rate_set, sale_post, sale_void
+from sales.services import (
+    customer_create,
+    customer_update,
+    payment_record,
+    rate_set,
+    sale_post,
+    sale_void,
+)
 from stock.models import Distribution, MovementKind, Product, StockMovement
 from stock.selectors import stock_on_hand
 from stock.services import distribution_create, stock_receive
@@ -108,17 +114,21 @@ def _customers(admin, products):
     depots = {d.code: d for d in Depot.objects.all()}
     customers = []
     for code, name, depot, payment_type, limit, tank in CUSTOMERS:
-        with at(days_ago(31, 9)), acting_as(admin):
-            customer, created = Customer.objects.get_or_create(
-                code=code,
-                defaults={
-                    "name": name,
-                    "depot": depots[depot],
-                    "payment_type": payment_type,
-                    "credit_limit": limit,
-                    "address": f"{name}, {depot.title()} area",
-                },
-            )
+        values = {
+            "name": name,
+            "depot": depots[depot],
+            "payment_type": payment_type,
+            "credit_limit": limit,
+            "address": f"{name}, {depot.title()} area",
+            "is_active": True,
+        }
+        customer = Customer.objects.filter(code=code).first()
+        created = customer is None
+        if created:
+            with at(days_ago(31, 9)):
+                customer = customer_create(code=code, actor=admin, **values)
+        else:  # put it back as documented; nothing is written if it is
+            customer = customer_update(customer=customer, actor=admin, data=values)
         customer.has_tank = tank
         customers.append(customer)
         if not created:

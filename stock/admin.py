@@ -6,6 +6,7 @@ from django.urls import path, reverse
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
+from core.admin_services import ServiceSaveAdminMixin
 from core.models import Role, User
 from core.scoping import scope_queryset
 from stock import services
@@ -55,7 +56,9 @@ class LocationTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(HistoryAdmin):
+class ProductAdmin(ServiceSaveAdminMixin, HistoryAdmin):
+    """Products are saved by stock.services (product_create, product_update)."""
+
     list_display = ("code", "name", "kind", "capacity_kg", "unit", "sort_order", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name")
@@ -63,6 +66,12 @@ class ProductAdmin(HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Codes and kinds are referenced by rates, stock and the API: fixed once created.
         return ("code", "kind") if obj is not None else ()
+
+    def service_create(self, request, form, values):
+        return services.product_create(actor=request.user, **values)
+
+    def service_update(self, request, obj, form, values):
+        return services.product_update(product=obj, actor=request.user, data=values)
 
     def has_delete_permission(self, request, obj=None):
         # Products are referenced by stock and sales history: deactivate, never delete.

@@ -1,6 +1,8 @@
-"""Every write of core data, by concern: users (users.py), the audit log and its anchors
-(audit.py), document numbers (numbering.py). Admin, seed, API and the other apps' services
-call these, never the ORM directly; they import them from here."""
+"""Every write of core data, by concern: users (users.py), depots (depots.py), the audit
+log and its anchors (audit.py), document numbers (numbering.py). changes.py is what the
+master-data services of every app share: the changed fields, old and new. Admin, seed,
+API and the other apps' services call these, never the ORM directly; they import them
+from here."""
 
 from core.services.audit import (
     AUDIT_WRITER_VERSION,
@@ -16,13 +18,17 @@ from core.services.audit import (
     audit_record_many,
     audit_seal_mac,
 )
+from core.services.changes import Changes, changes_apply, instance_clean, readable, values_readable
+from core.services.depots import depot_create, depot_update
 from core.services.numbering import document_number_next
 from core.services.users import (
     assignment_guards,
     user_assignment_validate,
     user_create,
     user_logout_everywhere,
+    user_password_set,
     user_role_sync,
+    user_update,
 )
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "AuditAnchor",
     "AuditAnchorNotSent",
     "AuditChainBroken",
+    "Changes",
     "assignment_guards",
     "audit_anchor_send",
     "audit_canonical",
@@ -39,9 +46,17 @@ __all__ = [
     "audit_record",
     "audit_record_many",
     "audit_seal_mac",
+    "changes_apply",
+    "depot_create",
+    "depot_update",
     "document_number_next",
+    "instance_clean",
+    "readable",
     "user_assignment_validate",
     "user_create",
     "user_logout_everywhere",
+    "user_password_set",
     "user_role_sync",
+    "user_update",
+    "values_readable",
 ]

@@ -1,15 +1,32 @@
-"""Writes for users: create, keep their role group in step, log them out everywhere."""
+"""Writes for users: create and change them (each with its audit entry), keep their role
+group in step, log them out everywhere."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from core.db import atomic_with_retry
 from core.models import Depot, Role, User
 from core.roles import GROUP_NAMES
 from core.services.audit import audit_record
+from core.services.changes import changes_apply, instance_clean, readable, values_readable
+
+# What user_update may change. The password has its own form (and ends the user's
+# sign-ins: User.save); staff status follows the role; the depots are a list, not a column.
+USER_EDITABLE = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "role",
+    "vehicle_no",
+    "is_active",
+    "is_superuser",
+)
 
 # Checks other apps add (stock: a vehicle holding stock cannot change depot). Each is
 # called as guard(user=..., role=..., depots=...) and raises ValidationError.
@@ -25,16 +42,23 @@ def user_assignment_validate(
     errors = {}
     if role == Role.SALES:
         if len(depots) != 1:
-            errors["depots"] = (
-                f"A sales representative has exactly one home depot; {len(depots)} selected."
+            errors["depots"] = ValidationError(
+                f"A sales representative has exactly one home depot; {len(depots)} selected.",
+                code="home_depot_not_one",
             )
         if not vehicle_no.strip():
-            errors["vehicle_no"] = "A sales representative needs a vehicle number."
+            errors["vehicle_no"] = ValidationError(
+                "A sales representative needs a vehicle number.", code="required"
+            )
     elif role == Role.MANAGER and not depots:
-        errors["depots"] = "A depot manager needs at least one depot."
+        errors["depots"] = ValidationError(
+            "A depot manager needs at least one depot.", code="manager_without_depot"
+        )
     inactive = [d.code for d in depots if not d.is_active]
     if inactive and "depots" not in errors:
-        errors["depots"] = f"Depot {', '.join(inactive)} is closed (inactive)."
+        errors["depots"] = ValidationError(
+            f"Depot {', '.join(inactive)} is closed (inactive).", code="depot_inactive"
+        )
     if errors:
         raise ValidationError(errors)
     if user is not None and user.pk is not None:
@@ -50,18 +74,22 @@ def user_role_sync(*, user: User) -> None:
     user.groups.add(group)
 
 
-@transaction.atomic
+@atomic_with_retry
 def user_create(
     *,
     username: str,
-    password: str,
+    password: str | None,
     role: str,
     depots: Iterable[Depot] = (),
     vehicle_no: str = "",
     first_name: str = "",
     last_name: str = "",
     email: str = "",
+    actor: User | None = None,
 ) -> User:
+    """A new account. `password` None: it cannot sign in with one (an unusable password).
+    The audit entry names `actor`; without one (the first account of an installation,
+    test fixtures) there is nobody to attribute it to, and none is written."""
     depots = list(depots)
     user_assignment_validate(role=role, depots=depots, vehicle_no=vehicle_no)
     user = User(
@@ -72,12 +100,88 @@ def user_create(
         last_name=last_name,
         email=email,
     )
-    user.set_password(password)
-    user.full_clean(exclude=["password"])
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    instance_clean(user, exclude=["password"])
     user.save()
     user.depots.set(depots)
     user_role_sync(user=user)
+    if actor is not None:
+        values = values_readable(
+            user, ("username", "first_name", "last_name", "email", "role", "vehicle_no")
+        )
+        audit_record(
+            actor=actor,
+            action="user_create",
+            obj=user,
+            depot=user.home_depot,
+            data={"username": user.username, "values": {**values, "depots": readable(depots)}},
+        )
     return user
+
+
+@atomic_with_retry
+def user_update(*, user: User, actor: User, data: Mapping[str, Any]) -> User:
+    """Change an account: `data` maps fields of USER_EDITABLE, and "depots" (a list of
+    depots), to their new values. The role, depot and vehicle rules and the other apps'
+    guards (a vehicle holding stock keeps its depot) are checked when any of them
+    changes; the role group follows the role; an empty vehicle follows its
+    representative's new depot (stock.apps). Nothing changed: nothing is written.
+
+    The account's row is locked first (FOR NO KEY UPDATE, as the vehicle guard and every
+    posting's lock order expect: docs/architecture.md)."""
+    data = dict(data)
+    new_depots = data.pop("depots", None)
+    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    old_depots = list(current.depots.order_by("code"))
+    new_depots = old_depots if new_depots is None else list(new_depots)
+    depots_changed = {d.pk for d in new_depots} != {d.pk for d in old_depots}
+    if "vehicle_no" in data:
+        data["vehicle_no"] = (data["vehicle_no"] or "").strip()
+    role = data.get("role", current.role)
+    vehicle_no = data.get("vehicle_no", current.vehicle_no)
+    if depots_changed or role != current.role or vehicle_no != current.vehicle_no:
+        user_assignment_validate(role=role, depots=new_depots, vehicle_no=vehicle_no, user=current)
+    changes = changes_apply(
+        instance=current, data=data, editable=USER_EDITABLE, clean_exclude=["password"]
+    )
+    if depots_changed:
+        current.depots.set(new_depots)
+        changes["depots"] = {"old": readable(old_depots), "new": readable(new_depots)}
+    if not changes:
+        return current
+    if "role" in changes:
+        user_role_sync(user=current)
+    audit_record(
+        actor=actor,
+        action="user_update",
+        obj=current,
+        depot=current.home_depot,
+        data={"username": current.username, "changes": changes},
+    )
+    return current
+
+
+@atomic_with_retry
+def user_password_set(*, user: User, password: str | None, actor: User) -> User:
+    """A new password (None: none usable). Ends every sign-in the user had, as any
+    password change does (User.save raises the token version)."""
+    current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    if password is None:
+        current.set_unusable_password()
+    else:
+        current.set_password(password)
+    current.save(update_fields=["password"])
+    audit_record(
+        actor=actor,
+        action="user_password_set",
+        obj=current,
+        depot=current.home_depot,
+        data={"username": current.username, "usable": password is not None},
+    )
+    return current
 
 
 def user_logout_everywhere(*, user: User, actor: User, via: str) -> User:

@@ -16,6 +16,7 @@ from core.admin_mixins import (
     ReadOnlyAdminMixin,
     RecoverableAdminMixin,
 )
+from core.admin_services import ServiceSaveAdminMixin
 from sales import services
 from sales.forms import SetRatesForm
 from sales.models import Customer, Rate
@@ -29,7 +30,16 @@ from stock.models import Product
 
 
 @admin.register(Customer)
-class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, VersionAdmin):
+class CustomerAdmin(
+    ServiceSaveAdminMixin,
+    DepotScopedAdminMixin,
+    RecoverableAdminMixin,
+    HistoryAdmin,
+    VersionAdmin,
+):
+    """Customers are saved by sales.services (customer_create, customer_update): a changed
+    credit limit or payment type is on the audit log with who changed it."""
+
     list_display = (
         "code",
         "name",
@@ -61,6 +71,12 @@ class CustomerAdmin(DepotScopedAdminMixin, RecoverableAdminMixin, HistoryAdmin, 
             return ()
         # The meter moves only with posted and voided meter sales.
         return ("code", "last_meter_reading", "current_rates", "balance", "unpaid_sales")
+
+    def service_create(self, request, form, values):
+        return services.customer_create(actor=request.user, **values)
+
+    def service_update(self, request, obj, form, values):
+        return services.customer_update(customer=obj, actor=request.user, data=values)
 
     def get_queryset(self, request):
         # The balance column comes with the page's one query (the API's selector).

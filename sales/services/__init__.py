@@ -1,4 +1,5 @@
-"""Every write of sales data: rates, sales and voids, payments and their reversals.
+"""Every write of sales data: customers, rates, sales and voids, payments and their
+reversals.
 
 Lock order for everything here: the customer row first, then the representative's user
 row (FOR SHARE, through stock.services.sales_rep_home_depot: their depot cannot change
@@ -6,6 +7,7 @@ under a posting), then stock levels by id (through stock.services.levels_lock), 
 document counter. See docs/architecture.md, "Lock order".
 """
 
+from sales.services.customers import customer_create, customer_update
 from sales.services.payments import payment_record
 from sales.services.rates import (
     RateChange,
@@ -20,7 +22,9 @@ from sales.services.voids import sale_void
 
 __all__ = [
     "RateChange",
+    "customer_create",
     "customer_rates_set",
+    "customer_update",
     "payment_record",
     "payment_reverse",
     "rate_import_undo",

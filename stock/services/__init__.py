@@ -7,6 +7,7 @@ touches in id order, moves the stock with a ledger row and writes its audit entr
 - checks: the input checks (whole_number up to MAX_QUANTITY, cylinder_check,
   depot_check, availability_check, sales_rep_home_depot).
 - stock: stock_receive and stock_adjust; distributions: distribution_create.
+- products: product_create and product_update (master data, with their audit entries).
 - vehicles: a representative's vehicle and depot (vehicle_transfer_guard,
   vehicle_levels_follow, user_depots_changed).
 
@@ -42,6 +43,7 @@ from stock.services.ledger import (
     movement_post,
     movements_post,
 )
+from stock.services.products import product_create, product_update
 from stock.services.stock import stock_adjust, stock_receive
 from stock.services.vehicles import (
     user_depots_changed,
@@ -62,6 +64,8 @@ __all__ = [
     "levels_move",
     "movement_post",
     "movements_post",
+    "product_create",
+    "product_update",
     "sales_rep_home_depot",
     "state_check",
     "stock_adjust",

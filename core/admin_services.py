@@ -1,0 +1,86 @@
+"""Admin add and change forms of master data (users, depots, products, customers) that
+save through a service instead of ModelAdmin.save_model's plain save().
+
+The form validates as usual; then the service runs, inside the admin's transaction, and
+writes the row and its audit entry. When the service refuses (ValidationError), the
+transaction is rolled back whole and the same form is shown again with the service's
+errors on its fields, as any form error: never a server error, and nothing written.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from core.admin_flow import service_error_to_form
+
+
+class _Refused(Exception):
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
+class ServiceSaveAdminMixin:
+    """Put before the ModelAdmin base. Subclasses implement service_create and
+    service_update; the form's cleaned data are the values (only the changed fields on
+    a change form, so a clerk's save never overwrites what someone else changed in the
+    other fields meanwhile)."""
+
+    def service_create(self, request, form, values: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def service_update(self, request, obj: models.Model, form, values: dict[str, Any]):
+        raise NotImplementedError
+
+    def form_values(self, form, change: bool) -> dict[str, Any]:
+        """What the form says to save: every field on an add form, the changed ones on a
+        change form."""
+        names = form.changed_data if change else list(form.cleaned_data)
+        return {
+            name: form.cleaned_data[name]
+            for name in names
+            if name in form.cleaned_data and name in form.fields and not form.fields[name].disabled
+        }
+
+    def save_model(self, request, obj, form, change):
+        values = self.form_values(form, change)
+        try:
+            if change:
+                saved = self.service_update(request, obj, form, values)
+            else:
+                saved = self.service_create(request, form, values)
+        except ValidationError as exc:
+            raise _Refused(exc) from exc
+        # The admin goes on with `obj` (its log entry, message and redirect): make it the
+        # row the service wrote.
+        for field in obj._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding, obj._state.db = False, saved._state.db
+
+    def save_related(self, request, form, formsets, change):
+        # The service saved the form's many-to-many fields too; only inlines are left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _Refused as refused:
+            # The admin's transaction was rolled back by the exception: render the form
+            # again, now with the refusal on it (see get_form).
+            request._service_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "_service_refusal", None)
+        if refusal is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                service_error_to_form(self, refusal)
+
+        return RefusedForm

@@ -1,0 +1,48 @@
+"""Writes for depots: open one, rename or close it. Each leaves an audit entry."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.db import atomic_with_retry
+from core.models import Depot, User
+from core.services.audit import audit_record
+from core.services.changes import changes_apply, instance_clean, values_readable
+
+# What a depot's change may touch: its code is printed on documents and named by the API.
+DEPOT_EDITABLE = ("name", "is_active")
+
+
+@atomic_with_retry
+def depot_create(*, code: str, name: str, actor: User, is_active: bool = True) -> Depot:
+    depot = Depot(code=code.strip(), name=name.strip(), is_active=is_active)
+    instance_clean(depot)
+    depot.save()
+    audit_record(
+        actor=actor,
+        action="depot_create",
+        obj=depot,
+        depot=depot,
+        data={
+            "depot": depot.code,
+            "values": values_readable(depot, ("code", "name", "is_active")),
+        },
+    )
+    return depot
+
+
+@atomic_with_retry
+def depot_update(*, depot: Depot, actor: User, data: Mapping[str, Any]) -> Depot:
+    """Change a depot's name or open/closed state (`data`: field -> new value). Nothing
+    changed: nothing is written and the depot is returned as it is."""
+    current = Depot.objects.select_for_update().get(pk=depot.pk)
+    changes = changes_apply(instance=current, data=data, editable=DEPOT_EDITABLE)
+    if not changes:
+        return current
+    audit_record(
+        actor=actor,
+        action="depot_update",
+        obj=current,
+        depot=current,
+        data={"depot": current.code, "changes": changes},
+    )
+    return current
