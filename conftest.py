@@ -139,6 +139,64 @@ def sales_rep(user_factory, north):
 
 
 @pytest.fixture
+def products(db):
+    """The standard products (created by migration), by code."""
+    from stock.models import Product
+
+    return {p.code: p for p in Product.objects.all()}
+
+
+@pytest.fixture
+def customer_factory(north, head_office, products):
+    """make(payment_type="CASH", rates=None, depot=None, **fields): a customer C001,
+    C002, ... of NORTH (or `depot`), at `rates` ({product code: rate}; by default
+    12.7KG 3000.00, 9KG 2200.00 and BULK 250.00)."""
+    from decimal import Decimal
+
+    from sales.models import Customer
+    from sales.services import rate_set
+
+    counter = iter(range(1, 10_000))
+
+    def make(payment_type="CASH", rates=None, depot=None, **extra):
+        n = next(counter)
+        customer = Customer.objects.create(
+            code=f"C{n:03d}",
+            name=f"Customer {n}",
+            depot=depot or north,
+            payment_type=payment_type,
+            **extra,
+        )
+        for code, rate in (
+            rates or {"12.7KG": "3000.00", "9KG": "2200.00", "BULK": "250.00"}
+        ).items():
+            rate_set(
+                customer=customer, product=products[code], rate=Decimal(rate), actor=head_office
+            )
+        return customer
+
+    return make
+
+
+@pytest.fixture
+def loaded_vehicle(north, sales_rep, head_office, products):
+    """The representative's vehicle with 20 full 12.7KG and 10 full 9KG cylinders."""
+    from stock.services import distribution_create, stock_receive
+
+    for code, quantity in (("12.7KG", 20), ("9KG", 10)):
+        stock_receive(depot=north, product=products[code], quantity=100, actor=head_office)
+        distribution_create(
+            sales_rep=sales_rep,
+            depot=north,
+            product=products[code],
+            quantity=quantity,
+            kind="COLLECTION",
+            actor=head_office,
+        )
+    return sales_rep
+
+
+@pytest.fixture
 def field_day(north, head_office, sales_rep):
     """A representative's working day, for API and service tests: `received` full 12.7KG
     cylinders delivered to NORTH, `collected` of them on the vehicle, and a credit

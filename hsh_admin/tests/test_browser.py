@@ -24,12 +24,10 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from reporting.models import ExportJob, JobStatus
-from sales.models import Customer, Rate, RateImport, Transaction
+from sales.models import Rate, RateImport, Transaction
 from sales.resources import COLUMNS
 from sales.selectors import rate_in_force
-from sales.services import rate_set, sale_post
-from stock.models import Product
-from stock.services import distribution_create, stock_receive
+from sales.services import sale_post
 
 pytestmark = [
     pytest.mark.browser,
@@ -232,54 +230,16 @@ def _server_connections_close_after_each_request(monkeypatch):
         monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
 
 
-@pytest.fixture
-def products(db):
-    return {p.code: p for p in Product.objects.all()}
-
-
-@pytest.fixture
-def customer_factory(north, head_office, products):
-    counter = iter(range(1, 10_000))
-
-    def make(payment_type="CASH", rates=None, depot=None, **extra):
-        n = next(counter)
-        customer = Customer.objects.create(
-            code=f"C{n:03d}",
-            name=f"Customer {n}",
-            depot=depot or north,
-            payment_type=payment_type,
-            **extra,
-        )
-        for code, rate in (rates or {"12.7KG": "3000.00", "9KG": "2200.00"}).items():
-            rate_set(
-                customer=customer, product=products[code], rate=Decimal(rate), actor=head_office
-            )
-        return customer
-
-    return make
-
-
-@pytest.fixture
-def loaded_vehicle(north, sales_rep, head_office, products):
-    """The representative's vehicle with 20 full 12.7KG and 10 full 9KG cylinders."""
-    for code, quantity in (("12.7KG", 20), ("9KG", 10)):
-        stock_receive(depot=north, product=products[code], quantity=100, actor=head_office)
-        distribution_create(
-            sales_rep=sales_rep,
-            depot=north,
-            product=products[code],
-            quantity=quantity,
-            kind="COLLECTION",
-            actor=head_office,
-        )
-    return sales_rep
+# The rates of every customer here (customer_factory's default adds a meter rate, which
+# the rate-table preview would show).
+RATES = {"12.7KG": "3000.00", "9KG": "2200.00"}
 
 
 @pytest.fixture
 def posted_sale(customer_factory, loaded_vehicle, products):
     """2 full 12.7KG sold to a cash customer, 1 empty taken back: 6000.00."""
     return sale_post(
-        customer=customer_factory(),
+        customer=customer_factory(rates=RATES),
         sales_rep=loaded_vehicle,
         actor=loaded_vehicle,
         lines=[{"product": products["12.7KG"], "quantity": 2, "empties_returned": 1}],
@@ -339,7 +299,7 @@ def choose_customer(browser, customer):
 def test_a_manager_posts_a_sale_and_the_vehicle_stock_changes(
     browser, manager, customer_factory, loaded_vehicle, products
 ):
-    customer = customer_factory()
+    customer = customer_factory(rates=RATES)
     cyl = products["12.7KG"]
     browser.login("northmanager")
     browser.wait_for("#user-tools", "the manager to be logged in")
@@ -428,7 +388,7 @@ def test_the_void_action_asks_for_a_reason_and_puts_the_stock_back(
 def test_a_rate_table_import_previews_then_writes_on_confirm(
     browser, head_office, customer_factory, products, tmp_path
 ):
-    changed, unchanged = customer_factory(), customer_factory()
+    changed, unchanged = customer_factory(rates=RATES), customer_factory(rates=RATES)
     upload = tmp_path / "rates.csv"
     upload.write_text(
         ",".join(COLUMNS)
