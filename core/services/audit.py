@@ -9,14 +9,18 @@ import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from core.models import AuditAnchorRecord, AuditChainHead, AuditLog, Depot, User
+
+if TYPE_CHECKING:
+    from core.selectors import AuditChainCheck
 
 GENESIS_HASH = "0" * 64
 # core_auditlog.writer_version of what this code appends. The column has no database
@@ -25,7 +29,7 @@ GENESIS_HASH = "0" * 64
 AUDIT_WRITER_VERSION = 2
 
 
-def audit_canonical(entry) -> bytes:
+def audit_canonical(entry: AuditLog) -> bytes:
     """The bytes an entry's hash covers: the previous hash and the entry itself."""
     return json.dumps(
         {
@@ -45,7 +49,7 @@ def audit_canonical(entry) -> bytes:
     ).encode()
 
 
-def audit_hash(entry) -> str:
+def audit_hash(entry: AuditLog) -> str:
     """HMAC-SHA256 of the entry, keyed with AUDIT_HMAC_KEY. The key is kept outside the
     database, so whoever can write the database cannot compute the hash of a changed
     entry, nor re-hash the entries after it."""
@@ -54,7 +58,7 @@ def audit_hash(entry) -> str:
     ).hexdigest()
 
 
-def audit_hash_unkeyed(entry) -> str:
+def audit_hash_unkeyed(entry: AuditLog) -> str:
     """Plain SHA-256: how entries were hashed before AUDIT_HMAC_KEY. Only entries up to
     the chain's seal (core.models.AuditChainSeal) may be hashed so."""
     return hashlib.sha256(audit_canonical(entry)).hexdigest()
@@ -66,7 +70,14 @@ def audit_seal_mac(*, seq: int, hash: str) -> str:
     return hmac.new(settings.AUDIT_HMAC_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | None = None):
+def audit_record(
+    *,
+    actor: User,
+    action: str,
+    obj: models.Model,
+    data: dict[str, Any],
+    depot: Depot | None = None,
+) -> AuditLog:
     """Append the audit entry of a business action to the hash chain.
 
     Call inside the action's transaction, after its other locks: the chain head is locked
@@ -78,7 +89,7 @@ def audit_record(*, actor: User, action: str, obj, data: dict, depot: Depot | No
     )[0]
 
 
-def audit_record_many(*, actor: User, entries: list[dict]) -> list:
+def audit_record_many(*, actor: User, entries: list[dict[str, Any]]) -> list[AuditLog]:
     """audit_record for many objects of one action at once (e.g. a rate-table import):
     the chain head is locked and moved once, and the entries written by one INSERT.
     Each entry is a dict of action, obj, data and depot."""
@@ -98,7 +109,8 @@ def audit_record_many(*, actor: User, entries: list[dict]) -> list:
         AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
         head = heads.values_list("last_seq", "last_hash").get()
     now = timezone.now()
-    rows, (seq, prev) = [], head
+    rows: list[AuditLog] = []
+    seq, prev = head
     for item in entries:
         seq += 1
         entry = AuditLog(
@@ -125,7 +137,7 @@ def audit_record_many(*, actor: User, entries: list[dict]) -> list:
     return rows
 
 
-def _append_one(entry) -> None:
+def _append_one(entry: AuditLog) -> None:
     """Write one entry and move the chain head in one statement. The head is the row
     every posting waits for, so the time it is held is kept short."""
     with connection.cursor() as cursor:
@@ -191,7 +203,7 @@ class AuditAnchor:
 class AuditChainBroken(Exception):
     """The audit chain does not hold: no anchor was taken (see audit_anchor_send)."""
 
-    def __init__(self, check):
+    def __init__(self, check: "AuditChainCheck") -> None:
         super().__init__(check.problem)
         self.check = check
 
@@ -200,7 +212,7 @@ class AuditAnchorNotSent(Exception):
     """The anchor was taken and recorded, but its e-mail could not be sent: `anchor` holds
     it, so it can still be kept by hand."""
 
-    def __init__(self, anchor, error):
+    def __init__(self, anchor: AuditAnchor, error: BaseException) -> None:
         super().__init__(f"the anchor's e-mail could not be sent: {error}")
         self.anchor = anchor
         self.error = error
@@ -269,7 +281,7 @@ def audit_anchor_send(
     return anchor
 
 
-def _audit_anchor_mail(anchor, recipients) -> None:
+def _audit_anchor_mail(anchor: AuditAnchor, recipients: list[str]) -> None:
     send_mail(
         f"HSH audit anchor #{anchor.seq} ({anchor.taken_at:%Y-%m-%d})",
         f"{anchor.line}\n"
@@ -283,7 +295,7 @@ def _audit_anchor_mail(anchor, recipients) -> None:
     )
 
 
-def _audit_chain_alert(check, recipients: list[str]) -> None:
+def _audit_chain_alert(check: "AuditChainCheck", recipients: list[str]) -> None:
     """The chain does not hold: say so loudly, to the log and to the anchor's readers."""
     entry = check.entry
     where = (

@@ -22,10 +22,10 @@ def document_number_next(
     Locks the series' counter row until the caller's transaction ends; callers take it
     last, after their other locks, so the hot row is held as briefly as possible.
     """
-    if (at is None) == (year is None):
-        raise TypeError("document_number_next takes either `at` or `year`")
-    if at is not None:
+    if at is not None and year is None:
         year = timezone.localtime(at, timezone.get_default_timezone()).year
+    elif at is not None or year is None:
+        raise TypeError("document_number_next takes either `at` or `year`")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("document_number_next must run inside the posting transaction")
     table = connection.ops.quote_name(DocumentCounter._meta.db_table)
