@@ -1,18 +1,34 @@
 """Reads of sales data that services, admin, API and reports share."""
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from sales.models import Customer, Payment, PaymentType, Rate, Transaction, TransactionStatus
+from sales.models import (
+    Customer,
+    Payment,
+    PaymentType,
+    Rate,
+    Transaction,
+    TransactionQuerySet,
+    TransactionStatus,
+)
 from stock.models import Product
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def rate_version_in_force(*, customer: Customer, product: Product, at: datetime | None = None):
+
+def rate_version_in_force(
+    *, customer: Customer, product: Product, at: datetime | None = None
+) -> Rate | None:
     """The Rate version in force at `at` (default now), or None."""
     at = at or timezone.now()
     return (
@@ -32,7 +48,11 @@ def rate_in_force(*, customer: Customer, product: Product, at: datetime | None =
 
 
 def rates_in_force(
-    *, customer: Customer, products, at: datetime | None = None, fields=None
+    *,
+    customer: Customer,
+    products: Iterable[Product],
+    at: datetime | None = None,
+    fields: Mapping[int, str] | None = None,
 ) -> dict[int, Decimal]:
     """rate_in_force for several products in one query: {product id: rate}.
 
@@ -48,7 +68,7 @@ def rates_in_force(
         .order_by("product_id", "-effective_from", "-id")
         .values_list("product_id", "rate")
     )
-    found = {}
+    found: dict[int, Decimal | None] = {}
     for product_id, rate in versions:  # a handful of price changes per product
         found.setdefault(product_id, rate)
     for product in products:
@@ -59,7 +79,7 @@ def rates_in_force(
                 code="no_rate",
             )
             raise ValidationError({(fields or {}).get(product.pk, "product"): refusal})
-    return found
+    return {product_id: rate for product_id, rate in found.items() if rate is not None}
 
 
 def current_rate_subquery(product: Product, at: datetime | None = None) -> Subquery:
@@ -75,18 +95,17 @@ def current_rate_subquery(product: Product, at: datetime | None = None) -> Subqu
     )
 
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
-
-
-def _total(queryset, field: str):
+def _total(queryset: QuerySet[Any], field: str) -> Coalesce:
     """The sum of `field` over a correlated queryset (0 when it has no rows)."""
     per_customer = queryset.order_by().values("customer").annotate(total=Sum(field))
     return Coalesce(
-        Subquery(per_customer.values("total")[:1]), Value(Decimal("0")), output_field=MONEY
+        Subquery(per_customer.values("total")[:1]),
+        Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
     )
 
 
-def balance_expression():
+def balance_expression() -> CombinedExpression:
     """What a customer owes, as an expression over the customer row (OuterRef "pk"):
     posted credit sales less the payments received (reversed ones count back). The one
     definition of the balance: customer_balance and every list (API, admin) use it.
@@ -119,21 +138,27 @@ def _rate_annotation(product: Product) -> str:
     return f"rate_in_force_{product.pk}"
 
 
-def customers_with_account(queryset, *, products=(), at: datetime | None = None):
+class CustomerAccount(TypedDict):
+    """What customers_with_account annotates for certain (rates are per product)."""
+
+    balance_value: Decimal
+
+
+def customers_with_account(
+    queryset: QuerySet[Customer], *, products: Iterable[Product] = (), at: datetime | None = None
+) -> "QuerySet[WithAnnotations[Customer, CustomerAccount]]":
     """Customers with what a list of them shows, in the list's one query:
     `balance_value` (customer_balance's figure) and, for each of `products`, the rate in
     force at `at` (default now), read back with listed_rates()."""
     at = at or timezone.now()
-    return queryset.annotate(
-        balance_value=balance_expression(),
-        **{_rate_annotation(p): current_rate_subquery(p, at) for p in products},
-    )
+    rates = {_rate_annotation(p): current_rate_subquery(p, at) for p in products}
+    return queryset.annotate(balance_value=balance_expression()).annotate(**rates)
 
 
-def listed_rates(customer: Customer, products) -> dict[str, Decimal]:
+def listed_rates(customer: Customer, products: Iterable[Product]) -> dict[str, Decimal]:
     """{product code: rate} of a customer from customers_with_account(products=...),
     for the products that have a rate in force (not withdrawn)."""
-    rates = {}
+    rates: dict[str, Decimal] = {}
     for product in products:
         rate = getattr(customer, _rate_annotation(product))
         if rate is not None:
@@ -141,7 +166,7 @@ def listed_rates(customer: Customer, products) -> dict[str, Decimal]:
     return rates
 
 
-def unpaid_transactions(*, customer: Customer):
+def unpaid_transactions(*, customer: Customer) -> TransactionQuerySet:
     """Posted credit sales not yet fully paid, oldest first (the order payments settle)."""
     return (
         Transaction.objects.unpaid_credit().filter(customer=customer).order_by("created_at", "id")
