@@ -44,8 +44,7 @@ def readable(value: Any, field: models.Field | None = None) -> Any:
 
 def values_readable(instance: models.Model, names: Iterable[str]) -> dict[str, Any]:
     """The fields `names` of `instance`, readable: a new row's audit entry."""
-    opts = instance._meta
-    return {name: readable(getattr(instance, name), opts.get_field(name)) for name in names}
+    return {name: readable(getattr(instance, name), _field(instance, name)) for name in names}
 
 
 def changes_apply(
@@ -72,7 +71,7 @@ def changes_apply(
         raise ValidationError(refused)
     changes: Changes = {}
     for name, value in data.items():
-        field = opts.get_field(name)
+        field = _field(instance, name)
         if not field.concrete or field.many_to_many:
             raise TypeError(f"{opts.label}.{name} is not a column: change it by its service.")
         if field.is_relation:
@@ -92,7 +91,7 @@ def changes_apply(
         return {}
     instance_clean(instance, exclude=clean_exclude)  # it may normalise (an e-mail's domain)
     for name in list(changes):
-        changes[name]["new"] = readable(getattr(instance, name), opts.get_field(name))
+        changes[name]["new"] = readable(getattr(instance, name), _field(instance, name))
         if changes[name]["new"] == changes[name]["old"]:
             del changes[name]
     if changes:
@@ -127,6 +126,13 @@ def _same(old: Any, new: Any) -> bool:
     """No change: equal values (Decimal 5 and 5.00, a str and its TextChoices member),
     but never a bool and a number (True == 1)."""
     return old == new and isinstance(old, bool) == isinstance(new, bool)
+
+
+def _field(instance: models.Model, name: str) -> models.Field:
+    field = instance._meta.get_field(name)
+    if not isinstance(field, models.Field):  # a reverse relation, a generic key
+        raise TypeError(f"{instance._meta.label}.{name} is not a field of the row itself.")
+    return field
 
 
 def _label(opts, name: str) -> str:

@@ -69,8 +69,9 @@ def user_assignment_validate(
 def user_role_sync(*, user: User) -> None:
     """Put the user in exactly the group of their role (and staff status with it)."""
     role_groups = Group.objects.filter(name__in=GROUP_NAMES.values())
-    user.groups.remove(*role_groups.exclude(name=GROUP_NAMES[user.role]))
-    group, _ = Group.objects.get_or_create(name=GROUP_NAMES[user.role])
+    name = GROUP_NAMES[Role(user.role)]
+    user.groups.remove(*role_groups.exclude(name=name))
+    group, _ = Group.objects.get_or_create(name=name)
     user.groups.add(group)
 
 
