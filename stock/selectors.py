@@ -1,11 +1,18 @@
 """Reads of stock that other code reuses."""
 
+from collections.abc import Iterator
+
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 
 from core.models import Depot, User
 from stock.models import Product, StockLevel, StockMovement
+
+# (level, or the id of a level that no longer exists; the quantity the ledger replays to)
+LedgerDifference = tuple[StockLevel | int, int]
+# (kind "ledger" or "home", the vehicle level, the other depot, quantity)
+VehicleDepotDifference = tuple[str, StockLevel, Depot | None, int]
 
 
 def stock_on_hand(
@@ -26,7 +33,7 @@ def stock_on_hand(
     return levels.values_list("quantity", flat=True).first() or 0
 
 
-def ledger_differences() -> list:
+def ledger_differences() -> list[LedgerDifference]:
     """Each stock level whose quantity differs from the replay of the ledger.
 
     Two grouped scans of the ledger (in and out per level), whatever its size; returns
@@ -42,7 +49,7 @@ def ledger_differences() -> list:
         return list(_differences())
 
 
-def _differences():
+def _differences() -> Iterator[LedgerDifference]:
     inflow = dict(
         StockMovement.objects.filter(to_level__isnull=False)
         .values_list("to_level")
@@ -56,7 +63,7 @@ def _differences():
         .order_by()
     )
     levels = StockLevel.objects.select_related("depot", "sales_rep", "product").order_by("pk")
-    seen = set()
+    seen: set[int] = set()
     for level in levels.iterator(chunk_size=2000):
         seen.add(level.pk)
         replayed = inflow.get(level.pk, 0) - outflow.get(level.pk, 0)
@@ -66,7 +73,7 @@ def _differences():
         yield orphan, inflow.get(orphan, 0) - outflow.get(orphan, 0)
 
 
-def vehicle_depot_differences() -> list:
+def vehicle_depot_differences() -> list[VehicleDepotDifference]:
     """Vehicle stock levels whose depot disagrees with the stock they hold.
 
     A vehicle level carries its representative's home depot, and each movement in or out
@@ -90,7 +97,7 @@ def vehicle_depot_differences() -> list:
         return list(_vehicle_depot_differences())
 
 
-def _vehicle_depot_differences():
+def _vehicle_depot_differences() -> Iterator[VehicleDepotDifference]:
     vehicle_moves = StockMovement.objects.filter(sales_rep__isnull=False).order_by()
     net: dict[int, dict[int, int]] = {}
     for side, sign in (("to_level", 1), ("from_level", -1)):
@@ -117,8 +124,11 @@ def _vehicle_depot_differences():
         for depot_id, quantity in sorted(net.get(level.pk, {}).items()):
             if depot_id != level.depot_id and quantity != 0:
                 yield "ledger", level, depots[depot_id], quantity
-        home = sorted(homes.get(level.sales_rep_id, []), key=lambda pk: depots[pk].code)
-        if level.sales_rep.role != "SALES" or not home:
+        rep = level.sales_rep
+        if rep is None:  # not a vehicle level (filtered out above)
+            continue
+        home = sorted(homes.get(rep.pk, []), key=lambda pk: depots[pk].code)
+        if rep.role != "SALES" or not home:
             if level.quantity:
                 yield "home", level, None, level.quantity
         elif home[0] != level.depot_id:
