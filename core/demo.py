@@ -93,8 +93,11 @@ def totals() -> list[str]:
 
 @contextmanager
 def at(moment: datetime):
-    """Post demo data as if it were `moment`: services and auto_now_add fields use
-    django.utils.timezone.now, so the ledger, documents and audit log agree on the time."""
+    """Post demo history (stock/demo.py, sales/demo.py) as if it were `moment`: the
+    posting services, auto_now_add fields and history rows read
+    django.utils.timezone.now, so the ledger, documents and audit log agree on the time.
+    Still a patch of it, until those services take their time as an argument; the
+    depots and accounts above are written at the real time, without it."""
     with mock.patch("django.utils.timezone.now", return_value=moment):
         yield
 
