@@ -14,9 +14,11 @@ the service to find its document by the key.
 
 import hashlib
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -24,10 +26,12 @@ from django.db import models
 KEY_MAX_LENGTH = 100
 REUSED = "idempotency_key_reused"
 
+Document = TypeVar("Document", bound=models.Model)
+
 _replays: ContextVar[list | None] = ContextVar("idempotent_replays", default=None)
 
 
-def key_clean(key) -> str | None:
+def key_clean(key: object) -> str | None:
     """The key as stored: None when there is none. Refused when it is longer than 100
     characters or holds control characters."""
     if key is None:
@@ -58,7 +62,7 @@ def key_clean(key) -> str | None:
     return key
 
 
-def fingerprint(**request) -> str:
+def fingerprint(**request: object) -> str:
     """SHA-256 of a request as the service understood it: records by primary key,
     amounts as their text, everything else as JSON."""
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=_plain)
@@ -73,7 +77,13 @@ def _plain(value):
     raise TypeError(f"{type(value).__name__} has no fingerprint")
 
 
-def replay(document, *, request_fingerprint: str, what: str, legacy_same=None):
+def replay(
+    document: Document,
+    *,
+    request_fingerprint: str,
+    what: str,
+    legacy_same: Callable[[], object] | None = None,
+) -> Document:
     """`document` was posted earlier with the same user and key: return it when this is
     the same request again, and refuse it otherwise.
 

@@ -12,7 +12,7 @@ from stock.services.ledger import LevelKey
 MAX_QUANTITY = 1_000_000  # far above any real load; keeps int columns safe
 
 
-def whole_number(value, field: str, *, minimum: int) -> int:
+def whole_number(value: object, field: str, *, minimum: int) -> int:
     """A count from an int or a string of ASCII digits (core.numbers: not 1.0, "1.0",
     "1e0", True or non-ASCII digits), within minimum..MAX_QUANTITY."""
     try:
@@ -132,7 +132,7 @@ def sales_rep_home_depot(
     return home
 
 
-def _sales_rep_read(sales_rep: User, *, lock: bool) -> tuple:
+def _sales_rep_read(sales_rep: User, *, lock: bool) -> tuple[str | None, bool, int | None]:
     """(role, is_active, home depot id) of a representative. With lock, inside a
     transaction on PostgreSQL, the user row is locked FOR SHARE first (Django's
     select_for_update has no shared mode) and the depot read by a second statement: a

@@ -92,7 +92,7 @@ def distribution_create(
             )
     except IntegrityError:
         # The same key for other stock, committed first (it held none of our locks).
-        existing = key and _distribution_keyed(actor, key)
+        existing = _distribution_keyed(actor, key) if key else None
         if existing:
             return _distribution_replay(existing, request)
         raise

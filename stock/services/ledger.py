@@ -8,7 +8,7 @@ See docs/architecture.md for the lock order.
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -57,7 +57,7 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     keys = list(dict.fromkeys(keys))
     # One condition per location (a vehicle, or a depot's own stock): cheaper to build
     # than one per key; the few extra rows it may read are matched away below.
-    places = {}
+    places: dict[tuple[int | None, int], tuple[set[int], set[str]]] = {}
     for key in keys:
         place = places.setdefault(
             (key.sales_rep.pk if key.sales_rep else None, key.depot.pk), (set(), set())
@@ -95,10 +95,10 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
         locked = StockLevel.objects.select_for_update().filter(exact)
     else:  # the common case: lock exactly the rows found, by primary key
         locked = StockLevel.objects.select_for_update().filter(pk__in=[f.pk for f in found])
-    locked = list(locked.order_by("pk"))
+    in_order = list(locked.order_by("pk"))
     result = {}
     for key in keys:
-        level = next(level for level in locked if key.matches(level))
+        level = next(level for level in in_order if key.matches(level))
         if key.sales_rep is not None and level.depot_id != key.depot.pk and level.quantity == 0:
             # An empty level left at a depot its representative has since left (a move
             # made before vehicles moved with their representative): it holds no
@@ -111,12 +111,12 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
             # when their depot changes (vehicle_levels_follow); anything else is a fault
             # for check_stock to name, not for a posting to paper over.
             recorded = Depot.objects.get(pk=level.depot_id)
-            rep = key.sales_rep.username
+            name = key.sales_rep.username
             raise ValidationError(
                 {
                     "sales_rep": ValidationError(
-                        f"{rep}'s vehicle stock of {key.product.code} "
-                        f"({key.state.lower()}) is recorded at depot {recorded.code}, but {rep} "
+                        f"{name}'s vehicle stock of {key.product.code} "
+                        f"({key.state.lower()}) is recorded at depot {recorded.code}, but {name} "
                         f"works from depot {key.depot.code}. Nothing was posted; head office "
                         "must reconcile the vehicle first (manage.py check_stock names it).",
                         code="vehicle_stock_other_depot",
@@ -138,7 +138,7 @@ def movement_post(
     sales_rep: User | None = None,
     from_level: StockLevel | None = None,
     to_level: StockLevel | None = None,
-    document=None,
+    document: models.Model | None = None,
     reference: str = "",
     note: str = "",
 ) -> StockMovement:
@@ -181,7 +181,7 @@ def movements_post(
     actor: User,
     depot: Depot,
     sales_rep: User | None = None,
-    document=None,
+    document: models.Model | None = None,
     reference: str = "",
     note: str = "",
 ) -> list[StockMovement]:
@@ -243,7 +243,7 @@ def ledger_write(
     actor: User,
     depot: Depot,
     sales_rep: User | None = None,
-    document=None,
+    document: models.Model | None = None,
     reference: str = "",
     note: str = "",
 ) -> list[StockMovement]:

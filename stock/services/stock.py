@@ -66,15 +66,6 @@ def stock_adjust(
     sales_rep: User | None = None,
 ) -> StockMovement:
     """A stock count at a depot or on a vehicle; the difference is an ADJUSTMENT."""
-    if (depot is None) == (sales_rep is None):
-        raise ValidationError(
-            {
-                "depot": ValidationError(
-                    "Count either a depot or a vehicle (sales representative), not both.",
-                    code="depot_or_vehicle",
-                )
-            }
-        )
     counted = whole_number(counted, "counted", minimum=0)
     state = state_check(state)
     reason = (reason or "").strip()
@@ -87,8 +78,17 @@ def stock_adjust(
             }
         )
     cylinder_check(product, allow_inactive=True)
-    if sales_rep is not None:
+    if sales_rep is not None and depot is None:
         depot = sales_rep_home_depot(sales_rep, allow_inactive=True)
+    elif depot is None or sales_rep is not None:
+        raise ValidationError(
+            {
+                "depot": ValidationError(
+                    "Count either a depot or a vehicle (sales representative), not both.",
+                    code="depot_or_vehicle",
+                )
+            }
+        )
     elif not depot.is_active:
         raise ValidationError(
             {

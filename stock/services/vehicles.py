@@ -9,6 +9,9 @@ before it looks at the vehicle; every posting holds the same row FOR SHARE
 its stock away never overlap. See docs/architecture.md for the lock order.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
@@ -16,7 +19,7 @@ from core.models import Depot, Role, User
 from stock.models import StockLevel
 
 
-def vehicle_transfer_guard(*, user: User, role: str, depots) -> None:
+def vehicle_transfer_guard(*, user: User, role: str, depots: Iterable[Depot]) -> None:
     """A representative whose vehicle holds stock keeps their depot and role until the
     vehicle is emptied (returned or counted off): the stock counts for that depot.
 
@@ -84,7 +87,14 @@ def vehicle_levels_follow(*, sales_rep: User, empty_only: bool = False) -> int:
     return len(moved)
 
 
-def user_depots_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+def user_depots_changed(
+    sender: object,
+    instance: Any,  # a User, or a Depot when the change came from the depot's side
+    action: str,
+    reverse: bool,
+    pk_set: set[int] | None,
+    **kwargs: Any,
+) -> None:
     """m2m_changed receiver for User.depots: an empty vehicle follows its representative."""
     if action not in ("post_add", "post_remove", "post_clear"):
         return
