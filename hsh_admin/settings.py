@@ -310,23 +310,21 @@ AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
 # --- Money ----------------------------------------------------------------------------
 
 
-def _payment_max_amount(text: str) -> Decimal | None:
+def _payment_max_amount(text: str) -> Decimal:
     try:
         amount = Decimal(text)
         if amount.is_finite() and amount > 0 and amount.quantize(Decimal("0.01")) == amount:
             return amount
     except InvalidOperation:
         pass
-    return None
-
-
-# The most one payment may be (a typo of 150,000,000.00 is refused, not posted).
-PAYMENT_MAX_AMOUNT = _payment_max_amount(env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"))
-if PAYMENT_MAX_AMOUNT is None:
     raise ImproperlyConfigured(
         "PAYMENT_MAX_AMOUNT must be an amount above 0 with at most two decimal places, "
         "e.g. 10000000.00."
     )
+
+
+# The most one payment may be (a typo of 150,000,000.00 is refused, not posted).
+PAYMENT_MAX_AMOUNT = _payment_max_amount(env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"))
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(

@@ -1,5 +1,6 @@
 """Input checks and money helpers shared by the sales services."""
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
@@ -16,11 +17,11 @@ MAX_READING = Decimal("9999999999.99")  # what a 12-digit meter column holds
 
 
 def decimal_value(
-    value,
+    value: object,
     field: str,
     *,
-    minimum: Decimal | None = None,
-    above=False,
+    minimum: Decimal | int | None = None,
+    above: bool = False,
     maximum: Decimal = MAX_AMOUNT,
 ) -> Decimal:
     """A decimal with at most two places, from a Decimal, an int or a plain decimal
@@ -91,7 +92,7 @@ def lock_customer(customer: Customer) -> Customer:
     return Customer.objects.select_for_update().get(pk=customer.pk)
 
 
-def lock_customers(customer_ids) -> None:
+def lock_customers(customer_ids: Iterable[int]) -> None:
     """Lock several customers first, in id order: for one transaction that changes many
     customers' rates (an import, its undo). Locked one by one as it goes, it would wait
     for a customer's sale while holding the audit chain, which that sale waits for."""
@@ -110,7 +111,7 @@ def settle(customer: Customer) -> list[PaymentAllocation]:
         .filter(customer=customer)
         .order_by("created_at", "id")
     )
-    allocations = []
+    allocations: list[PaymentAllocation] = []
     if not payments:
         return allocations
     index = 0

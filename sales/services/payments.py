@@ -1,5 +1,7 @@
 """Money received from customers."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -20,7 +22,7 @@ from sales.services.common import customer_check, decimal_value, lock_customer, 
 def payment_record(
     *,
     customer: Customer,
-    amount,
+    amount: Decimal | int | str,
     actor: User,
     method: str = "CASH",
     reference: str = "",
@@ -105,7 +107,7 @@ def payment_record(
             )
     except IntegrityError:
         # The same key for another customer, committed first (it held no lock of ours).
-        existing = key and _keyed(actor, key)
+        existing = _keyed(actor, key) if key else None
         if existing:
             return _replay(existing, request)
         raise

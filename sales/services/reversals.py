@@ -39,9 +39,9 @@ def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
     )
     if payment.is_reversed:
         when = timezone.localtime(payment.reversed_at).strftime("%Y-%m-%d %H:%M")
+        by = payment.reversed_by.username if payment.reversed_by else "an unknown user"
         raise ValidationError(
-            f"{payment.number} was already reversed ({when} by "
-            f"{payment.reversed_by.username}: {payment.reversal_reason}).",
+            f"{payment.number} was already reversed ({when} by {by}: {payment.reversal_reason}).",
             code="already_reversed",
         )
 
@@ -85,7 +85,7 @@ def sale_due(sale: Transaction) -> Decimal:
     return sale.total_amount - sale.amount_paid
 
 
-def _reason_clean(reason) -> str:
+def _reason_clean(reason: object) -> str:
     text = " ".join(str(reason or "").split())
     if not text:
         raise ValidationError(
