@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -125,7 +126,17 @@ class ReportScheduleAdmin(admin.ModelAdmin):
     list_filter = ("report", "enabled")
 
     def get_queryset(self, request):
-        schedules = super().get_queryset(request).select_related("owner")
+        # The last run of each schedule comes with the page (not a query per schedule).
+        last = ExportJob.objects.filter(schedule=OuterRef("pk")).order_by("-id")
+        schedules = (
+            super()
+            .get_queryset(request)
+            .select_related("owner")
+            .annotate(
+                last_run_at=Subquery(last.values("created_at")[:1]),
+                last_run_status=Subquery(last.values("status")[:1]),
+            )
+        )
         if visible_depot_ids(request.user) is ALL:
             return schedules
         return schedules.filter(owner=request.user)
@@ -136,8 +147,9 @@ class ReportScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last run")
     def last_run(self, obj):
-        job = obj.jobs.order_by("-id").first()
-        return f"{job.created_at:%Y-%m-%d %H:%M} {job.status}" if job else "-"
+        if obj.last_run_at is None:
+            return "-"
+        return f"{obj.last_run_at:%Y-%m-%d %H:%M} {obj.last_run_status}"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

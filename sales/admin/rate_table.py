@@ -140,7 +140,7 @@ class ImportedRateInline(ReadOnlyInline):
 @admin.register(RateImport)
 class RateImportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "created_by", "created_at", "rate_count", "status")
-    list_select_related = ("created_by", "undo_of")
+    list_select_related = ("created_by", "undo_of", "undone_by")  # status reads undone_by
     readonly_fields = ("file_name", "created_by", "created_at", "undo_of")
     inlines = [ImportedRateInline]
 
