@@ -1,8 +1,10 @@
 """Rate versions: set one or many, or undo a whole import by restoring the previous versions."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
@@ -22,8 +24,12 @@ from stock.models import Product
 EARLIEST = date(2000, 1, 1)
 LATEST_YEARS_AHEAD = 5
 
+# A rate as given: an amount (Decimal, int or plain text such as "12.50"), or None to
+# withdraw the product from the customer's contract.
+RateValue = Decimal | int | str | None
 
-def effective_moment(value) -> datetime:
+
+def effective_moment(value: object) -> datetime:
     """None or today: now; another date: the start of that day in the business time zone.
     Dates before 2000 or more than five years ahead are refused as typing errors."""
     now = timezone.now()
@@ -61,9 +67,9 @@ def rate_set(
     *,
     customer: Customer,
     product: Product,
-    rate,
+    rate: RateValue,
     actor: User,
-    effective_from=None,
+    effective_from: date | None = None,
     batch: RateImport | None = None,
 ) -> Rate:
     """A new version of the customer's price for a product. `rate=None` withdraws the
@@ -77,8 +83,8 @@ def rate_set(
 class RateChange:
     customer: Customer
     product: Product
-    rate: object  # an amount, or None to withdraw the product
-    effective_from: object = None  # None: from now; else a date (see effective_moment)
+    rate: RateValue
+    effective_from: date | None = None  # None: from now; else a date (see effective_moment)
 
 
 @atomic_with_retry
@@ -221,7 +227,7 @@ def rate_import_undo(*, batch: RateImport, actor: User) -> RateImport:
         versions = Rate.objects.filter(
             customer_id=customer_id, product_id=product_id, effective_from__lte=moment
         ).order_by("-effective_from", "-id")
-        in_force = versions.first()
+        in_force = versions[0]  # there is one: the import's own from `moment` on
         if in_force.batch_id != batch.pk:
             kept += 1  # changed again since the import: keep that change
             continue
@@ -245,7 +251,13 @@ def rate_import_undo(*, batch: RateImport, actor: User) -> RateImport:
 
 
 @atomic_with_retry
-def customer_rates_set(*, customer: Customer, rates, actor: User, effective_from=None):
+def customer_rates_set(
+    *,
+    customer: Customer,
+    rates: Iterable[tuple[Product, RateValue]],
+    actor: User,
+    effective_from: date | None = None,
+) -> list[Rate]:
     """Several of one customer's rates changed together (the admin's rate form)."""
     return rates_set(
         changes=[RateChange(customer, product, rate, effective_from) for product, rate in rates],

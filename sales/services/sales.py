@@ -1,15 +1,16 @@
 """Posting and voiding sales."""
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, models
 from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
-from core.models import User
+from core.models import Depot, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
@@ -30,57 +31,17 @@ from sales.services.common import (
     money,
     settle,
 )
+from sales.services.lines import MeterFields, SaleLine, sale_lines_parse
 from stock.models import MovementKind, Product, ProductKind, StockState
 from stock.services import (
     LevelKey,
     Move,
     availability_check,
-    cylinder_check,
     ledger_write,
     levels_lock,
     levels_move,
     sales_rep_home_depot,
-    whole_number,
 )
-
-
-@dataclass(frozen=True)
-class _Line:
-    product: Product
-    quantity: int
-    empties_returned: int
-
-
-def _parse_lines(lines) -> list[_Line]:
-    parsed, seen = [], set()
-    for index, line in enumerate(lines or ()):
-        where = f"lines[{index}]"
-        if not isinstance(line, dict) or not isinstance(line.get("product"), Product):
-            problem = f"{where}: name a product."
-            raise ValidationError({"lines": ValidationError(problem, code="product_required")})
-        product = line["product"]
-        try:
-            cylinder_check(product)
-            quantity = whole_number(line.get("quantity"), "quantity", minimum=1)
-            empties = line.get("empties_returned")
-            empties = (
-                quantity
-                if empties is None
-                else whole_number(empties, "empties_returned", minimum=0)
-            )
-        except ValidationError as exc:
-            messages = [  # each keeps its own code (quantity_too_small, product_inactive...)
-                ValidationError(f"{where}.{field}: {e.messages[0]}", code=e.code)
-                for field, errors in exc.error_dict.items()
-                for e in errors
-            ]
-            raise ValidationError({"lines": messages}) from None
-        if product.pk in seen:
-            problem = f"{where}: {product.code} appears twice; put it on one line."
-            raise ValidationError({"lines": ValidationError(problem, code="duplicate_product")})
-        seen.add(product.pk)
-        parsed.append(_Line(product, quantity, empties))
-    return parsed
 
 
 def _metered_product() -> Product:
@@ -104,7 +65,9 @@ def _keyed(actor: User, key: str) -> Transaction | None:
     )
 
 
-def _replay(existing: Transaction, customer: Customer, sales_rep: User, request: str):
+def _replay(
+    existing: Transaction, customer: Customer, sales_rep: User, request: str
+) -> Transaction:
     """The sale posted earlier with this key, if this is the same request again."""
     return replay(
         existing,
@@ -117,7 +80,9 @@ def _replay(existing: Transaction, customer: Customer, sales_rep: User, request:
     )
 
 
-def _fingerprint(customer, sales_rep, lines: list[_Line], reading) -> str:
+def _fingerprint(
+    customer: Customer, sales_rep: User, lines: list[SaleLine], reading: Decimal | None
+) -> str:
     return fingerprint(
         customer=customer,
         sales_rep=sales_rep,
@@ -131,8 +96,8 @@ def sale_post(
     customer: Customer,
     sales_rep: User,
     actor: User,
-    lines=(),
-    meter_reading=None,
+    lines: Iterable[dict[str, Any]] = (),
+    meter_reading: Decimal | int | str | None = None,
     idempotency_key: str | None = None,
 ) -> Transaction:
     """Post a sale: cylinders off the representative's vehicle (empties onto it), and/or
@@ -141,7 +106,7 @@ def sale_post(
     returns the sale it first posted, for good; the same key with another sale is refused
     (code idempotency_key_reused)."""
     key = key_clean(idempotency_key)
-    parsed = _parse_lines(lines)
+    parsed = sale_lines_parse(lines)
     reading = None
     if meter_reading not in (None, ""):
         reading = decimal_value(
@@ -179,24 +144,35 @@ def sale_post(
     except IntegrityError:
         # Another request with the same key committed first (it could not have waited on
         # our customer lock if it was for another customer).
-        existing = key and _keyed(actor, key)
+        existing = _keyed(actor, key) if key else None
         if existing:
             return _replay(existing, customer, sales_rep, request)
         raise
 
 
-def _next_id(model) -> int:
+def _next_id(model: type[models.Model]) -> int:
     """The next value of a PostgreSQL table's id sequence."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s))",
             [model._meta.db_table, model._meta.pk.column],
         )
-        return cursor.fetchone()[0]
+        value: int = cursor.fetchone()[0]
+        return value
 
 
 @atomic_with_retry
-def _post(*, customer, sales_rep, actor, depot, lines, reading, key, request) -> Transaction:
+def _post(
+    *,
+    customer: Customer,
+    sales_rep: User,
+    actor: User,
+    depot: Depot,
+    lines: list[SaleLine],
+    reading: Decimal | None,
+    key: str | None,
+    request: str,
+) -> Transaction:
     customer = lock_customer(customer)
     if key is not None:
         existing = _keyed(actor, key)
@@ -228,8 +204,8 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key, request) ->
         },
     )
     priced = [(line, rates[line.product.pk]) for line in lines]
-    meter = None
-    if reading is not None:
+    meter: MeterFields | None = None
+    if reading is not None and bulk is not None:
         last = customer.last_meter_reading
         if reading <= last:
             raise ValidationError(
@@ -359,7 +335,7 @@ def _post(*, customer, sales_rep, actor, depot, lines, reading, key, request) ->
         )
     if meter:
         MeterSale.objects.create(transaction=sale, **meter)
-        customer.last_meter_reading = reading
+        customer.last_meter_reading = meter["latest_reading"]
         customer.save(update_fields=["last_meter_reading"])
     if not cash:
         settle(customer)  # money paid in advance settles the new sale at once

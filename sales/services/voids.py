@@ -51,9 +51,9 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
     )
     if sale.status == TransactionStatus.VOID:
         when = timezone.localtime(sale.voided_at).strftime("%Y-%m-%d %H:%M")
+        by = sale.voided_by.username if sale.voided_by else "an unknown user"
         raise ValidationError(
-            f"{sale.number} is already void (voided {when} by {sale.voided_by.username}: "
-            f"{sale.void_reason}).",
+            f"{sale.number} is already void (voided {when} by {by}: {sale.void_reason}).",
             code="already_void",
         )
     actor_access_check(actor=actor, depot=sale.depot, sales_rep=sale.sales_rep)
@@ -65,8 +65,7 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
                 transaction__customer=customer, transaction__status=TransactionStatus.POSTED
             )
             .select_related("transaction")
-            .order_by("-transaction_id")
-            .first()
+            .order_by("-transaction_id")[0]  # there is one: this sale's
         )
         if latest.pk != meter.pk:
             raise ValidationError(
