@@ -2,7 +2,8 @@
 
 import logging
 import os
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -10,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import User
-from reporting.catalogue import get_report
+from reporting.catalogue import Report, get_report
 from reporting.filters import FilterError
 from reporting.models import ExportFormat, ExportJob, JobStatus, ReportSchedule
 from reporting.writers import csv_chunks, write_xlsx
@@ -37,7 +38,7 @@ def heartbeat_every() -> timedelta:
     return min(HEARTBEAT_EVERY, stale_after() / 3)
 
 
-def _validated(report_slug, filters, user, fmt):
+def _validated(report_slug: str, filters: dict[str, Any], user: User, fmt: str) -> Report:
     report = get_report(report_slug)
     if report is None:
         raise ValidationError(
@@ -57,7 +58,12 @@ def _validated(report_slug, filters, user, fmt):
 
 
 def export_job_request(
-    *, actor: User, report: str, filters: dict, format: str, schedule: ReportSchedule | None = None
+    *,
+    actor: User,
+    report: str,
+    filters: dict[str, Any],
+    format: str,
+    schedule: ReportSchedule | None = None,
 ) -> ExportJob:
     """Queue an export; a Celery worker builds it once the job row is committed."""
     from reporting.tasks import export_job_run
@@ -107,6 +113,8 @@ def export_job_build(*, job_id: int) -> ExportJob:
     path = default_storage.path(name)
     try:
         report = get_report(job.report)
+        if report is None:  # taken out of the catalogue since the job was requested
+            raise FilterError({"report": f"there is no report {job.report!r} any more"})
         filters = report.filters_from(job.filters, job.requested_by)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         beat = _Heartbeat(owned)
@@ -144,11 +152,11 @@ def export_job_build(*, job_id: int) -> ExportJob:
 class _Heartbeat:
     """Progress callback: records rows written and keeps the job's heartbeat fresh."""
 
-    def __init__(self, owned):
+    def __init__(self, owned: QuerySet[ExportJob]) -> None:
         self.owned, self.rows, self.last = owned, 0, timezone.now()
         self.every = heartbeat_every()
 
-    def __call__(self, rows, done=False):
+    def __call__(self, rows: int, done: bool = False) -> None:
         self.rows = rows
         now = timezone.now()
         if done or now - self.last >= self.every:
@@ -159,13 +167,15 @@ class _Heartbeat:
 def export_job_email(*, job: ExportJob) -> bool:
     """E-mail a scheduled job's file to the schedule's recipients, once: the job is claimed
     for e-mailing before sending (and released if sending fails)."""
+    schedule, report = job.schedule, get_report(job.report)
+    if schedule is None or report is None:  # not a schedule's job: nobody to send it to
+        return False
     if not ExportJob.objects.filter(pk=job.pk, emailed_at__isnull=True).update(
         emailed_at=timezone.now()
     ):
         return False
-    schedule = job.schedule
     size = job.file.size
-    subject = f"{schedule.name}: {get_report(job.report).title}"
+    subject = f"{schedule.name}: {report.title}"
     body = [f"The report {schedule.name!r} ({job.row_count} rows) is ready."]
     message = EmailMessage(
         subject=subject, to=schedule.recipient_list, from_email=settings.DEFAULT_FROM_EMAIL
@@ -199,12 +209,13 @@ def download_link(job: ExportJob) -> str:
 
 def download_token_valid(job: ExportJob, token: str) -> bool:
     try:
-        return signing.loads(token, salt="export-download", max_age=LINK_MAX_AGE) == job.pk
+        signed: object = signing.loads(token, salt="export-download", max_age=LINK_MAX_AGE)
+        return signed == job.pk
     except signing.BadSignature:
         return False
 
 
-def _content_type(fmt):
+def _content_type(fmt: str) -> str:
     if fmt == ExportFormat.XLSX:
         return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return "text/csv"
@@ -229,7 +240,7 @@ def export_jobs_requeue_stale() -> int:
 # --- Schedules -----------------------------------------------------------------------
 
 
-def resolve_period(period: str, today=None) -> dict:
+def resolve_period(period: str, today: date | None = None) -> dict[str, str]:
     """A relative period as date_from / date_to, seen from `today`."""
     today = today or timezone.localdate()
     if period == ReportSchedule.Period.YESTERDAY:
@@ -249,7 +260,7 @@ def resolve_period(period: str, today=None) -> dict:
     return {}
 
 
-def schedule_filters(schedule: ReportSchedule) -> dict:
+def schedule_filters(schedule: ReportSchedule) -> dict[str, Any]:
     """A schedule's filters and the dates of its period that its report uses (a position
     or balance report takes only the period's date_to: as at its end)."""
     report = get_report(schedule.report)
@@ -277,8 +288,7 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
             }
         )
     filters = schedule_filters(schedule)
-    _validated(schedule.report, filters, schedule.owner, schedule.format)
-    report = get_report(schedule.report)
+    report = _validated(schedule.report, filters, schedule.owner, schedule.format)
     if schedule.period and not {"date_from", "date_to"} & set(report.filters_used):
         raise ValidationError(
             {
@@ -288,7 +298,7 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
                 )
             }
         )
-    errors = {}
+    errors: dict[str, ValidationError] = {}
     if not schedule.recipient_list:
         errors["recipients"] = ValidationError("Name at least one e-mail address.", code="required")
     for address in schedule.recipient_list:
