@@ -13,12 +13,13 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.db.models.options import Options
 
 # {field: {"old": ..., "new": ...}}, values as readable() gives them.
 Changes = dict[str, dict[str, Any]]
 
 
-def readable(value: Any, field: models.Field | None = None) -> Any:
+def readable(value: Any, field: "models.Field[Any, Any] | None" = None) -> Any:
     """A value as an audit entry shows it: JSON types only, a row by its code (or
     username), amounts as text with the field's decimal places, dates in ISO form."""
     if isinstance(value, enum.Enum):  # a TextChoices member: its stored value
@@ -128,15 +129,16 @@ def _same(old: Any, new: Any) -> bool:
     return old == new and isinstance(old, bool) == isinstance(new, bool)
 
 
-def _field(instance: models.Model, name: str) -> models.Field:
+def _field(instance: models.Model, name: str) -> "models.Field[Any, Any]":
     field = instance._meta.get_field(name)
     if not isinstance(field, models.Field):  # a reverse relation, a generic key
         raise TypeError(f"{instance._meta.label}.{name} is not a field of the row itself.")
     return field
 
 
-def _label(opts, name: str) -> str:
+def _label(opts: "Options[Any]", name: str) -> str:
     try:
-        return str(opts.get_field(name).verbose_name).capitalize()
+        field = opts.get_field(name)
     except FieldDoesNotExist:
         return name
+    return str(getattr(field, "verbose_name", name)).capitalize()  # a relation's: its name

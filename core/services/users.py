@@ -1,7 +1,7 @@
 """Writes for users: create and change them (each with its audit entry), keep their role
 group in step, log them out everywhere."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -30,7 +30,7 @@ USER_EDITABLE = (
 
 # Checks other apps add (stock: a vehicle holding stock cannot change depot). Each is
 # called as guard(user=..., role=..., depots=...) and raises ValidationError.
-assignment_guards: list = []
+assignment_guards: list[Callable[..., None]] = []
 
 
 def user_assignment_validate(
