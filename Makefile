@@ -33,11 +33,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## lint: ruff, formatting and migrations in step with the models
+## lint: ruff, formatting, migrations in step with the models, mypy (strict) on the models,
+## services and selectors, and no business model written outside a service
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 $(BIN)/mypy
+	$(BIN)/python -m tools.check_service_writes
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -68,4 +71,4 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements-dev.txt requirements-dev.in
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis staticfiles .coverage coverage.json

@@ -21,11 +21,11 @@ from import_export.results import Error, Result
 
 from core.dates import date_problem
 from core.spreadsheets import spreadsheet_text, spreadsheet_text_undo
-from sales.models import Customer, RateImport
+from sales.models import Customer
 from sales.selectors import current_rate_subquery
 from sales.services import RateChange, rates_set
 from sales.services.common import decimal_value, lock_customers
-from sales.services.rates import effective_moment
+from sales.services.rates import effective_moment, rate_import_begin, rate_import_discard
 from stock.models import Product
 
 # column heading -> product code, in the order of the familiar paper rate table
@@ -296,8 +296,8 @@ class RateTableResource(resources.ModelResource):
         # Every customer of the file locked first, in one order (see lock_customers).
         lock_customers(Customer.objects.filter(code__in=codes).values_list("pk", flat=True))
         self.changes = []
-        self.batch = RateImport.objects.create(
-            file_name=kwargs.get("file_name") or "", created_by=kwargs["user"]
+        self.batch = rate_import_begin(
+            file_name=kwargs.get("file_name") or "", actor=kwargs["user"]
         )
 
     def init_instance(self, row=None):
@@ -345,8 +345,8 @@ class RateTableResource(resources.ModelResource):
     def after_import(self, dataset, result, **kwargs):
         if self.changes and not result.has_errors() and not result.has_validation_errors():
             rates_set(changes=self.changes, actor=kwargs["user"], batch=self.batch)
-        if self.batch is not None and not self.batch.rates.exists():
-            self.batch.delete()  # nothing changed: no empty batch to undo
+        if self.batch is not None:
+            rate_import_discard(batch=self.batch)  # when nothing changed: nothing to undo
 
 
 def import_problems(result) -> list[str]:

@@ -345,6 +345,8 @@ def main(argv: list[str]) -> int:
             "(core/stock/sales services) instead, or add an entry with its reason to "
             "tools/service_writes_allowed.py."
         )
+    if not left and not stale:
+        print(f"No business model is written outside services ({len(ALLOWED)} exceptions allowed).")
     return 1 if left or stale else 0
 
 

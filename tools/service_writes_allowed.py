@@ -42,7 +42,16 @@ _CONFIRM_PAGE = (
     "form bookkeeping, not a business record"
 )
 
+_RECOVERABLE = (
+    "RecoverableAdminMixin (the depot and customer screens): deletes a master-data row "
+    "that nothing refers to (has_delete_permission refuses a depot with staff and a "
+    "customer with sales or payments), after reversion keeps a copy to recover it from; "
+    "simple-history records the deletion and who made it"
+)
+
 ALLOWED: tuple[Allowed, ...] = (
+    Allowed("core/admin_mixins.py", "its model", "delete_model", _RECOVERABLE),
+    Allowed("core/admin_mixins.py", "its model", "delete_queryset", _RECOVERABLE),
     Allowed("core/admin_flow.py", "SubmissionToken", "create", _CONFIRM_PAGE),
     Allowed("core/api/replay.py", "IdempotencyKey", "create", _IDEMPOTENCY),
     Allowed("core/api/replay.py", "IdempotencyKey", "save", _IDEMPOTENCY),

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from core.db import atomic_with_retry
@@ -196,6 +197,24 @@ def rates_set(
         ],
     )
     return created
+
+
+@transaction.atomic
+def rate_import_begin(*, file_name: str, actor: User) -> RateImport:
+    """The batch a rate-table import writes its versions under (rates_set(batch=...)),
+    created before the file's rows are checked. No audit entry of its own: each version
+    written under it has one, naming the batch."""
+    return RateImport.objects.create(file_name=file_name, created_by=actor)
+
+
+@transaction.atomic
+def rate_import_discard(*, batch: RateImport) -> bool:
+    """Remove a batch no version was written under (the import changed nothing, or was
+    refused): there is nothing to undo. True when it was removed."""
+    if batch.rates.exists():
+        return False
+    batch.delete()
+    return True
 
 
 @atomic_with_retry
