@@ -1,9 +1,9 @@
 """Demo data for core: depots and one user per role. Called by `manage.py seed_demo`."""
 
-from contextlib import contextmanager
 from datetime import datetime, time, timedelta
-from unittest import mock
+from typing import Any
 
+from django.core.management.base import OutputWrapper
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ USERS = [
 
 
 @transaction.atomic
-def seed(*, stdout) -> dict:
+def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
     """Depots and the demo accounts, through the services. Run again, it puts each back
     as documented (whatever was done to it since) and writes nothing where nothing
     changed."""
@@ -91,18 +91,9 @@ def totals() -> list[str]:
     return [f"{Depot.objects.count()} depots", f"{User.objects.count()} users"]
 
 
-@contextmanager
-def at(moment: datetime):
-    """Post demo history (stock/demo.py, sales/demo.py) as if it were `moment`: the
-    posting services, auto_now_add fields and history rows read
-    django.utils.timezone.now, so the ledger, documents and audit log agree on the time.
-    Still a patch of it, until those services take their time as an argument; the
-    depots and accounts above are written at the real time, without it."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
-        yield
-
-
 def days_ago(days: int, hour: int, minute: int = 0) -> datetime:
-    """A local business time `days` before today."""
+    """A local business time `days` before today. The stock and sales seeds lay down
+    their history at such moments by passing them to the posting services (`at=`); the
+    depots and accounts above are written at the real time."""
     day = timezone.localdate() - timedelta(days=days)
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))

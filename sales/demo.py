@@ -3,16 +3,20 @@
 Every representative's day, in order: load the vehicle in the morning, sell to customers
 of the depot (cylinders and meter readings), sometimes void a sale, bring the empties
 back in the evening. Credit customers pay on Fridays; prices rose ten days ago. All of it
-goes through the services at backdated moments (core.demo.at), so documents, ledger and
-audit log agree. Idempotent: nothing is added once the demo representatives have sales.
+goes through the services, each told the moment it posts at (`at=days_ago(...)`), so
+documents, ledger and audit log agree. Idempotent: nothing is added once the demo
+representatives have sales.
 """
 
 import random
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.management.base import OutputWrapper
 
-from core.demo import at, days_ago
+from core.demo import days_ago
 from core.models import Depot, Role, User
 from sales.models import Customer, Payment, PaymentType, Transaction, TransactionStatus
 from sales.selectors import customer_balance
@@ -26,7 +30,7 @@ from sales.services import (
 )
 from stock.models import Distribution, MovementKind, Product, StockMovement
 from stock.selectors import stock_on_hand
-from stock.services import distribution_create, stock_receive
+from stock.services import distribution_create, sales_rep_home_depot, stock_receive
 
 # code, name, depot, payment type, credit limit, has a bulk tank
 CUSTOMERS = [
@@ -53,9 +57,11 @@ LIST_PRICES = {
 PRICE_RISE = Decimal("1.04")  # ten days ago
 LOAD = {"12.7KG": 30, "9KG": 15, "14KG": 6, "50KG-POL": 3}  # a full vehicle each morning
 DAYS = 21
+TANKS = {code for code, *_, tank in CUSTOMERS if tank}  # customers with a bulk tank
+Counts = dict[str, int]  # what was posted, by kind
 
 
-def seed(*, stdout) -> dict:
+def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
     reps = list(User.objects.filter(role=Role.SALES, username__in=["rep", "rep2"]))
     if Transaction.objects.filter(sales_rep__in=reps).exists():
         stdout.write("Sales: demo sales already there.")
@@ -65,29 +71,28 @@ def seed(*, stdout) -> dict:
     products = {p.code: p for p in Product.objects.all()}
     customers = _customers(admin, products)
     rng = random.Random(2026)  # demo data: the same every time
-    counts = {"sales": 0, "voids": 0, "payments": 0}
+    counts: Counts = {"sales": 0, "voids": 0, "payments": 0}
     distributions = Distribution.objects.count()
     deliveries = StockMovement.objects.filter(kind=MovementKind.RECEIPT).count()
     for days in range(DAYS, 0, -1):
         moment = days_ago(days, 7)
         if moment.weekday() == 0:  # Monday: the filling plant delivers
             for depot in Depot.objects.filter(code__in=["NORTH", "SOUTH"]):
-                with at(moment):
-                    for code in ("12.7KG", "9KG", "14KG"):
-                        stock_receive(
-                            depot=depot,
-                            product=products[code],
-                            quantity=120,
-                            actor=admin,
-                            note="Weekly delivery (demo)",
-                        )
+                for code in ("12.7KG", "9KG", "14KG"):
+                    stock_receive(
+                        depot=depot,
+                        product=products[code],
+                        quantity=120,
+                        actor=admin,
+                        note="Weekly delivery (demo)",
+                        at=moment,
+                    )
         for rep in reps:
             _one_day(rep, days, customers, products, rng, admin, manager, counts)
         if moment.weekday() == 4:  # Friday: credit customers pay part of what they owe
             _payments(days, customers, rng, admin, counts)
     for rep in reps:  # this morning's load
-        with at(days_ago(0, 8)):
-            _load(rep, products, admin)
+        _load(rep, products, admin, at=days_ago(0, 8))
     # The vehicles' daily loads and empty returns, and the plant's deliveries, counted.
     distributions = Distribution.objects.count() - distributions
     deliveries = StockMovement.objects.filter(kind=MovementKind.RECEIPT).count() - deliveries
@@ -110,11 +115,11 @@ def totals() -> list[str]:
     ]
 
 
-def _customers(admin, products):
+def _customers(admin: User, products: dict[str, Product]) -> list[Customer]:
     depots = {d.code: d for d in Depot.objects.all()}
     customers = []
     for code, name, depot, payment_type, limit, tank in CUSTOMERS:
-        values = {
+        values: dict[str, Any] = {
             "name": name,
             "depot": depots[depot],
             "payment_type": payment_type,
@@ -122,58 +127,63 @@ def _customers(admin, products):
             "address": f"{name}, {depot.title()} area",
             "is_active": True,
         }
-        customer = Customer.objects.filter(code=code).first()
-        created = customer is None
-        if created:
-            with at(days_ago(31, 9)):
-                customer = customer_create(code=code, actor=admin, **values)
-        else:  # put it back as documented; nothing is written if it is
-            customer = customer_update(customer=customer, actor=admin, data=values)
-        customer.has_tank = tank
-        customers.append(customer)
-        if not created:
+        found = Customer.objects.filter(code=code).first()
+        if found is not None:  # put it back as documented; nothing is written if it is
+            customers.append(customer_update(customer=found, actor=admin, data=values))
             continue
+        customer = customer_create(code=code, actor=admin, at=days_ago(31, 9), **values)
+        customers.append(customer)
         discount = Decimal("0.97") if payment_type == PaymentType.CREDIT else Decimal("1")
         for product_code, price in LIST_PRICES.items():
             if product_code == "BULK" and not tank:
                 continue
-            with at(days_ago(30, 9)):
-                rate_set(
-                    customer=customer,
-                    product=products[product_code],
-                    rate=(price * discount).quantize(Decimal("1")),
-                    actor=admin,
-                )
-            with at(days_ago(10, 6)):
-                rate_set(
-                    customer=customer,
-                    product=products[product_code],
-                    rate=(price * discount * PRICE_RISE).quantize(Decimal("1")),
-                    actor=admin,
-                )
+            rate_set(
+                customer=customer,
+                product=products[product_code],
+                rate=(price * discount).quantize(Decimal("1")),
+                actor=admin,
+                at=days_ago(30, 9),
+            )
+            rate_set(
+                customer=customer,
+                product=products[product_code],
+                rate=(price * discount * PRICE_RISE).quantize(Decimal("1")),
+                actor=admin,
+                at=days_ago(10, 6),
+            )
     return customers
 
 
-def _load(rep, products, admin):
+def _load(rep: User, products: dict[str, Product], admin: User, *, at: datetime) -> None:
+    depot = sales_rep_home_depot(rep, lock=False)
     for code, full_load in LOAD.items():
         product = products[code]
         missing = full_load - stock_on_hand(product=product, sales_rep=rep)
-        available = stock_on_hand(product=product, depot=rep.home_depot)
+        available = stock_on_hand(product=product, depot=depot)
         if min(missing, available) > 0:
             distribution_create(
                 sales_rep=rep,
-                depot=rep.home_depot,
+                depot=depot,
                 product=product,
                 quantity=min(missing, available),
                 kind="COLLECTION",
                 actor=admin,
+                at=at,
             )
 
 
-def _one_day(rep, days, customers, products, rng, admin, manager, counts):
-    depot = rep.home_depot
-    with at(days_ago(days, 8)):
-        _load(rep, products, admin)
+def _one_day(
+    rep: User,
+    days: int,
+    customers: list[Customer],
+    products: dict[str, Product],
+    rng: random.Random,
+    admin: User,
+    manager: User,
+    counts: Counts,
+) -> None:
+    depot = sales_rep_home_depot(rep, lock=False)
+    _load(rep, products, admin, at=days_ago(days, 8))
     mine = [c for c in customers if c.depot_id == depot.pk]
     posted = []
     for visit in range(rng.randint(3, 6)):
@@ -191,49 +201,50 @@ def _one_day(rep, days, customers, products, rng, admin, manager, counts):
                     }
                 )
         reading = None
-        if customer.has_tank and rng.random() < 0.5:
+        if customer.code in TANKS and rng.random() < 0.5:
             customer.refresh_from_db(fields=["last_meter_reading"])
             reading = customer.last_meter_reading + Decimal(rng.randint(80, 400))
         if not lines and reading is None:
             continue
         try:
-            with at(days_ago(days, 9 + visit, rng.randint(0, 59))):
-                posted.append(
-                    sale_post(
-                        customer=customer,
-                        sales_rep=rep,
-                        actor=rep,
-                        lines=lines,
-                        meter_reading=reading,
-                    )
-                )
-            counts["sales"] += 1
+            sold = sale_post(
+                customer=customer,
+                sales_rep=rep,
+                actor=rep,
+                lines=lines,
+                meter_reading=reading,
+                at=days_ago(days, 9 + visit, rng.randint(0, 59)),
+            )
         except ValidationError:
             continue  # e.g. a credit customer at their limit: the rep moves on
+        posted.append(sold)
+        counts["sales"] += 1
     cylinder_sales = [s for s in posted if not hasattr(s, "meter_sale")]
     if cylinder_sales and rng.random() < 0.25:
-        with at(days_ago(days, 16, 30)):
-            sale_void(
-                transaction=rng.choice(cylinder_sales),
-                actor=manager if manager.depots.filter(pk=depot.pk).exists() else admin,
-                reason="Customer refused delivery (demo)",
-            )
+        sale_void(
+            transaction=rng.choice(cylinder_sales),
+            actor=manager if manager.depots.filter(pk=depot.pk).exists() else admin,
+            reason="Customer refused delivery (demo)",
+            at=days_ago(days, 16, 30),
+        )
         counts["voids"] += 1
-    with at(days_ago(days, 17, 30)):
-        for code in LOAD:
-            empties = stock_on_hand(product=products[code], state="EMPTY", sales_rep=rep)
-            if empties:
-                distribution_create(
-                    sales_rep=rep,
-                    depot=depot,
-                    product=products[code],
-                    quantity=empties,
-                    kind="EMPTY_RETURN",
-                    actor=rep,
-                )
+    for code in LOAD:
+        empties = stock_on_hand(product=products[code], state="EMPTY", sales_rep=rep)
+        if empties:
+            distribution_create(
+                sales_rep=rep,
+                depot=depot,
+                product=products[code],
+                quantity=empties,
+                kind="EMPTY_RETURN",
+                actor=rep,
+                at=days_ago(days, 17, 30),
+            )
 
 
-def _payments(days, customers, rng, admin, counts):
+def _payments(
+    days: int, customers: list[Customer], rng: random.Random, admin: User, counts: Counts
+) -> None:
     for customer in customers:
         if customer.payment_type != PaymentType.CREDIT:
             continue
@@ -241,12 +252,12 @@ def _payments(days, customers, rng, admin, counts):
         if owed <= 0:
             continue
         amount = (owed * Decimal(rng.choice(["0.5", "0.8", "1"]))).quantize(Decimal("0.01"))
-        with at(days_ago(days, 15)):
-            payment_record(
-                customer=customer,
-                amount=amount,
-                actor=admin,
-                method=rng.choice(["CHEQUE", "BANK"]),
-                reference=f"DEMO-{customer.code}-{days}",
-            )
+        payment_record(
+            customer=customer,
+            amount=amount,
+            actor=admin,
+            method=rng.choice(["CHEQUE", "BANK"]),
+            reference=f"DEMO-{customer.code}-{days}",
+            at=days_ago(days, 15),
+        )
         counts["payments"] += 1

@@ -55,7 +55,8 @@ class Customer(models.Model):
         help_text="Bulk tank meter. Moves only when a meter sale is posted or voided.",
     )
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by customer_create to the moment it opens the account (default now).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     history = tracked()
 
@@ -112,7 +113,8 @@ class Rate(AppendOnlyModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by rates_set to the moment the version is written (default now).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     batch = models.ForeignKey(
         RateImport, null=True, blank=True, on_delete=models.PROTECT, related_name="rates"
     )
@@ -367,7 +369,8 @@ class PaymentAllocation(AppendOnlyModel):
         Transaction, on_delete=models.PROTECT, related_name="allocations"
     )
     amount = models.DecimalField(**MONEY)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the posting that settles or releases the money (default now).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["id"]

@@ -154,7 +154,9 @@ class StockMovement(AppendOnlyModel):
         "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The posting's moment, set by the service (stock.services.ledger): the same as its
+    # document's created_at and audit entry (not auto_now_add, which reads the clock).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The document that caused the movement ("stock.distribution", 42, "DST-2026-000042").
     doc_type = models.CharField(max_length=50, blank=True)
     doc_id = models.BigIntegerField(null=True, blank=True)

@@ -18,6 +18,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from core.models import AuditAnchorRecord, AuditChainHead, AuditLog, Depot, User
+from core.services.moments import posting_moment
 
 if TYPE_CHECKING:
     from core.selectors import AuditChainCheck
@@ -77,22 +78,30 @@ def audit_record(
     obj: models.Model,
     data: dict[str, Any],
     depot: Depot | None = None,
+    at: datetime | None = None,
 ) -> AuditLog:
     """Append the audit entry of a business action to the hash chain.
 
     Call inside the action's transaction, after its other locks: the chain head is locked
     until the transaction ends, so concurrent writers append one after another and the
-    chain never forks.
+    chain never forks. `at` is the action's moment (the entry's created_at, which its
+    hash covers); None means now.
     """
     return audit_record_many(
-        actor=actor, entries=[{"action": action, "obj": obj, "data": data, "depot": depot}]
+        actor=actor,
+        entries=[{"action": action, "obj": obj, "data": data, "depot": depot}],
+        at=at,
     )[0]
 
 
-def audit_record_many(*, actor: User, entries: list[dict[str, Any]]) -> list[AuditLog]:
+def audit_record_many(
+    *, actor: User, entries: list[dict[str, Any]], at: datetime | None = None
+) -> list[AuditLog]:
     """audit_record for many objects of one action at once (e.g. a rate-table import):
     the chain head is locked and moved once, and the entries written by one INSERT.
-    Each entry is a dict of action, obj, data and depot."""
+    Each entry is a dict of action, obj, data and depot; all are stamped `at` (None:
+    now). The chain's order is the order entries are appended (seq), not their
+    created_at: the demo seed appends history dated weeks back after today's entries."""
     if not entries:
         return []
     heads = AuditChainHead.objects.select_for_update().filter(pk=1)
@@ -108,7 +117,7 @@ def audit_record_many(*, actor: User, entries: list[dict[str, Any]]) -> list[Aud
     if head is None:  # the first entry ever
         AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
         head = heads.values_list("last_seq", "last_hash").get()
-    now = timezone.now()
+    now = posting_moment(at)
     rows: list[AuditLog] = []
     seq, prev = head
     for item in entries:

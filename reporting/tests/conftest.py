@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.demo import at, days_ago
+from core.demo import days_ago
 from sales.models import Customer
 from sales.services import payment_record, rate_set, sale_post, sale_void
 from stock.models import Product
@@ -28,67 +28,79 @@ def history(north, south, head_office, sales_rep, user_factory):
     rep2 = user_factory("SALES", depots=[south], username="southrep")
     cyl = Product.objects.get(code="12.7KG")
     bulk = Product.objects.get(code="BULK")
-    with at(days_ago(45, 9)):
-        c1 = Customer.objects.create(code="C1", name="Hotel", depot=north, payment_type="CREDIT")
-        c2 = Customer.objects.create(code="C2", name="Shop", depot=north, payment_type="CASH")
-        c3 = Customer.objects.create(code="C3", name="Cafe", depot=south, payment_type="CREDIT")
-        for customer, price in ((c1, "3000"), (c2, "3100"), (c3, "2900")):
-            rate_set(customer=customer, product=cyl, rate=price, actor=head_office)
-        rate_set(customer=c1, product=bulk, rate="250", actor=head_office)
-    with at(days_ago(40, 7)):
-        stock_receive(depot=north, product=cyl, quantity=50, actor=head_office)
-        stock_receive(depot=south, product=cyl, quantity=20, actor=head_office)
-    with at(days_ago(40, 8)):
-        distribution_create(
-            sales_rep=sales_rep,
-            depot=north,
-            product=cyl,
-            quantity=10,
-            kind="COLLECTION",
-            actor=sales_rep,
+    opened = days_ago(45, 9)
+    new = {"created_at": opened}  # the customers' rows, dated D45 like their rates
+    c1 = Customer.objects.create(code="C1", name="Hotel", depot=north, payment_type="CREDIT", **new)
+    c2 = Customer.objects.create(code="C2", name="Shop", depot=north, payment_type="CASH", **new)
+    c3 = Customer.objects.create(code="C3", name="Cafe", depot=south, payment_type="CREDIT", **new)
+    for customer, price in ((c1, "3000"), (c2, "3100"), (c3, "2900")):
+        rate_set(customer=customer, product=cyl, rate=price, actor=head_office, at=opened)
+    rate_set(customer=c1, product=bulk, rate="250", actor=head_office, at=opened)
+    for depot, quantity in ((north, 50), (south, 20)):
+        stock_receive(
+            depot=depot, product=cyl, quantity=quantity, actor=head_office, at=days_ago(40, 7)
         )
-    with at(days_ago(40, 10)):
-        sale_post(
-            customer=c1,
-            sales_rep=sales_rep,
-            actor=sales_rep,
-            lines=[{"product": cyl, "quantity": 2}],
-            meter_reading="100",
-        )
-        sale_post(
-            customer=c2,
-            sales_rep=sales_rep,
-            actor=sales_rep,
-            lines=[{"product": cyl, "quantity": 1}],
-        )
-    with at(days_ago(20, 8)):
-        distribution_create(
-            sales_rep=rep2, depot=south, product=cyl, quantity=4, kind="COLLECTION", actor=rep2
-        )
-    with at(days_ago(20, 10)):
-        sale_post(customer=c1, sales_rep=sales_rep, actor=sales_rep, meter_reading="160")
-    with at(days_ago(20, 11)):
-        sale_post(customer=c3, sales_rep=rep2, actor=rep2, lines=[{"product": cyl, "quantity": 4}])
-    with at(days_ago(10, 12)):
-        payment_record(customer=c1, amount="20000", actor=head_office)
-    with at(days_ago(5, 10)):
-        voided = sale_post(
-            customer=c2,
-            sales_rep=sales_rep,
-            actor=sales_rep,
-            lines=[{"product": cyl, "quantity": 3, "empties_returned": 2}],
-        )
-    with at(days_ago(5, 16)):
-        sale_void(transaction=voided, actor=head_office, reason="wrong customer")
-    with at(days_ago(5, 17)):
-        distribution_create(
-            sales_rep=sales_rep,
-            depot=north,
-            product=cyl,
-            quantity=3,
-            kind="EMPTY_RETURN",
-            actor=sales_rep,
-        )
+    distribution_create(
+        sales_rep=sales_rep,
+        depot=north,
+        product=cyl,
+        quantity=10,
+        kind="COLLECTION",
+        actor=sales_rep,
+        at=days_ago(40, 8),
+    )
+    sale_post(
+        customer=c1,
+        sales_rep=sales_rep,
+        actor=sales_rep,
+        lines=[{"product": cyl, "quantity": 2}],
+        meter_reading="100",
+        at=days_ago(40, 10),
+    )
+    sale_post(
+        customer=c2,
+        sales_rep=sales_rep,
+        actor=sales_rep,
+        lines=[{"product": cyl, "quantity": 1}],
+        at=days_ago(40, 10),
+    )
+    distribution_create(
+        sales_rep=rep2,
+        depot=south,
+        product=cyl,
+        quantity=4,
+        kind="COLLECTION",
+        actor=rep2,
+        at=days_ago(20, 8),
+    )
+    sale_post(
+        customer=c1, sales_rep=sales_rep, actor=sales_rep, meter_reading="160", at=days_ago(20, 10)
+    )
+    sale_post(
+        customer=c3,
+        sales_rep=rep2,
+        actor=rep2,
+        lines=[{"product": cyl, "quantity": 4}],
+        at=days_ago(20, 11),
+    )
+    payment_record(customer=c1, amount="20000", actor=head_office, at=days_ago(10, 12))
+    voided = sale_post(
+        customer=c2,
+        sales_rep=sales_rep,
+        actor=sales_rep,
+        lines=[{"product": cyl, "quantity": 3, "empties_returned": 2}],
+        at=days_ago(5, 10),
+    )
+    sale_void(transaction=voided, actor=head_office, reason="wrong customer", at=days_ago(5, 16))
+    distribution_create(
+        sales_rep=sales_rep,
+        depot=north,
+        product=cyl,
+        quantity=3,
+        kind="EMPTY_RETURN",
+        actor=sales_rep,
+        at=days_ago(5, 17),
+    )
     return {
         "c1": c1,
         "c2": c2,

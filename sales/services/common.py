@@ -1,11 +1,13 @@
 """Input checks and money helpers shared by the sales services."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 
 from core.numbers import plain_decimal
+from core.services.moments import history_save, posting_moment
 from sales.models import Customer, Payment, PaymentAllocation
 from sales.selectors import unpaid_transactions
 
@@ -100,12 +102,14 @@ def lock_customers(customer_ids: Iterable[int]) -> None:
     list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
 
 
-def settle(customer: Customer) -> list[PaymentAllocation]:
+def settle(customer: Customer, *, at: datetime | None = None) -> list[PaymentAllocation]:
     """Apply unallocated payment money to the oldest unpaid credit sales first.
 
     Call with the customer locked: every writer of this customer's sales and payments
-    takes that lock first, so these rows cannot change underneath.
+    takes that lock first, so these rows cannot change underneath. `at`: the calling
+    posting's moment (None: now), which the allocations and history rows are stamped with.
     """
+    now = posting_moment(at)
     payments = list(
         Payment.objects.with_money_on_account()
         .filter(customer=customer)
@@ -120,17 +124,19 @@ def settle(customer: Customer) -> list[PaymentAllocation]:
         while due > 0 and index < len(payments):
             payment = payments[index]
             take = min(due, payment.unallocated)
-            allocations.append(PaymentAllocation(payment=payment, transaction=sale, amount=take))
+            allocations.append(
+                PaymentAllocation(payment=payment, transaction=sale, amount=take, created_at=now)
+            )
             payment.allocated += take
             sale.amount_paid += take
             due -= take
             if payment.unallocated == 0:
                 index += 1
         sale.is_paid = sale.amount_paid >= sale.total_amount
-        sale.save(update_fields=["amount_paid", "is_paid"])
+        history_save(sale, at=now, update_fields=["amount_paid", "is_paid"])
         if index >= len(payments):
             break
     PaymentAllocation.objects.bulk_create(allocations)
     for payment in payments:
-        payment.save(update_fields=["allocated"])
+        history_save(payment, at=now, update_fields=["allocated"])
     return allocations

@@ -4,6 +4,7 @@ fields it changed, old and new: a credit limit raised is on the record with who 
 """
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from core.db import atomic_with_retry
 from core.models import Depot, User
 from core.scoping import actor_access_check
 from core.services import audit_record, changes_apply, instance_clean, values_readable
+from core.services.moments import history_save, posting_moment
 from sales.models import Customer, PaymentType
 from sales.services.common import MAX_READING, decimal_value, lock_customer
 
@@ -43,11 +45,16 @@ def customer_create(
     phone: str = "",
     is_active: bool = True,
     last_meter_reading: Decimal | str = Decimal("0"),
+    at: datetime | None = None,
 ) -> Customer:
     """A new customer account at `depot` (open). `credit_limit` None: no limit;
-    `last_meter_reading`: the bulk tank's meter when the account opens."""
+    `last_meter_reading`: the bulk tank's meter when the account opens.
+
+    `at`: the moment the account is opened (created_at, history, audit entry); None
+    means now. Only the demo seed and tests pass it: the admin and the API never do."""
     _depot_open(depot)
     actor_access_check(actor=actor, depot=depot)
+    now = posting_moment(at)
     customer = Customer(
         code=code.strip(),
         name=name.strip(),
@@ -60,14 +67,16 @@ def customer_create(
         last_meter_reading=decimal_value(
             last_meter_reading, "last_meter_reading", minimum=Decimal("0"), maximum=MAX_READING
         ),
+        created_at=now,
     )
     instance_clean(customer)
-    customer.save()
+    history_save(customer, at=now)
     audit_record(
         actor=actor,
         action="customer_create",
         obj=customer,
         depot=depot,
+        at=now,
         data={"customer": customer.code, "values": values_readable(customer, CUSTOMER_FIELDS)},
     )
     return customer

@@ -1,11 +1,11 @@
 """Money received from customers."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
@@ -13,6 +13,7 @@ from core.models import Role, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
+from core.services.moments import history_save, posting_moment
 from sales.models import Customer, Payment, PaymentMethod, PaymentType
 from sales.selectors import customer_balance, unpaid_transactions
 from sales.services.common import customer_check, decimal_value, lock_customer, settle
@@ -27,12 +28,17 @@ def payment_record(
     method: str = "CASH",
     reference: str = "",
     idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Payment:
     """Record money received; it settles the customer's oldest unpaid credit sales first.
     Money beyond what is owed stays on account and settles the next credit sales.
 
     A repeated idempotency_key (per actor) returns the payment it first recorded; the
-    same key with another payment is refused (code idempotency_key_reused)."""
+    same key with another payment is refused (code idempotency_key_reused).
+
+    `at`: the moment the payment is recorded (created_at, number's year, allocations,
+    history, audit entry); None means now. Only the demo seed and tests pass it: the
+    admin and the API never do."""
     amount = decimal_value(amount, "amount", minimum=0, above=True)
     if method not in PaymentMethod.values:
         raise ValidationError(
@@ -90,10 +96,11 @@ def payment_record(
                 )
             }
         )
-    now = timezone.now()  # the payment's created_at and its number's year
+    # One moment for the created_at, the number's year, the allocations, history and audit.
+    now = posting_moment(at)
     try:
         with transaction.atomic():
-            payment = Payment.objects.create(
+            payment = Payment(
                 number=document_number_next(series="PAY", at=now),
                 customer=customer,
                 depot=customer.depot,
@@ -105,18 +112,20 @@ def payment_record(
                 idempotency_key=key,
                 request_fingerprint=request,
             )
+            history_save(payment, at=now)
     except IntegrityError:
         # The same key for another customer, committed first (it held no lock of ours).
         existing = _keyed(actor, key) if key else None
         if existing:
             return _replay(existing, request)
         raise
-    allocations = settle(customer)
+    allocations = settle(customer, at=now)
     audit_record(
         actor=actor,
         action="payment_record",
         obj=payment,
         depot=customer.depot,
+        at=now,
         data={
             "number": payment.number,
             "customer": customer.code,

@@ -14,6 +14,7 @@ from core.db import atomic_with_retry
 from core.models import Depot, Role, User
 from core.scoping import actor_access_check
 from core.services import audit_record, audit_record_many
+from core.services.moments import posting_moment
 from sales.models import Customer, Rate, RateImport
 from sales.services.common import (
     customer_check,
@@ -30,10 +31,11 @@ LATEST_YEARS_AHEAD = 5
 RateValue = Decimal | int | str | None
 
 
-def effective_moment(value: object) -> datetime:
+def effective_moment(value: object, *, now: datetime | None = None) -> datetime:
     """None or today: now; another date: the start of that day in the business time zone.
-    Dates before 2000 or more than five years ahead are refused as typing errors."""
-    now = timezone.now()
+    Dates before 2000 or more than five years ahead are refused as typing errors. `now`:
+    the moment of the posting that asks (None: the clock)."""
+    now = posting_moment(now)
     if value is None or value == "":
         return now
     if isinstance(value, datetime):
@@ -72,11 +74,19 @@ def rate_set(
     actor: User,
     effective_from: date | None = None,
     batch: RateImport | None = None,
+    at: datetime | None = None,
 ) -> Rate:
     """A new version of the customer's price for a product. `rate=None` withdraws the
-    product from the customer's contract (sales of it are then refused)."""
+    product from the customer's contract (sales of it are then refused).
+
+    `at`: the moment the version is written (its created_at, history and audit entry,
+    and "now" for effective_from); None means now. Only the demo seed and tests pass it:
+    the admin and the API never do."""
     return rates_set(
-        changes=[RateChange(customer, product, rate, effective_from)], actor=actor, batch=batch
+        changes=[RateChange(customer, product, rate, effective_from)],
+        actor=actor,
+        batch=batch,
+        at=at,
     )[0]
 
 
@@ -90,11 +100,15 @@ class RateChange:
 
 @atomic_with_retry
 def rates_set(
-    *, changes: list[RateChange], actor: User, batch: RateImport | None = None
+    *,
+    changes: list[RateChange],
+    actor: User,
+    batch: RateImport | None = None,
+    at: datetime | None = None,
 ) -> list[Rate]:
     """New rate versions, one per change, all or none (a rate-table import is thousands):
     each checked as one would be, then written with one INSERT per table. A refusal
-    names the customer and product."""
+    names the customer and product. `at`: as for rate_set (None: now)."""
     restoring = batch is not None and batch.undo_of_id is not None
     if actor.role == Role.SALES:
         raise PermissionDenied("Rates are set by head office.")
@@ -127,8 +141,8 @@ def rates_set(
     # either committed before, or waits and sees the new version. Were the moment taken
     # before the lock, a sale could price at the old rate after the version took effect.
     lock_customers(c.customer.pk for c in changes)
-    now = timezone.now()
-    moments = [effective_moment(c.effective_from) for c in changes]
+    now = posting_moment(at)
+    moments = [effective_moment(c.effective_from, now=now) for c in changes]
     # Every version of these customers' products up to the latest moment, in one query.
     versions = defaultdict(list)
     if changes:
@@ -167,6 +181,7 @@ def rates_set(
                     effective_from=moment,
                     created_by=actor,
                     batch=batch,
+                    created_at=now,
                 ),
                 previous,
             )
@@ -177,6 +192,7 @@ def rates_set(
     Rate.history.bulk_history_create(created, default_user=actor, default_date=now)
     audit_record_many(
         actor=actor,
+        at=now,
         entries=[
             {
                 "action": "rate_set",

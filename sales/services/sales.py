@@ -1,12 +1,12 @@
 """Posting and voiding sales."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models
-from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
@@ -14,6 +14,7 @@ from core.models import Depot, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
+from core.services.moments import history_save, posting_moment
 from sales.models import (
     Customer,
     MeterSale,
@@ -99,12 +100,17 @@ def sale_post(
     lines: Iterable[dict[str, Any]] = (),
     meter_reading: Decimal | int | str | None = None,
     idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Transaction:
     """Post a sale: cylinders off the representative's vehicle (empties onto it), and/or
     bulk gas by meter reading; priced at the rates in force; paid now if the customer pays
     cash, else checked against the credit limit. A repeated idempotency_key (per actor)
     returns the sale it first posted, for good; the same key with another sale is refused
-    (code idempotency_key_reused)."""
+    (code idempotency_key_reused).
+
+    `at`: the moment the sale is posted (its rates, created_at, number's year, ledger,
+    history and audit entry); None means now. Only the demo seed and tests pass it: the
+    admin and the API never do."""
     key = key_clean(idempotency_key)
     parsed = sale_lines_parse(lines)
     reading = None
@@ -140,6 +146,7 @@ def sale_post(
             reading=reading,
             key=key,
             request=request,
+            at=at,
         )
     except IntegrityError:
         # Another request with the same key committed first (it could not have waited on
@@ -172,6 +179,7 @@ def _post(
     reading: Decimal | None,
     key: str | None,
     request: str,
+    at: datetime | None,
 ) -> Transaction:
     customer = lock_customer(customer)
     if key is not None:
@@ -191,8 +199,9 @@ def _post(
                 )
             }
         )
-    # One moment for the rates in force, the stored created_at and the number's year.
-    now = timezone.now()
+    # One moment for the rates in force, the stored created_at and the number's year (and
+    # the ledger, history and audit entry).
+    now = posting_moment(at)
     bulk = _metered_product() if reading is not None else None
     rates = rates_in_force(
         customer=customer,
@@ -280,7 +289,7 @@ def _post(
                     to_level=levels[empty[line]],
                 )
             )
-    levels_move(moves, actor=actor)  # before the number: see levels_move
+    levels_move(moves, actor=actor, at=now)  # before the number: see levels_move
 
     cash = customer.payment_type == PaymentType.CASH
     sale = Transaction(
@@ -320,8 +329,9 @@ def _post(
             row.transaction_id = sale.pk
         TransactionLine.objects.bulk_create(sale_lines)
     sale.number = document_number_next(series="TX", at=now)
-    Transaction.objects.bulk_create([sale])  # the bulk path: no save signals, and
-    Transaction.history.bulk_history_create([sale], default_user=actor)  # so this
+    # The bulk path: no save signals, so the history row is written here.
+    Transaction.objects.bulk_create([sale])
+    Transaction.history.bulk_history_create([sale], default_user=actor, default_date=now)
     if not early:
         TransactionLine.objects.bulk_create(sale_lines)
     if moves:
@@ -332,13 +342,14 @@ def _post(
             sales_rep=sales_rep,
             document=sale,
             reference=sale.number,
+            at=now,
         )
     if meter:
         MeterSale.objects.create(transaction=sale, **meter)
         customer.last_meter_reading = meter["latest_reading"]
-        customer.save(update_fields=["last_meter_reading"])
+        history_save(customer, at=now, update_fields=["last_meter_reading"])
     if not cash:
-        settle(customer)  # money paid in advance settles the new sale at once
+        settle(customer, at=now)  # money paid in advance settles the new sale at once
         sale.refresh_from_db(fields=["amount_paid", "is_paid"])
 
     audit_record(
@@ -346,6 +357,7 @@ def _post(
         action="sale_post",
         obj=sale,
         depot=depot,
+        at=now,
         data={
             "number": sale.number,
             "customer": customer.code,

@@ -1,5 +1,6 @@
 """Voiding a posted sale."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from core.db import atomic_with_retry
 from core.models import User
 from core.scoping import actor_access_check
 from core.services import audit_record
+from core.services.moments import history_save, posting_moment
 from sales.models import (
     MeterSale,
     Payment,
@@ -31,10 +33,15 @@ from stock.services import (
 
 
 @atomic_with_retry
-def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transaction:
+def sale_void(
+    *, transaction: Transaction, actor: User, reason: str, at: datetime | None = None
+) -> Transaction:
     """Reverse a posted sale: cylinders back on the vehicle, empties off it, the meter
     reading restored (only if this sale holds the customer's latest reading), money
-    released. The sale keeps its number and lines; its status becomes VOID."""
+    released. The sale keeps its number and lines; its status becomes VOID.
+
+    `at`: the moment the void is posted (voided_at, ledger, history, audit entry); None
+    means now. Only the demo seed and tests pass it: the admin and the API never do."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
@@ -57,6 +64,7 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
             code="already_void",
         )
     actor_access_check(actor=actor, depot=sale.depot, sales_rep=sale.sales_rep)
+    now = posting_moment(at)
 
     meter = MeterSale.objects.filter(transaction=sale).first()
     if meter is not None:
@@ -81,7 +89,7 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
                 code="meter_reading_changed",
             )
         customer.last_meter_reading = meter.last_reading
-        customer.save(update_fields=["last_meter_reading"])
+        history_save(customer, at=now, update_fields=["last_meter_reading"])
 
     lines = list(sale.lines.select_related("product"))
     # The cylinders go back on the vehicle where it is now: the representative's current
@@ -127,25 +135,29 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
         document=sale,
         reference=sale.number,
         note=reason[:255],
+        at=now,
     )
 
     released = Decimal("0")
     if sale.payment_type == PaymentType.CREDIT and sale.amount_paid > 0:
-        released = _release_allocations(sale)
+        released = _release_allocations(sale, at=now)
     sale.status = TransactionStatus.VOID
     sale.void_reason = reason[:255]
     sale.voided_by = actor
-    sale.voided_at = timezone.now()
-    sale.save(
-        update_fields=["status", "void_reason", "voided_by", "voided_at", "amount_paid", "is_paid"]
+    sale.voided_at = now
+    history_save(
+        sale,
+        at=now,
+        update_fields=["status", "void_reason", "voided_by", "voided_at", "amount_paid", "is_paid"],
     )
     if released:
-        settle(customer)  # the released money settles the next oldest unpaid sales
+        settle(customer, at=now)  # the released money settles the next oldest unpaid sales
     audit_record(
         actor=actor,
         action="sale_void",
         obj=sale,
         depot=sale.depot,
+        at=now,
         data={
             "number": sale.number,
             "reason": reason,
@@ -156,7 +168,7 @@ def sale_void(*, transaction: Transaction, actor: User, reason: str) -> Transact
     return sale
 
 
-def _release_allocations(sale: Transaction) -> Decimal:
+def _release_allocations(sale: Transaction, *, at: datetime) -> Decimal:
     """Give a voided credit sale's payments back to their payments, as negative rows."""
     per_payment = (
         PaymentAllocation.objects.filter(transaction=sale)
@@ -170,11 +182,13 @@ def _release_allocations(sale: Transaction) -> Decimal:
         if row["total"] <= 0:
             continue
         reversals.append(
-            PaymentAllocation(payment_id=row["payment"], transaction=sale, amount=-row["total"])
+            PaymentAllocation(
+                payment_id=row["payment"], transaction=sale, amount=-row["total"], created_at=at
+            )
         )
         payment = Payment.objects.get(pk=row["payment"])
         payment.allocated -= row["total"]
-        payment.save(update_fields=["allocated"])
+        history_save(payment, at=at, update_fields=["allocated"])
         released += row["total"]
     PaymentAllocation.objects.bulk_create(reversals)
     sale.amount_paid = Decimal("0")

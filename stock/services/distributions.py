@@ -1,15 +1,17 @@
 """Distributions: a representative collects full cylinders from their depot onto the
 vehicle, or returns empties from the vehicle to the depot."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
 from core.models import Depot, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
+from core.services.moments import history_save, posting_moment
 from stock.models import Distribution, DistributionKind, Product
 from stock.services.checks import (
     availability_check,
@@ -31,11 +33,15 @@ def distribution_create(
     kind: str,
     actor: User,
     idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Distribution:
     """COLLECTION: depot FULL -> vehicle FULL. EMPTY_RETURN: vehicle EMPTY -> depot EMPTY.
 
     A repeated idempotency_key (per actor) returns the distribution it first posted, for
-    good; the same key with another request is refused (code idempotency_key_reused)."""
+    good; the same key with another request is refused (code idempotency_key_reused).
+
+    `at`: the moment the distribution is posted; None means now. Only the demo seed and
+    tests pass it: the admin and the API never do."""
     key = key_clean(idempotency_key)
     if kind not in DistributionKind.values:
         raise ValidationError(
@@ -75,10 +81,11 @@ def distribution_create(
             return _distribution_replay(existing, request)
     availability_check(levels[source], source, quantity, field="quantity")
 
-    now = timezone.now()  # the distribution's created_at and its number's year
+    # One moment for the created_at, the number's year, the ledger, history and audit.
+    now = posting_moment(at)
     try:
         with transaction.atomic():
-            distribution = Distribution.objects.create(
+            distribution = Distribution(
                 distribution_no=document_number_next(series="DST", at=now),
                 kind=kind,
                 sales_rep=sales_rep,
@@ -90,6 +97,7 @@ def distribution_create(
                 idempotency_key=key,
                 request_fingerprint=request,
             )
+            history_save(distribution, at=now)
     except IntegrityError:
         # The same key for other stock, committed first (it held none of our locks).
         existing = _distribution_keyed(actor, key) if key else None
@@ -108,12 +116,14 @@ def distribution_create(
         to_level=levels[target],
         document=distribution,
         reference=distribution.distribution_no,
+        at=now,
     )
     audit_record(
         actor=actor,
         action="distribution_create",
         obj=distribution,
         depot=depot,
+        at=now,
         data={
             "number": distribution.distribution_no,
             "kind": kind,

@@ -6,13 +6,14 @@ See docs/architecture.md for the lock order.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Q
-from django.utils import timezone
 
 from core.models import Depot, User
+from core.services.moments import posting_moment
 from stock.models import Product, StockLevel, StockMovement
 
 
@@ -141,8 +142,10 @@ def movement_post(
     document: models.Model | None = None,
     reference: str = "",
     note: str = "",
+    at: datetime | None = None,
 ) -> StockMovement:
-    """Move locked stock and write the ledger row. The levels must come from levels_lock."""
+    """Move locked stock and write the ledger row. The levels must come from levels_lock.
+    `at`: the posting's moment (None: now), see movements_post."""
     return movements_post(
         [
             Move(
@@ -160,6 +163,7 @@ def movement_post(
         document=document,
         reference=reference,
         note=note,
+        at=at,
     )[0]
 
 
@@ -184,10 +188,14 @@ def movements_post(
     document: models.Model | None = None,
     reference: str = "",
     note: str = "",
+    at: datetime | None = None,
 ) -> list[StockMovement]:
     """The movements of one document at once: the locked levels change in one UPDATE,
-    their history rows and the ledger rows are written by one INSERT each."""
-    levels_move(moves, actor=actor)
+    their history rows and the ledger rows are written by one INSERT each. All of them
+    are stamped `at`, the posting's moment (None: now): the levels' updated_at, their
+    history rows' date and the ledger rows' created_at."""
+    now = posting_moment(at)
+    levels_move(moves, actor=actor, at=now)
     return ledger_write(
         moves,
         actor=actor,
@@ -196,13 +204,15 @@ def movements_post(
         document=document,
         reference=reference,
         note=note,
+        at=now,
     )
 
 
-def levels_move(moves: list[Move], *, actor: User) -> None:
+def levels_move(moves: list[Move], *, actor: User, at: datetime | None = None) -> None:
     """The level side of movements_post. A sale calls it, then ledger_write, separately:
     this part does not need the sale's number, so it runs before the number is taken and
-    the hot counter row stays locked for as short a time as possible."""
+    the hot counter row stays locked for as short a time as possible. The levels'
+    updated_at and history rows are stamped `at` (None: now)."""
     changed: dict[int, StockLevel] = {}
     for move in moves:
         if move.from_level is not None:
@@ -215,7 +225,7 @@ def levels_move(moves: list[Move], *, actor: User) -> None:
         if move.to_level is not None:
             move.to_level.quantity += move.quantity
             changed[move.to_level.pk] = move.to_level
-    now = timezone.now()
+    now = posting_moment(at)
     levels = list(changed.values())
     for level in levels:
         level.updated_at = now
@@ -246,8 +256,11 @@ def ledger_write(
     document: models.Model | None = None,
     reference: str = "",
     note: str = "",
+    at: datetime | None = None,
 ) -> list[StockMovement]:
-    """The ledger side of movements_post: one row per move (after levels_move)."""
+    """The ledger side of movements_post: one row per move (after levels_move), created
+    `at` (None: now)."""
+    now = posting_moment(at)
     return StockMovement.objects.bulk_create(
         StockMovement(
             kind=move.kind,
@@ -263,6 +276,7 @@ def ledger_write(
             doc_id=document.pk if document is not None else None,
             reference=reference,
             note=note,
+            created_at=now,
         )
         for move in moves
     )
