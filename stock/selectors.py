@@ -124,11 +124,9 @@ def _vehicle_depot_differences() -> Iterator[VehicleDepotDifference]:
         for depot_id, quantity in sorted(net.get(level.pk, {}).items()):
             if depot_id != level.depot_id and quantity != 0:
                 yield "ledger", level, depots[depot_id], quantity
-        rep = level.sales_rep
-        if rep is None:  # not a vehicle level (filtered out above)
-            continue
-        home = sorted(homes.get(rep.pk, []), key=lambda pk: depots[pk].code)
-        if rep.role != "SALES" or not home:
+        rep = level.sales_rep  # set: vehicle levels only
+        home = sorted(homes.get(rep.pk, []) if rep else [], key=lambda pk: depots[pk].code)
+        if rep is None or rep.role != "SALES" or not home:
             if level.quantity:
                 yield "home", level, None, level.quantity
         elif home[0] != level.depot_id:

@@ -1,0 +1,69 @@
+"""reporting.services edges: a job whose report left the catalogue fails with that said; a
+job without a schedule is not e-mailed (and not claimed for e-mailing); a download link's
+token holds for its own job only."""
+
+import pytest
+from django.core import mail
+
+from reporting.models import ExportJob, JobStatus
+from reporting.services import (
+    download_token_valid,
+    export_job_build,
+    export_job_email,
+    export_job_request,
+)
+
+
+@pytest.mark.django_db
+def test_a_job_whose_report_is_gone_fails_saying_so(head_office):
+    job = ExportJob.objects.create(requested_by=head_office, report="retired-report", format="csv")
+
+    export_job_build(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error == "report: there is no report 'retired-report' any more"
+
+
+@pytest.mark.django_db
+def test_a_job_without_a_schedule_is_not_emailed(head_office):
+    job = ExportJob.objects.create(
+        requested_by=head_office, report="receivables", format="csv", status=JobStatus.DONE
+    )
+
+    assert export_job_email(job=job) is False
+
+    job.refresh_from_db()
+    assert job.emailed_at is None
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_download_token_opens_its_own_job_only(head_office):
+    from django.core import signing
+
+    first = ExportJob.objects.create(requested_by=head_office, report="receivables", format="csv")
+    second = ExportJob.objects.create(requested_by=head_office, report="receivables", format="csv")
+    token = signing.dumps(first.pk, salt="export-download")
+
+    assert download_token_valid(first, token)
+    assert not download_token_valid(second, token)
+    assert not download_token_valid(first, token + "x")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("request_", "field", "code"),
+    [
+        ({"report": "no-such-report", "filters": {}, "format": "csv"}, "report", "unknown_report"),
+        ({"report": "receivables", "filters": {}, "format": "pdf"}, "format", "invalid"),
+    ],
+)
+def test_an_export_of_an_unknown_report_or_format_is_refused(head_office, request_, field, code):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        export_job_request(actor=head_office, **request_)
+
+    assert [e.code for e in refused.value.error_dict[field]] == [code]
+    assert not ExportJob.objects.exists()
