@@ -1,10 +1,17 @@
+import ast
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
+from django.utils import timezone
 
-from core.models import Depot, User
-from stock.models import Product
+from core import demo
+from core.models import AuditLog, Depot, User
+from sales.models import Customer, Payment, PaymentAllocation, Rate, Transaction
+from stock.models import Distribution, Product, StockLevel, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +58,65 @@ def test_seed_refuses_without_debug(settings):
     with pytest.raises(CommandError, match="only with DEBUG on"):
         call_command("seed_demo")
     assert counts()[:2] == (0, 0)
+
+
+def test_the_seeded_history_is_dated_in_the_past_and_holds(capsys):
+    """The seed lays down three weeks of history by passing each posting its moment
+    (at=), not by patching the clock: a sale, its ledger rows, its history row, its audit
+    entry and its number agree on when it happened, weeks ago; the audit chain and the
+    stock ledger still verify."""
+    run_seed(capsys)
+    sale = Transaction.objects.order_by("created_at", "id").first()
+    assert sale is not None
+    assert timezone.now() - sale.created_at > timedelta(days=20)  # DAYS = 21 of rounds
+    entry = AuditLog.objects.get(action="sale_post", object_id=str(sale.pk))
+    ledger = StockMovement.objects.filter(doc_type="sales.transaction", doc_id=sale.pk)
+    assert entry.created_at == sale.created_at
+    assert ledger.exists()
+    assert {row.created_at for row in ledger} == {sale.created_at}
+    assert sale.history.earliest().history_date == sale.created_at
+    assert sale.number.split("-")[1] == str(timezone.localtime(sale.created_at).year)
+    opening = StockMovement.objects.filter(note="Opening stock (demo)")
+    assert {timezone.localtime(m.created_at).date() for m in opening} == {
+        timezone.localdate() - timedelta(days=28)
+    }
+    # Nothing of the history is stamped by the real clock: the seed gives every posting
+    # a whole minute (days_ago), the clock never does (microseconds).
+    for model in (StockMovement, Distribution, Transaction, Payment, PaymentAllocation, Rate):
+        stamps = list(model.objects.values_list("created_at", flat=True))
+        assert stamps, model
+        assert {(t.second, t.microsecond) for t in stamps} == {(0, 0)}, model
+    for model in (StockLevel, Distribution, Customer, Rate, Transaction, Payment):
+        dates = list(model.history.values_list("history_date", flat=True))
+        assert dates, model
+        assert {(t.second, t.microsecond) for t in dates} == {(0, 0)}, model
+    postings = AuditLog.objects.exclude(object_type__in=["core.depot", "core.user"])
+    assert {(e.created_at.second, e.created_at.microsecond) for e in postings} == {(0, 0)}
+
+    call_command("verify_audit")  # exits 1 when the chain does not hold
+    call_command("check_stock")  # exits 1 when a level differs from its ledger
+    out = capsys.readouterr().out
+    assert "Audit chain intact" in out
+    assert "stock levels match the ledger" in out
+
+
+def test_no_production_module_patches_the_clock():
+    """core.demo.at (a mock.patch of timezone.now) is gone: nothing outside the tests
+    imports unittest.mock."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for app in ("core", "stock", "sales", "reporting", "hsh_admin"):
+        for path in (root / app).rglob("*.py"):
+            if "tests" in path.parts:
+                continue
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [f"{node.module}.{alias.name}" for alias in node.names]
+                if any(name.startswith("unittest.mock") for name in names):
+                    offenders.append(str(path.relative_to(root)))
+    assert offenders == []
+    assert not hasattr(demo, "at")
