@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import OutputWrapper
+from django.utils import timezone
 
 from core.demo import days_ago
 from core.models import Depot, Role, User
@@ -91,8 +92,11 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
             _one_day(rep, days, customers, products, rng, admin, manager, counts)
         if moment.weekday() == 4:  # Friday: credit customers pay part of what they owe
             _payments(days, customers, rng, admin, counts)
-    for rep in reps:  # this morning's load
-        _load(rep, products, admin, at=days_ago(0, 8))
+    # This morning's load at 08:00 (or now, to the minute, if the seed runs before then:
+    # nothing is posted in the future).
+    this_morning = min(days_ago(0, 8), timezone.now().replace(second=0, microsecond=0))
+    for rep in reps:
+        _load(rep, products, admin, at=this_morning)
     # The vehicles' daily loads and empty returns, and the plant's deliveries, counted.
     distributions = Distribution.objects.count() - distributions
     deliveries = StockMovement.objects.filter(kind=MovementKind.RECEIPT).count() - deliveries
