@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "core.apps.CoreConfig",
     "stock.apps.StockConfig",
     "sales.apps.SalesConfig",
+    "billing.apps.BillingConfig",
     "reporting.apps.ReportingConfig",
 ]
 

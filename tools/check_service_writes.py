@@ -1,7 +1,7 @@
 """Lint rule: business models are written by services only.
 
 Fails when code outside services (`services.py` or a `services/` package), migrations and
-tests writes a model of core, stock, sales or reporting: `.save()`, `.delete()`, and
+tests writes a model of core, stock, sales, billing or reporting: `.save()`, `.delete()`, and
 `.create()`, `.update()`, `.bulk_create()`, `.bulk_update()`, `.get_or_create()`,
 `.update_or_create()` on its manager or a queryset, `add/remove/set/clear/create` on a
 related manager; and an admin registered for such a model that saves or deletes through
@@ -29,8 +29,8 @@ from pathlib import Path
 from tools.service_writes_allowed import ALLOWED, Allowed
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("core", "stock", "sales", "reporting", "hsh_admin")
-MODEL_APPS = ("core", "stock", "sales", "reporting")  # whose models are business models
+APPS = ("core", "stock", "sales", "billing", "reporting", "hsh_admin")
+MODEL_APPS = ("core", "stock", "sales", "billing", "reporting")  # whose models are business models
 MODEL_BASES = {"Model", "AbstractUser", "AbstractBaseUser", "AppendOnlyModel"}
 WRITES = {
     "save",
