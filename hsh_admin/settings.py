@@ -233,6 +233,14 @@ IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 # finish within gunicorn's 60 s. A larger file is refused before any row is read (split it).
 RATE_IMPORT_MAX_ROWS = env.int("RATE_IMPORT_MAX_ROWS", default=5_000)
 
+# --- Tax -------------------------------------------------------------------------------
+# The sales tax's name on documents and screens (its rates: Sales > Tax rates).
+TAX_NAME = env.str("TAX_NAME", default="GST")
+# Whether contract rates and list prices include the tax (the tax is then taken out of
+# each sale's total) or are net of it (the tax is added). Applies to sales posted after
+# a change; posted sales keep their figures.
+PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=False)
+
 # --- History ---------------------------------------------------------------------------
 # No "revert" from history anywhere: on posted documents and rate versions it would rewrite
 # what was posted; master data is simply edited again (and history keeps both versions).

@@ -162,6 +162,12 @@ class Transaction(models.Model):
     )
     depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
     payment_type = models.CharField(max_length=6, choices=PaymentType.choices)
+    # Tax (DESIGN.md "Money and tax"): once per sale on its taxable subtotals, at the rate
+    # in force when it was posted, kept with the sale for good. total = net + tax.
+    # net_amount is null only on history rows of sales posted before tax existed.
+    net_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, db_default=0)
+    tax_amount = models.DecimalField(**MONEY, default=Decimal("0"), db_default=0)
     total_amount = models.DecimalField(**MONEY)
     # Written once at posting, from the lines and the meter reading, so that reports by
     # period, depot and representative read one row per sale (never changed after).
@@ -386,3 +392,7 @@ class RateTable(Customer):
         proxy = True
         verbose_name = "rate table"
         verbose_name_plural = "rate table"
+
+
+# Tax rate versions: in their own module (size).
+from sales.tax_models import TaxRate as TaxRate  # noqa: E402

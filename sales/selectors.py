@@ -16,6 +16,7 @@ from sales.models import (
     Payment,
     PaymentType,
     Rate,
+    TaxRate,
     Transaction,
     TransactionQuerySet,
     TransactionStatus,
@@ -36,6 +37,19 @@ def rate_version_in_force(
         .order_by("-effective_from", "-id")
         .first()
     )
+
+
+def tax_rate_in_force(*, at: datetime | None = None) -> Decimal:
+    """The sales tax rate (percent) in force at `at` (default now): the newest version
+    whose effective_from is not after `at` (on a tie, the one created later); 0 when
+    none is."""
+    rate = (
+        TaxRate.objects.filter(effective_from__lte=at or timezone.now())
+        .order_by("-effective_from", "-id")
+        .values_list("rate", flat=True)
+        .first()
+    )
+    return Decimal("0") if rate is None else rate
 
 
 def rate_in_force(*, customer: Customer, product: Product, at: datetime | None = None) -> Decimal:

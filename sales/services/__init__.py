@@ -18,6 +18,7 @@ from sales.services.rates import (
 )
 from sales.services.reversals import payment_reverse
 from sales.services.sales import sale_post
+from sales.services.tax import tax_compute, tax_rate_set
 from sales.services.voids import sale_void
 
 __all__ = [
@@ -32,4 +33,6 @@ __all__ = [
     "rates_set",
     "sale_post",
     "sale_void",
+    "tax_compute",
+    "tax_rate_set",
 ]

@@ -33,6 +33,7 @@ from sales.services.common import (
     settle,
 )
 from sales.services.lines import MeterFields, SaleLine, sale_lines_parse
+from sales.services.tax import sale_tax
 from stock.models import MovementKind, Product, ProductKind, StockState
 from stock.services import (
     LevelKey,
@@ -249,8 +250,9 @@ def _post(
             levels[full[line]], full[line], line.quantity, field=f"lines[{index}].quantity"
         )
 
-    total = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
-    total += meter["subtotal"] if meter else Decimal("0")
+    subtotal = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
+    subtotal += meter["subtotal"] if meter else Decimal("0")
+    tax_rate, (net, tax, total) = sale_tax(subtotal=subtotal, at=now)
     if total > MAX_AMOUNT:
         problem = f"The sale's total {money_text(total)} is too large; check the figures."
         raise ValidationError(problem, code="amount_too_large")
@@ -297,6 +299,9 @@ def _post(
         sales_rep=sales_rep,
         depot=depot,
         payment_type=customer.payment_type,
+        net_amount=net,
+        tax_rate=tax_rate,
+        tax_amount=tax,
         total_amount=total,
         cylinders=sum(line.quantity for line in lines),
         metered=meter["quantity"] if meter else Decimal("0"),
@@ -363,6 +368,9 @@ def _post(
             "customer": customer.code,
             "sales_rep": sales_rep.username,
             "payment_type": sale.payment_type,
+            "net": str(net),
+            "tax_rate": str(tax_rate),
+            "tax": str(tax),
             "total": str(total),
             "lines": [
                 {
