@@ -1,3 +1,4 @@
+import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -9,7 +10,7 @@ from core.append_only import AppendOnlyModel
 from core.history import tracked
 from core.roles import Role
 
-__all__ = ["Depot", "Role", "User"]
+__all__ = ["Depot", "OutboxKind", "OutboxMessage", "OutboxStatus", "Role", "User"]
 
 
 class Depot(models.Model):
@@ -298,3 +299,68 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class OutboxKind(models.TextChoices):
+    INVOICE = "INVOICE", "Tax invoice"
+    CREDIT_NOTE = "CREDIT_NOTE", "Credit note"
+    RECEIPT = "RECEIPT", "Receipt"
+    REVERSAL = "REVERSAL", "Reversal notice"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting to be sent"
+    SENDING = "SENDING", "Being sent"
+    SENT = "SENT", "Sent"
+    FAILED = "FAILED", "Failed"
+
+
+class OutboxMessage(models.Model):
+    """A document's e-mail to deliver, written by the posting in the document's own
+    transaction (core.services.outbox_enqueue) and sent later by billing's worker
+    (billing.services.outbox_send), which retries it with backoff.
+
+    `next_attempt_at` is when a PENDING message is due, and for a SENDING one the end of
+    its sender's lease: a message still SENDING after it lost its worker, and is taken
+    again. `key` names the message for good (its Message-ID), so a mail server that sees
+    it twice can tell."""
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=OutboxKind.choices)
+    document_type = models.CharField(
+        max_length=50, help_text="The document's model, e.g. sales.Transaction."
+    )
+    document_id = models.PositiveBigIntegerField()
+    number = models.CharField(max_length=30, help_text="The document's number.")
+    to = models.EmailField("recipient", max_length=254)
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        help_text="When it is due (waiting), or when its sender's lease ends (being sent)."
+    )
+    last_error = models.TextField("last error", blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    resend_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resends",
+        help_text="The message head office asked to send again.",
+    )
+
+    class Meta:
+        ordering = ["-pk"]  # newest first, by the primary key's index
+        indexes = [
+            # The sender's query: due waiting messages and expired leases.
+            models.Index(fields=["status", "next_attempt_at"], name="core_outbox_due"),
+            models.Index(fields=["document_type", "document_id"], name="core_outbox_document"),
+        ]
+        permissions = [("resend_outboxmessage", "Can resend an outbox message")]
+        verbose_name = "outbox message"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number} to {self.to}"

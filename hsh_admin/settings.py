@@ -342,6 +342,12 @@ EMAIL_CONFIG = env.email_url(
 globals().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, ...
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HSH Sales <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox (documents e-mailed to customers): a message is tried this many times, a
+# minute apart and doubling (at most 6 h), before it is FAILED and shown so. A worker
+# holds a message it is sending for OUTBOX_LEASE_SECONDS; if it dies, another takes the
+# message over after that (the mail server's timeout is a third of it).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
 
 # --- Security -------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

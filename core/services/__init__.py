@@ -1,8 +1,8 @@
 """Every write of core data, by concern: users (users.py), depots (depots.py), the audit
-log and its anchors (audit.py), document numbers (numbering.py). changes.py is what the
-master-data services of every app share: the changed fields, old and new. Admin, seed,
-API and the other apps' services call these, never the ORM directly; they import them
-from here."""
+log and its anchors (audit.py), document numbers (numbering.py), documents' e-mails to
+send (outbox.py). changes.py is what the master-data services of every app share: the
+changed fields, old and new. Admin, seed, API and the other apps' services call these,
+never the ORM directly; they import them from here."""
 
 from core.services.audit import (
     AUDIT_WRITER_VERSION,
@@ -21,6 +21,7 @@ from core.services.audit import (
 from core.services.changes import Changes, changes_apply, instance_clean, readable, values_readable
 from core.services.depots import depot_create, depot_update
 from core.services.numbering import document_number_next
+from core.services.outbox import outbox_enqueue
 from core.services.users import (
     assignment_guards,
     user_assignment_validate,
@@ -51,6 +52,7 @@ __all__ = [
     "depot_update",
     "document_number_next",
     "instance_clean",
+    "outbox_enqueue",
     "readable",
     "user_assignment_validate",
     "user_create",
