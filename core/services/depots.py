@@ -33,8 +33,12 @@ def depot_create(*, code: str, name: str, actor: User, is_active: bool = True) -
 @atomic_with_retry
 def depot_update(*, depot: Depot, actor: User, data: Mapping[str, Any]) -> Depot:
     """Change a depot's name or open/closed state (`data`: field -> new value). Nothing
-    changed: nothing is written and the depot is returned as it is."""
-    current = Depot.objects.select_for_update().get(pk=depot.pk)
+    changed: nothing is written and the depot is returned as it is.
+
+    The row is locked FOR NO KEY UPDATE: audit entries, documents and users insert keys
+    to it (FOR KEY SHARE), and a plain FOR UPDATE would wait for them (and deadlock a
+    rename against a posting in that depot): docs/architecture.md, "Lock order"."""
+    current = Depot.objects.select_for_update(no_key=True).get(pk=depot.pk)
     changes = changes_apply(instance=current, data=data, editable=DEPOT_EDITABLE)
     if not changes:
         return current

@@ -53,8 +53,12 @@ def product_create(
 @atomic_with_retry
 def product_update(*, product: Product, actor: User, data: Mapping[str, Any]) -> Product:
     """Change a product (`data`: field -> new value, fields of PRODUCT_EDITABLE). Nothing
-    changed: nothing is written and the product is returned as it is."""
-    current = Product.objects.select_for_update().get(pk=product.pk)
+    changed: nothing is written and the product is returned as it is.
+
+    The row is locked FOR NO KEY UPDATE: sale lines, rates and stock rows insert keys to
+    it (FOR KEY SHARE) and must not wait for a rename (docs/architecture.md, "Lock
+    order")."""
+    current = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
     if "capacity_kg" in data:
         _capacity_check(Product(kind=current.kind, capacity_kg=data["capacity_kg"]))
     changes = changes_apply(instance=current, data=data, editable=PRODUCT_EDITABLE)
