@@ -335,6 +335,11 @@ def _payment_max_amount(text: str) -> Decimal:
 # The most one payment may be (a typo of 150,000,000.00 is refused, not posted).
 PAYMENT_MAX_AMOUNT = _payment_max_amount(env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"))
 
+# How many days before the day it is recorded a payment may be dated (received_on).
+PAYMENT_BACKDATE_DAYS = env.int("PAYMENT_BACKDATE_DAYS", default=31)
+if PAYMENT_BACKDATE_DAYS < 0:
+    raise ImproperlyConfigured("PAYMENT_BACKDATE_DAYS must be 0 or more days.")
+
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(
     "EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"

@@ -41,6 +41,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "name",
             "address",
             "phone",
+            "email",
             "depot",
             "payment_type",
             "credit_limit",
@@ -206,6 +207,11 @@ class PaymentSerializer(serializers.ModelSerializer):
         help_text="True once the payment was reversed (a bounced cheque, a mistaken entry)."
     )
     reversed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    received_on = serializers.DateField(
+        required=False,
+        help_text="The day the money came (YYYY-MM-DD). Default: today. At most "
+        "PAYMENT_BACKDATE_DAYS back, never in the future.",
+    )
 
     class Meta:
         model = Payment
@@ -215,6 +221,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "amount",
             "method",
             "reference",
+            "received_on",
             "allocated",
             "received_by",
             "created_at",
@@ -265,5 +272,6 @@ class PaymentViewSet(PostingViewSet):
             actor=actor,
             method=data["method"],
             reference=data.get("reference", ""),
+            received_on=data.get("received_on"),
             idempotency_key=idempotency_key,
         )

@@ -1,6 +1,7 @@
 """Admin forms for sales, payments and rates. They collect input; the services decide."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
@@ -128,7 +129,16 @@ class PaymentForm(forms.Form):
     amount = PlainDecimalField(min_value=0.01, max_value=MAX_AMOUNT, decimal_places=2)
     method = forms.ChoiceField(choices=PaymentMethod.choices)
     reference = forms.CharField(
-        required=False, max_length=100, help_text="Cheque number, bank reference, receipt."
+        required=False,
+        max_length=100,
+        help_text="Cheque number or bank reference (needed for those methods), receipt.",
+    )
+    received_on = DateField(
+        required=False,
+        label="Received on",
+        help_text="The day the money came. Empty: today. At most "
+        f"{settings.PAYMENT_BACKDATE_DAYS} days back, never in the future.",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, request, **kwargs):

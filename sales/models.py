@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Self, TypedDict
+from typing import Self
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -9,15 +9,9 @@ from django.utils import timezone
 
 from core.append_only import AppendOnlyModel
 from core.history import tracked
-
-
-class DecimalShape(TypedDict):
-    max_digits: int
-    decimal_places: int
-
-
-MONEY: DecimalShape = {"max_digits": 14, "decimal_places": 2}
-READING: DecimalShape = {"max_digits": 12, "decimal_places": 2}
+from sales.amounts import MONEY as MONEY
+from sales.amounts import READING as READING
+from sales.amounts import DecimalShape as DecimalShape
 
 
 class PaymentType(models.TextChoices):
@@ -32,6 +26,13 @@ class Customer(models.Model):
     name = models.CharField(max_length=200)
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField("e-mail", blank=True)
+    email_invoices = models.BooleanField(
+        "e-mail documents",
+        default=True,
+        help_text="E-mail invoices, credit notes and receipts to the address above "
+        "(nothing is sent while it is empty).",
+    )
     depot = models.ForeignKey(
         "core.Depot",
         on_delete=models.PROTECT,
@@ -77,6 +78,10 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def documents_by_email(self) -> bool:
+        return bool(self.email) and self.email_invoices
 
 
 class RateImport(models.Model):
@@ -283,108 +288,6 @@ class MeterSale(AppendOnlyModel):
         return f"{self.last_reading} -> {self.latest_reading}"
 
 
-class PaymentMethod(models.TextChoices):
-    CASH = "CASH", "Cash"
-    CHEQUE = "CHEQUE", "Cheque"
-    BANK = "BANK", "Bank transfer"
-    CARD = "CARD", "Card"
-
-
-class PaymentQuerySet(models.QuerySet["Payment"]):
-    """The one definition of which payments count: a reversed payment stays on file but
-    pays nothing, and has no money on account."""
-
-    def in_force(self) -> Self:
-        """Payments not reversed: what counts against a customer's balance."""
-        return self.filter(reversed_at__isnull=True)
-
-    def with_money_on_account(self) -> Self:
-        """Payments in force with money not yet settling a sale (Payment.unallocated)."""
-        return self.in_force().filter(allocated__lt=models.F("amount"))
-
-
-class Payment(models.Model):
-    number = models.CharField(max_length=20, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
-    depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
-    amount = models.DecimalField(**MONEY)
-    allocated = models.DecimalField(**MONEY, default=Decimal("0"))
-    method = models.CharField(max_length=6, choices=PaymentMethod.choices)
-    reference = models.CharField(max_length=100, blank=True)
-    received_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)  # see Transaction
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
-    request_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
-    # A reversal (a bounced cheque, a mistaken entry): the payment stays, its allocations
-    # are reversed by new rows, and it never settles anything again.
-    reversed_at = models.DateTimeField(null=True, blank=True)
-    reversed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reversal_reason = models.CharField(max_length=255, blank=True)
-
-    objects = PaymentQuerySet.as_manager()
-    history = tracked()
-
-    depot_scope = "depot"
-
-    class Meta:
-        ordering = ["-id"]
-        indexes = [models.Index(fields=["customer", "created_at"])]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="sales_payment_positive"),
-            models.CheckConstraint(
-                condition=Q(allocated__gte=0) & Q(allocated__lte=models.F("amount")),
-                name="sales_payment_allocated_within_amount",
-            ),
-            models.CheckConstraint(
-                condition=Q(reversed_at__isnull=True)
-                | (Q(allocated=0) & Q(reversed_by__isnull=False) & ~Q(reversal_reason="")),
-                name="sales_payment_reversal_complete",
-                violation_error_message="A reversed payment settles nothing and says who "
-                "reversed it and why.",
-            ),
-            models.UniqueConstraint(
-                fields=["received_by", "idempotency_key"], name="sales_payment_one_per_user_key"
-            ),
-        ]
-        permissions = [("reverse_payment", "Can reverse a payment")]
-
-    def __str__(self) -> str:
-        return self.number
-
-    @property
-    def unallocated(self) -> Decimal:
-        """Money on account: received, not reversed, and not yet settling a sale (the
-        same rule as PaymentQuerySet.with_money_on_account)."""
-        return Decimal("0") if self.is_reversed else self.amount - self.allocated
-
-    @property
-    def is_reversed(self) -> bool:
-        return self.reversed_at is not None
-
-
-class PaymentAllocation(AppendOnlyModel):
-    """Money of a payment applied to a credit sale. Append-only: when a sale is voided its
-    allocations are released by a negative allocation, never deleted."""
-
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
-    transaction = models.ForeignKey(
-        Transaction, on_delete=models.PROTECT, related_name="allocations"
-    )
-    amount = models.DecimalField(**MONEY)
-    # Set by the posting that settles or releases the money (default now).
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.payment_id} -> {self.transaction_id}: {self.amount}"
-
-
 class RateTable(Customer):
     """The wide rate table (a customer per row) as its own admin screen."""
 
@@ -393,6 +296,13 @@ class RateTable(Customer):
         verbose_name = "rate table"
         verbose_name_plural = "rate table"
 
+
+# Payments, their allocations and credit notes: in their own module (size).
+from sales.documents import CreditNote as CreditNote  # noqa: E402
+from sales.documents import Payment as Payment  # noqa: E402
+from sales.documents import PaymentAllocation as PaymentAllocation  # noqa: E402
+from sales.documents import PaymentMethod as PaymentMethod  # noqa: E402
+from sales.documents import PaymentQuerySet as PaymentQuerySet  # noqa: E402
 
 # Tax rate versions: in their own module (size).
 from sales.tax_models import TaxRate as TaxRate  # noqa: E402

@@ -46,6 +46,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "django_celery_beat.SolarSchedule": (5, None),
     "reporting.ExportJob": (6, 10),
     "reporting.ReportSchedule": (6, 10),
+    "sales.CreditNote": (6, 10),
     "sales.Customer": (7, 11),
     "sales.Payment": (5, 9),
     "sales.Rate": (6, 10),
@@ -240,6 +241,17 @@ class Rows:
         )
         if n % 2:
             sale_void(transaction=sale, actor=self.manager, reason="wrong customer")
+
+    def _sales_creditnote(self, n: int) -> None:
+        from sales.services import sale_post, sale_void
+
+        sale = sale_post(
+            customer=self.customers("CASH"),
+            sales_rep=self.rep,
+            actor=self.rep,
+            lines=[{"product": self.products["12.7KG"], "quantity": 1, "empties_returned": 0}],
+        )
+        sale_void(transaction=sale, actor=self.manager, reason=f"entered twice ({n})")
 
     def _sales_payment(self, n: int, actor=None) -> None:
         from sales.services import payment_record, payment_reverse

@@ -1,6 +1,7 @@
 """The sales screens, one module per screen. Importing this package registers every
 sales admin on the default admin site and the sales panel on the dashboard."""
 
+from sales.admin.credit_notes import CreditNoteAdmin, CreditNoteInline
 from sales.admin.customers import CustomerAdmin, RateAdmin
 from sales.admin.dashboard import sales_today_panel
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline, ReadOnlyInline
@@ -10,6 +11,8 @@ from sales.admin.transactions import TransactionAdmin, UnpaidFilter
 
 __all__ = [
     "AllocationInline",
+    "CreditNoteAdmin",
+    "CreditNoteInline",
     "CustomerAdmin",
     "ImportedRateInline",
     "LineInline",

@@ -50,12 +50,13 @@ class CustomerAdmin(
         "is_active",
     )
     list_filter = ("depot", "payment_type", "is_active")
-    search_fields = ("code", "name", "phone")
+    search_fields = ("code", "name", "phone", "email")
     list_select_related = ("depot",)
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("code", "name", "address", "phone", "depot", "is_active")}),
         ("Terms", {"fields": ("payment_type", "credit_limit")}),
+        ("Documents by e-mail", {"fields": ("email", "email_invoices")}),
         ("Meter", {"fields": ("last_meter_reading",)}),
     )
     account_fieldsets = (

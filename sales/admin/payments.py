@@ -42,6 +42,7 @@ def _payments_reverse(*, payments, actor, reason):
 class PaymentAdmin(DepotScopedAdminMixin, HistoryAdmin):
     list_display = (
         "number",
+        "received_on",
         "created_at",
         "customer",
         "amount",
@@ -175,6 +176,7 @@ class PaymentAdmin(DepotScopedAdminMixin, HistoryAdmin):
             if payment.unallocated:
                 lines.append(f"{payment.unallocated} stays on account for later sales.")
             lines.append(f"Balance: {after + payment.amount} -> {after}.")
+            lines.append(f"Received on {payment.received_on:%Y-%m-%d}.")
             return lines
 
         return confirm_and_post(

@@ -10,9 +10,10 @@ from django.urls import path, reverse
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from sales import services
+from sales.admin.credit_notes import CreditNoteInline
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline
 from sales.forms import SaleForm, VoidForm
-from sales.models import Customer, MeterSale, PaymentType, Transaction
+from sales.models import Customer, MeterSale, PaymentType, Transaction, TransactionStatus
 from sales.selectors import customer_balance
 
 
@@ -64,6 +65,12 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Transaction._meta.fields if f.name not in self.exclude]
+
+    def get_inlines(self, request, obj):
+        inlines = list(super().get_inlines(request, obj))
+        if obj is not None and obj.status == TransactionStatus.VOID:
+            inlines.append(CreditNoteInline)  # the credit note the void issued
+        return inlines
 
     def has_change_permission(self, request, obj=None):
         return False

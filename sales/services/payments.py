@@ -1,11 +1,12 @@
 """Money received from customers."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
@@ -27,6 +28,7 @@ def payment_record(
     actor: User,
     method: str = "CASH",
     reference: str = "",
+    received_on: date | None = None,
     idempotency_key: str | None = None,
     at: datetime | None = None,
 ) -> Payment:
@@ -35,6 +37,11 @@ def payment_record(
 
     A repeated idempotency_key (per actor) returns the payment it first recorded; the
     same key with another payment is refused (code idempotency_key_reused).
+
+    `received_on`: the day the money came (None: today in the business time zone); it
+    may lie up to PAYMENT_BACKDATE_DAYS before the day it is recorded, never after. A
+    cheque or bank transfer needs its reference (the cheque number, the bank's
+    reference): a bounced cheque is traced by it.
 
     `at`: the moment the payment is recorded (created_at, number's year, allocations,
     history, audit entry); None means now. Only the demo seed and tests pass it: the
@@ -54,13 +61,29 @@ def payment_record(
         raise ValidationError(
             {"reference": ValidationError("Use at most 100 characters.", code="max_length")}
         )
+    if not reference and method in REFERENCE_REQUIRED:
+        raise ValidationError(
+            {
+                "reference": ValidationError(
+                    REFERENCE_REQUIRED[method],
+                    code="reference_required",
+                )
+            }
+        )
     key = key_clean(idempotency_key)
     request = ""
     if key is not None:
-        request = fingerprint(customer=customer, amount=amount, method=method, reference=reference)
+        # received_on only when given: a retry tomorrow of "today" is the same request,
+        # and the fingerprints of payments keyed before received_on stay as they were.
+        dated = {} if received_on is None else {"received_on": str(received_on)}
+        request = fingerprint(
+            customer=customer, amount=amount, method=method, reference=reference, **dated
+        )
         existing = _keyed(actor, key)
         if existing is not None:
             return _replay(existing, request)
+    now = posting_moment(at)
+    received_on = received_on_check(received_on, now=now)
     ceiling = settings.PAYMENT_MAX_AMOUNT
     if amount > ceiling:
         raise ValidationError(
@@ -96,8 +119,8 @@ def payment_record(
                 )
             }
         )
-    # One moment for the created_at, the number's year, the allocations, history and audit.
-    now = posting_moment(at)
+    # One moment (now) for the created_at, the number's year, the allocations, history
+    # and audit.
     try:
         with transaction.atomic():
             payment = Payment(
@@ -108,6 +131,7 @@ def payment_record(
                 method=method,
                 reference=reference,
                 received_by=actor,
+                received_on=received_on,
                 created_at=now,
                 idempotency_key=key,
                 request_fingerprint=request,
@@ -132,6 +156,7 @@ def payment_record(
             "amount": str(amount),
             "method": method,
             "reference": reference,
+            "received_on": received_on.isoformat(),
             "settled": [
                 {"sale": a.transaction.number, "amount": str(a.amount)}
                 for a in allocations
@@ -143,6 +168,46 @@ def payment_record(
     )
     payment.refresh_from_db(fields=["allocated"])
     return payment
+
+
+# Methods whose money is traced by a reference, and what to ask for.
+REFERENCE_REQUIRED: dict[str, str] = {
+    PaymentMethod.CHEQUE: "Enter the cheque number: a cheque that bounces is traced by it.",
+    PaymentMethod.BANK: "Enter the bank's reference of the transfer.",
+}
+
+
+def received_on_check(value: date | None, *, now: datetime) -> date:
+    """The day a payment was received: `value` (None: the day of `now` in the business
+    time zone), no later than that day and at most PAYMENT_BACKDATE_DAYS before it."""
+    today = timezone.localdate(now)
+    if value is None:
+        return today
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValidationError(
+            {"received_on": ValidationError("Enter a date (YYYY-MM-DD).", code="invalid")}
+        )
+    if value > today:
+        raise ValidationError(
+            {
+                "received_on": ValidationError(
+                    f"The money cannot be received after today ({today}); got {value}.",
+                    code="received_on_future",
+                )
+            }
+        )
+    days = settings.PAYMENT_BACKDATE_DAYS
+    if value < today - timedelta(days=days):
+        raise ValidationError(
+            {
+                "received_on": ValidationError(
+                    f"A payment may be dated at most {days} days back "
+                    f"({today - timedelta(days=days)}); got {value}.",
+                    code="received_on_too_old",
+                )
+            }
+        )
+    return value
 
 
 def _keyed(actor: User, key: str) -> Payment | None:

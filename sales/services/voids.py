@@ -10,9 +10,10 @@ from django.utils import timezone
 from core.db import atomic_with_retry
 from core.models import User
 from core.scoping import actor_access_check
-from core.services import audit_record
+from core.services import audit_record, document_number_next
 from core.services.moments import history_save, posting_moment
 from sales.models import (
+    CreditNote,
     MeterSale,
     Payment,
     PaymentAllocation,
@@ -38,7 +39,9 @@ def sale_void(
 ) -> Transaction:
     """Reverse a posted sale: cylinders back on the vehicle, empties off it, the meter
     reading restored (only if this sale holds the customer's latest reading), money
-    released. The sale keeps its number and lines; its status becomes VOID.
+    released. The sale keeps its number and lines; its status becomes VOID, and one
+    credit note (CN-YYYY-NNNNNN, for the sale's total, with the reason) reverses it:
+    `transaction.credit_note`.
 
     `at`: the moment the void is posted (voided_at, ledger, history, audit entry); None
     means now. Only the demo seed and tests pass it: the admin and the API never do."""
@@ -152,6 +155,15 @@ def sale_void(
     )
     if released:
         settle(customer, at=now)  # the released money settles the next oldest unpaid sales
+    # The counter late (lock order), then the audit chain head.
+    credit_note = CreditNote.objects.create(
+        number=document_number_next(series="CN", at=now),
+        transaction=sale,
+        amount=sale.total_amount,
+        reason=reason[:255],
+        created_by=actor,
+        created_at=now,
+    )
     audit_record(
         actor=actor,
         action="sale_void",
@@ -160,6 +172,8 @@ def sale_void(
         at=now,
         data={
             "number": sale.number,
+            "credit_note": credit_note.number,
+            "amount": str(sale.total_amount),
             "reason": reason,
             "released": str(released),
             "meter_restored_to": str(meter.last_reading) if meter else None,

@@ -47,7 +47,7 @@ def test_a_reversal_unsettles_the_sales_and_restores_the_balance(
 ):
     a, b, c = three_sales
     payment = payment_record(
-        customer=credit_customer, amount="4500.00", actor=manager, method="CHEQUE"
+        customer=credit_customer, amount="4500.00", actor=manager, method="CHEQUE", reference="7781"
     )
     assert customer_balance(customer=credit_customer) == Decimal("4500.00")
     before = allocation_rows()
@@ -271,7 +271,11 @@ def test_the_handheld_sees_that_a_payment_was_reversed(
     from rest_framework.test import APIClient
 
     payment = payment_record(
-        customer=credit_customer, amount="3000.00", actor=sales_rep, method="CHEQUE"
+        customer=credit_customer,
+        amount="3000.00",
+        actor=sales_rep,
+        method="CHEQUE",
+        reference="7782",
     )
     api = APIClient()
     api.force_authenticate(sales_rep)

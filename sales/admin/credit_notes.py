@@ -1,0 +1,41 @@
+"""Credit notes: the documents voids issue. Read only: a credit note is written by
+sale_void and never changed."""
+
+from django.contrib import admin
+
+from core.admin_flow import CappedCountPaginator
+from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
+from sales.admin.inlines import ReadOnlyInline
+from sales.models import CreditNote
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("number", "created_at", "transaction", "customer", "amount", "created_by")
+    list_filter = ("created_at", "transaction__depot")
+    search_fields = ("=number",)
+    list_select_related = ("transaction__customer", "created_by")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    fields = ("number", "created_at", "transaction", "customer", "amount", "reason", "created_by")
+    readonly_fields = fields
+
+    @admin.display(description="Customer", ordering="transaction__customer__code")
+    def customer(self, obj: CreditNote) -> str:
+        return str(obj.transaction.customer)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A credit note's number, typed in any case (the unique index answers it)."""
+        term = search_term.replace("\x00", "").strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(number=term.upper()), False
+
+
+class CreditNoteInline(ReadOnlyInline):
+    """On a voided sale's page: the credit note that reverses it."""
+
+    model = CreditNote
+    fields = ("number", "created_at", "amount", "reason", "created_by")
+    readonly_fields = fields
+    verbose_name_plural = "credit note"
