@@ -5,4 +5,11 @@ A benchmark is a module in this package with a `NAME`, a `add_arguments(parser)`
 with the command that produced them.
 """
 
-BENCHMARKS: list[str] = ["sale_posting", "export", "changelists", "rate_import", "summary"]
+BENCHMARKS: list[str] = [
+    "sale_posting",
+    "export",
+    "changelists",
+    "rate_import",
+    "summary",
+    "billing_render",
+]

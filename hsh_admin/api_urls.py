@@ -11,6 +11,12 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from billing.api import (
+    PaymentReceiptPdfView,
+    PaymentReceiptView,
+    SaleInvoicePdfView,
+    SaleReceiptView,
+)
 from core.admin_site import login_username_problem
 from core.api import error
 from core.services import user_logout_everywhere
@@ -73,6 +79,14 @@ urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("me/stock/", MyStockView.as_view(), name="my-stock"),
     path("reports/<slug:slug>/", ReportAPIView.as_view(), name="report"),
+    path("sales/<str:number>/invoice.pdf", SaleInvoicePdfView.as_view(), name="sale-invoice-pdf"),
+    path("sales/<str:number>/receipt/", SaleReceiptView.as_view(), name="sale-receipt"),
+    path(
+        "payments/<str:number>/receipt.pdf",
+        PaymentReceiptPdfView.as_view(),
+        name="payment-receipt-pdf",
+    ),
+    path("payments/<str:number>/receipt/", PaymentReceiptView.as_view(), name="payment-receipt"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

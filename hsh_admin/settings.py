@@ -335,10 +335,16 @@ def _payment_max_amount(text: str) -> Decimal:
 # The most one payment may be (a typo of 150,000,000.00 is refused, not posted).
 PAYMENT_MAX_AMOUNT = _payment_max_amount(env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"))
 
-# How many days before the day it is recorded a payment may be dated (received_on).
-PAYMENT_BACKDATE_DAYS = env.int("PAYMENT_BACKDATE_DAYS", default=31)
-if PAYMENT_BACKDATE_DAYS < 0:
-    raise ImproperlyConfigured("PAYMENT_BACKDATE_DAYS must be 0 or more days.")
+# --- Documents ------------------------------------------------------------------------
+# The seller on every tax invoice, credit note and receipt (billing.services.documents).
+COMPANY_NAME = env.str("COMPANY_NAME", default="HSH Gas Distributors")
+# Lines separated by "\n" in the variable, e.g. "12 Harbour Road\nColombo 01".
+COMPANY_ADDRESS = env.str("COMPANY_ADDRESS", default="").replace("\\n", "\n")
+COMPANY_TAX_ID = env.str("COMPANY_TAX_ID", default="")
+# Printed before amounts on documents ("LKR 12,500.00"); empty: the amount alone.
+CURRENCY = env.str("CURRENCY", default="")
+# Requests to the public document check (/verify/...) one address may make per minute.
+VERIFY_RATE_PER_MINUTE = env.int("VERIFY_RATE_PER_MINUTE", default=30)
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(

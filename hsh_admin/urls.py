@@ -13,6 +13,8 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"), permanent=True)),
     path("api/", include(("hsh_admin.api_urls", "api"))),
     path("admin/reports/", include("reporting.urls")),
+    # The public document check (/verify/...) and the admin's document downloads.
+    path("", include("billing.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -3,6 +3,30 @@ credit notes, receipts, statements) on paper, on a thermal printer and by e-mail
 outbox that delivers them. Billing sits above sales: it reads sales' documents, and sales
 never imports it (a posting writes a core.OutboxMessage that billing sends)."""
 
+from billing.services.documents import (
+    credit_note_pdf,
+    document_pdf,
+    invoice_pdf,
+    payment_escpos,
+    receipt_escpos,
+    receipt_pdf,
+    thermal_pdf,
+)
 from billing.services.outbox import outbox_resend, outbox_send
+from billing.services.printing import invoice_printed_record
+from billing.services.verify import document_verify, verify_code
 
-__all__ = ["outbox_resend", "outbox_send"]
+__all__ = [
+    "credit_note_pdf",
+    "document_pdf",
+    "document_verify",
+    "invoice_pdf",
+    "invoice_printed_record",
+    "outbox_resend",
+    "outbox_send",
+    "payment_escpos",
+    "receipt_escpos",
+    "receipt_pdf",
+    "thermal_pdf",
+    "verify_code",
+]

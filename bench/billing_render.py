@@ -1,0 +1,283 @@
+"""6. Document rendering: the same tax invoice (3 lines, a meter reading, tax, a QR code)
+rendered by each candidate PDF library, on one core, one document after another.
+
+- reportlab (the canvas, as billing.services.pdf draws it: what the app uses);
+- fpdf2, drawing the same page;
+- xhtml2pdf, from an HTML template (HTML and CSS over reportlab);
+- and the thermal copies: ESC/POS bytes (58 and 80 mm) and the 80 mm PDF.
+
+Prints p50 and p95 per document, documents per second, and each candidate's p50 against
+reportlab's (the baseline) in the same run. Targets: an invoice PDF's p95 under 100 ms,
+an ESC/POS receipt under 5 ms. No database is needed: the document is built in memory
+(billing.services.layout.Document), as the app builds it from a sale; a library that is
+not installed is reported as such (`pip install fpdf2 xhtml2pdf` to compare them).
+"""
+
+import base64
+import io
+import statistics
+import time
+from collections.abc import Callable
+
+NAME = "billing_render"
+
+
+def add_arguments(parser):
+    group = parser.add_argument_group(NAME)
+    group.add_argument("--render-docs", type=int, default=200, help="documents per renderer (200)")
+
+
+def invoice():
+    from billing.services.layout import Column, Document, Party
+
+    return Document(
+        kind="invoice",
+        title="TAX INVOICE",
+        number="TX-2026-012345",
+        date="30 Nov 2026, 10:42",
+        seller=Party("HSH Gas Distributors", ("12 Harbour Road", "Colombo 01", "Tax ID: 114-2233")),
+        customer=Party("Lanka Bakers Ltd (C0042)", ("45 Temple Street", "Kandy")),
+        facts=(
+            ("Payment", "Credit"),
+            ("Representative", "bench-rep-01-1"),
+            ("Meter: last reading", "1,204.00"),
+            ("Meter: latest reading", "1,260.50"),
+            ("Account balance", "182,450.00"),
+        ),
+        columns=(
+            Column("Product", 0.34),
+            Column("Quantity", 0.13, "right"),
+            Column("Empties", 0.13, "right"),
+            Column("Rate", 0.18, "right"),
+            Column("Subtotal", 0.22, "right"),
+        ),
+        rows=(
+            ("12.7 kg cylinder", "4", "4", "3,000.00", "12,000.00"),
+            ("9 kg cylinder", "2", "1", "2,200.00", "4,400.00"),
+            ("Bulk LPG (meter)", "56.50 kg", "", "250.00", "14,125.00"),
+        ),
+        items=(
+            ("12.7 kg cylinder", "4 x 3,000.00, empties 4", "12,000.00"),
+            ("9 kg cylinder", "2 x 2,200.00, empties 1", "4,400.00"),
+            ("Bulk LPG: meter 1,204.00 -> 1,260.50", "56.50 x 250.00", "14,125.00"),
+        ),
+        totals=(
+            ("Net", "30,525.00"),
+            ("GST 18 %", "5,494.50"),
+            ("Deposits (not taxed)", "1,500.00"),
+            ("Total", "37,519.50"),
+            ("Amount due", "37,519.50"),
+        ),
+        qr="https://hsh.example.com/verify/TX-2026-012345/OEZWGIKZJE/?total=37519.50",
+        code="OEZWGIKZJE",
+        footer=("Thank you for your business.",),
+    )
+
+
+def fpdf2_pdf(document) -> bytes:
+    """The same A4 page drawn with fpdf2."""
+    import segno
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4", unit="pt")
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    width, margin = 595.27, 51.0
+    right = width - margin
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.text(margin, 63, document.seller.name)
+    pdf.set_font("Helvetica", "", 9)
+    y = 63
+    for text in document.seller.lines:
+        y += 12
+        pdf.text(margin, y, text)
+    pdf.set_text_color(31, 78, 121)
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.text(right - pdf.get_string_width(document.title), 65, document.title)
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.text(right - pdf.get_string_width(document.number), 83, document.number)
+    pdf.set_font("Helvetica", "", 9)
+    pdf.text(right - pdf.get_string_width(document.date), 97, document.date)
+    y = 140
+    pdf.set_font("Helvetica", "B", 9)
+    pdf.text(margin, y, "Customer")
+    pdf.set_font("Helvetica", "", 9)
+    for text in (document.customer.name, *document.customer.lines):
+        y += 12
+        pdf.text(margin, y, text)
+    fy = 140
+    for label, value in document.facts:
+        pdf.text(width / 2 + 10, fy, label)
+        pdf.text(right - pdf.get_string_width(value), fy, value)
+        fy += 12
+    y = max(y, fy) + 22
+    total = right - margin
+    pdf.set_fill_color(31, 78, 121)
+    pdf.rect(margin, y - 13, total, 17, style="F")
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_font("Helvetica", "B", 9)
+    rows = [tuple(c.title for c in document.columns), *document.rows]
+    for index, row in enumerate(rows):
+        if index == 1:
+            pdf.set_text_color(0, 0, 0)
+            pdf.set_font("Helvetica", "", 9)
+        x = margin
+        for column, text in zip(document.columns, row, strict=False):
+            cell = column.width * total
+            tx = x + cell - 4 - pdf.get_string_width(text) if column.align == "right" else x + 4
+            pdf.text(tx, y, text)
+            x += cell
+        y += 17
+    y += 8
+    for label, amount in document.totals:
+        pdf.text(width / 2 + 10, y, label)
+        pdf.text(right - pdf.get_string_width(amount), y, amount)
+        y += 14
+    matrix = segno.make(document.qr, error="m").matrix
+    module = 85.0 / (len(matrix) + 4)
+    top = 842 - margin - 99
+    pdf.set_fill_color(0, 0, 0)
+    for r, line in enumerate(matrix):
+        c = 0
+        while c < len(line):
+            if line[c]:
+                start = c
+                while c < len(line) and line[c]:
+                    c += 1
+                pdf.rect(
+                    margin + (start + 2) * module,
+                    top + (r + 2) * module,
+                    (c - start) * module,
+                    module,
+                    style="F",
+                )
+            c += 1
+    pdf.text(margin + 91, top + 12, f"Code {document.code}")
+    return bytes(pdf.output())
+
+
+HTML = """<html><head><style>
+@page { size: a4; margin: 18mm; }
+body { font-family: Helvetica; font-size: 9pt; }
+h1 { color: #1f4e79; font-size: 18pt; text-align: right; margin: 0; }
+table.lines { width: 100%; }
+table.lines th { background-color: #1f4e79; color: white; padding: 3pt; }
+td.r, th.r { text-align: right; }
+</style></head><body>
+<table><tr><td><b style="font-size:13pt">{{ d.seller.name }}</b><br>
+{% for l in d.seller.lines %}{{ l }}<br>{% endfor %}</td>
+<td><h1>{{ d.title }}</h1><p style="text-align:right"><b>{{ d.number }}</b><br>{{ d.date }}</p></td></tr></table>
+<table><tr><td><b>Customer</b><br>{{ d.customer.name }}<br>
+{% for l in d.customer.lines %}{{ l }}<br>{% endfor %}</td>
+<td><table>{% for label, value in d.facts %}<tr><td>{{ label }}</td><td class="r">{{ value }}</td></tr>{% endfor %}</table></td></tr></table>
+<table class="lines"><tr>{% for c in d.columns %}<th class="{% if c.align == 'right' %}r{% endif %}">{{ c.title }}</th>{% endfor %}</tr>
+{% for row in d.rows %}<tr>{% for cell in row %}<td class="{% if not forloop.first %}r{% endif %}">{{ cell }}</td>{% endfor %}</tr>{% endfor %}
+</table>
+<table style="width:50%; margin-left:50%">{% for label, amount in d.totals %}<tr><td>{{ label }}</td><td class="r">{{ amount }}</td></tr>{% endfor %}</table>
+<p><img src="{{ qr }}" width="85" height="85"> Code {{ d.code }}</p>
+</body></html>"""  # noqa: E501 - the template as a clerk would write it
+
+
+def xhtml2pdf_pdf(document) -> bytes:
+    """The same invoice from an HTML template (Django's template engine) by xhtml2pdf."""
+    import segno
+    from django.template import Context, Template
+    from xhtml2pdf import pisa
+
+    qr = (
+        "data:image/png;base64,"
+        + base64.b64encode(_png(segno.make(document.qr, error="m"))).decode()
+    )
+    html = Template(HTML).render(Context({"d": document, "qr": qr}))
+    out = io.BytesIO()
+    pisa.CreatePDF(html, dest=out)
+    return out.getvalue()
+
+
+def _png(qr) -> bytes:
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=3)
+    return out.getvalue()
+
+
+def _time(render: Callable[[], bytes], count: int) -> dict:
+    for _ in range(5):  # imports, fonts and caches warmed
+        render()
+    times = []
+    size = 0
+    for _ in range(count):
+        start = time.perf_counter()
+        size = len(render())
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times) * 1000, 2),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1] * 1000, 2),
+        "docs_per_s": round(len(times) / sum(times), 1),
+        "bytes": size,
+    }
+
+
+def _latest_sale():
+    """The newest sale of the database the benchmark runs on, if it has one."""
+    from django.db import DatabaseError
+
+    from sales.models import Transaction
+
+    try:
+        return Transaction.objects.order_by("-id").first()
+    except DatabaseError:
+        return None
+
+
+def run(args):
+    from billing.services.escpos import escpos_bytes
+    from billing.services.pdf import a4_pdf, roll_pdf
+
+    document = invoice()
+    candidates: list[tuple[str, Callable[[], bytes] | None]] = [
+        ("reportlab canvas (A4, used)", lambda: a4_pdf(document)),
+    ]
+    for name, module, render in (
+        ("fpdf2 (A4)", "fpdf", fpdf2_pdf),
+        ("xhtml2pdf HTML template (A4)", "xhtml2pdf", xhtml2pdf_pdf),
+    ):
+        try:
+            __import__(module)
+        except ImportError:
+            candidates.append((name, None))
+        else:
+            candidates.append((name, lambda render=render: render(document)))
+    candidates += [
+        ("80 mm PDF (reportlab)", lambda: roll_pdf(document, width_mm=80)),
+        ("ESC/POS 80 mm", lambda: escpos_bytes(document, width_mm=80)),
+        ("ESC/POS 58 mm", lambda: escpos_bytes(document, width_mm=58)),
+    ]
+    sale = _latest_sale()
+    if sale is not None:  # the whole call: the sale read from the database, then drawn
+        from billing.services import invoice_pdf, receipt_escpos
+
+        candidates += [
+            ("invoice_pdf(transaction) with its queries", lambda: invoice_pdf(transaction=sale)),
+            (
+                "receipt_escpos(transaction) with its queries",
+                lambda: receipt_escpos(transaction=sale, width_mm=80),
+            ),
+        ]
+    rows, baseline = [], None
+    for name, render in candidates:
+        if render is None:
+            rows.append({"renderer": repr(name), "result": "not installed"})
+            continue
+        result = _time(render, args.render_docs)
+        if baseline is None:
+            baseline = result["p50_ms"]
+        rows.append(
+            {
+                "renderer": repr(name),
+                **result,
+                "p50_vs_reportlab": round(result["p50_ms"] / baseline, 2),
+            }
+        )
+    return rows

@@ -1,0 +1,37 @@
+"""billing's pages: the public document check and the admin's PDF downloads."""
+
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("verify/<str:number>/<str:code>/", views.verify, name="verify"),
+    path(
+        "admin/billing/sales/<int:pk>/invoice.pdf", views.sale_invoice_pdf, name="sale_invoice_pdf"
+    ),
+    path(
+        "admin/billing/sales/<int:pk>/thermal.pdf", views.sale_thermal_pdf, name="sale_thermal_pdf"
+    ),
+    path(
+        "admin/billing/payments/<int:pk>/receipt.pdf",
+        views.payment_receipt_pdf,
+        name="payment_receipt_pdf",
+    ),
+    path(
+        "admin/billing/payments/<int:pk>/thermal.pdf",
+        views.payment_thermal_pdf,
+        name="payment_thermal_pdf",
+    ),
+    path(
+        "admin/billing/credit-notes/<int:pk>/credit-note.pdf",
+        views.credit_note_pdf_view,
+        name="credit_note_pdf",
+    ),
+    path(
+        "admin/billing/credit-notes/<int:pk>/thermal.pdf",
+        views.credit_note_thermal_pdf,
+        name="credit_note_thermal_pdf",
+    ),
+]

@@ -1,0 +1,136 @@
+"""Pages of billing outside the field API: the public check of a printed document
+(/verify/<number>/<code>/), and the admin's downloads of a document's PDFs."""
+
+import time
+from typing import TypeVar
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from billing.services import (
+    credit_note_pdf,
+    document_verify,
+    invoice_pdf,
+    invoice_printed_record,
+    receipt_pdf,
+    thermal_pdf,
+)
+from billing.services.layout import money
+from core.auth import client_ip
+from core.models import User
+from core.scoping import scope_queryset
+from sales.models import CreditNote, Payment, Transaction
+
+
+def _over_rate(request: HttpRequest) -> bool:
+    """True when this address asked more than VERIFY_RATE_PER_MINUTE times this minute."""
+    key = f"billing-verify:{client_ip(request)}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=90)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        count = 1
+    return count > settings.VERIFY_RATE_PER_MINUTE
+
+
+@require_GET
+@never_cache
+def verify(request: HttpRequest, number: str, code: str) -> HttpResponse:
+    """Whether a printed document is genuine: its kind, number, date and total when the
+    code matches it, and one "not genuine" page for anything else (an unknown number, a
+    wrong code, a total that is not the document's), so nothing is learnt by guessing."""
+    if _over_rate(request):
+        context = {"limited": True, "company": settings.COMPANY_NAME}
+        return render(request, "billing/verify.html", context, status=429)
+    document = document_verify(number=number, code=code, total=request.GET.get("total"))
+    context = {
+        "document": document,
+        "company": settings.COMPANY_NAME,
+        "total": money(document.total) if document is not None else "",
+    }
+    status = 200 if document is not None else 404
+    return render(request, "billing/verify.html", context, status=status)
+
+
+def _pdf(data: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _staff(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # staff_member_required let only signed-in staff in
+        raise PermissionDenied
+    return user
+
+
+def _visible(request: HttpRequest, model: type[M], pk: int, lookup: str) -> M:
+    """The document if the signed-in staff member may see it (head office: all; a
+    manager: their depots'), else 404; they also need the model's view permission."""
+    user = _staff(request)
+    opts = model._meta
+    if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        raise Http404
+    document = scope_queryset(model._default_manager.all(), user, lookup).filter(pk=pk).first()
+    if document is None:
+        raise Http404
+    return document
+
+
+@staff_member_required
+@require_GET
+def sale_invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    sale = _visible(request, Transaction, pk, "depot")
+    data = invoice_pdf(transaction=sale)
+    invoice_printed_record(transaction=sale, actor=_staff(request), format="a4-pdf", via="admin")
+    return _pdf(data, f"{sale.number}.pdf")
+
+
+@staff_member_required
+@require_GET
+def sale_thermal_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    sale = _visible(request, Transaction, pk, "depot")
+    data = thermal_pdf(document=sale)
+    invoice_printed_record(
+        transaction=sale, actor=_staff(request), format="thermal-pdf", via="admin"
+    )
+    return _pdf(data, f"{sale.number}-80mm.pdf")
+
+
+@staff_member_required
+@require_GET
+def payment_receipt_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    payment = _visible(request, Payment, pk, "depot")
+    return _pdf(receipt_pdf(payment=payment), f"{payment.number}.pdf")
+
+
+@staff_member_required
+@require_GET
+def payment_thermal_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    payment = _visible(request, Payment, pk, "depot")
+    return _pdf(thermal_pdf(document=payment), f"{payment.number}-80mm.pdf")
+
+
+@staff_member_required
+@require_GET
+def credit_note_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
+    note = _visible(request, CreditNote, pk, "transaction__depot")
+    return _pdf(credit_note_pdf(credit_note=note), f"{note.number}.pdf")
+
+
+@staff_member_required
+@require_GET
+def credit_note_thermal_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    note = _visible(request, CreditNote, pk, "transaction__depot")
+    return _pdf(thermal_pdf(document=note), f"{note.number}-80mm.pdf")
