@@ -46,7 +46,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "django_celery_beat.SolarSchedule": (5, None),
     "reporting.ExportJob": (6, 10),
     "reporting.ReportSchedule": (6, 10),
-    "sales.CreditNote": (6, 10),
+    "sales.CreditNote": (5, 9),
     "sales.Customer": (7, 11),
     "sales.Payment": (5, 9),
     "sales.Rate": (6, 10),
