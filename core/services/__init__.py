@@ -19,7 +19,7 @@ from core.services.audit import (
     audit_seal_mac,
 )
 from core.services.changes import Changes, changes_apply, instance_clean, readable, values_readable
-from core.services.depots import depot_create, depot_update
+from core.services.depots import depot_create, depot_open_check, depot_update
 from core.services.numbering import document_number_next
 from core.services.outbox import outbox_enqueue
 from core.services.users import (
@@ -49,6 +49,7 @@ __all__ = [
     "audit_seal_mac",
     "changes_apply",
     "depot_create",
+    "depot_open_check",
     "depot_update",
     "document_number_next",
     "instance_clean",

@@ -1,7 +1,10 @@
-"""Writes for depots: open one, rename or close it. Each leaves an audit entry."""
+"""Writes for depots: open one, rename or close it. Each leaves an audit entry. And the
+one "depot is closed" rule every service that assigns or posts to a depot checks."""
 
 from collections.abc import Mapping
 from typing import Any
+
+from django.core.exceptions import ValidationError
 
 from core.db import atomic_with_retry
 from core.models import Depot, User
@@ -50,3 +53,13 @@ def depot_update(*, depot: Depot, actor: User, data: Mapping[str, Any]) -> Depot
         data={"depot": current.code, "changes": changes},
     )
     return current
+
+
+def depot_open_check(*depots: Depot, field: str = "depot", hint: str = "") -> None:
+    """Refuse a closed (inactive) depot: ValidationError on `field`, code
+    "depot_inactive", naming the closed ones ("Depot WEST is closed (inactive)" and
+    `hint`, else a full stop)."""
+    closed = [depot.code for depot in depots if not depot.is_active]
+    if closed:
+        message = f"Depot {', '.join(closed)} is closed (inactive){hint or '.'}"
+        raise ValidationError({field: ValidationError(message, code="depot_inactive")})

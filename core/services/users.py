@@ -14,6 +14,7 @@ from core.models import Depot, Role, User
 from core.roles import GROUP_NAMES
 from core.services.audit import audit_record
 from core.services.changes import changes_apply, instance_clean, readable, values_readable
+from core.services.depots import depot_open_check
 
 # What user_update may change. The password has its own form (and ends the user's
 # sign-ins: User.save); staff status follows the role; the depots are a list, not a column.
@@ -54,11 +55,11 @@ def user_assignment_validate(
         errors["depots"] = ValidationError(
             "A depot manager needs at least one depot.", code="manager_without_depot"
         )
-    inactive = [d.code for d in depots if not d.is_active]
-    if inactive and "depots" not in errors:
-        errors["depots"] = ValidationError(
-            f"Depot {', '.join(inactive)} is closed (inactive).", code="depot_inactive"
-        )
+    if "depots" not in errors:
+        try:
+            depot_open_check(*depots, field="depots")
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
     if errors:
         raise ValidationError(errors)
     if user is not None and user.pk is not None:

@@ -8,12 +8,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from core.db import atomic_with_retry
 from core.models import Depot, User
 from core.scoping import actor_access_check
-from core.services import audit_record, changes_apply, instance_clean, values_readable
+from core.services import (
+    audit_record,
+    changes_apply,
+    depot_open_check,
+    instance_clean,
+    values_readable,
+)
 from core.services.moments import history_save, posting_moment
 from sales.models import Customer, PaymentType
 from sales.services.common import MAX_READING, decimal_value, lock_customer
@@ -32,6 +36,7 @@ CUSTOMER_EDITABLE = (
     "is_active",
 )
 CUSTOMER_FIELDS = ("code", *CUSTOMER_EDITABLE, "last_meter_reading")
+CLOSED_HINT = ": choose an open depot."
 
 
 @atomic_with_retry
@@ -58,7 +63,7 @@ def customer_create(
 
     `at`: the moment the account is opened (created_at, history, audit entry); None
     means now. Only the demo seed and tests pass it: the admin and the API never do."""
-    _depot_open(depot)
+    depot_open_check(depot, hint=CLOSED_HINT)
     actor_access_check(actor=actor, depot=depot)
     now = posting_moment(at)
     customer = Customer(
@@ -106,7 +111,7 @@ def customer_update(*, customer: Customer, actor: User, data: Mapping[str, Any])
     if isinstance(data.get("email"), str):
         data["email"] = data["email"].strip()
     if "depot" in data and data["depot"] is not None and data["depot"].pk != current.depot_id:
-        _depot_open(data["depot"])
+        depot_open_check(data["depot"], hint=CLOSED_HINT)
         actor_access_check(actor=actor, depot=data["depot"])
     changes = changes_apply(instance=current, data=data, editable=CUSTOMER_EDITABLE)
     if not changes:
@@ -125,15 +130,3 @@ def _credit_limit(value: Decimal | str | None) -> Decimal | None:
     if value is None or value == "":
         return None
     return decimal_value(value, "credit_limit", minimum=Decimal("0"))
-
-
-def _depot_open(depot: Depot) -> None:
-    if not depot.is_active:
-        raise ValidationError(
-            {
-                "depot": ValidationError(
-                    f"Depot {depot.code} is closed (inactive): choose an open depot.",
-                    code="depot_inactive",
-                )
-            }
-        )

@@ -6,6 +6,7 @@ from django.db import connection
 
 from core.models import Depot, Role, User
 from core.numbers import plain_whole
+from core.services import depot_open_check
 from stock.models import Product, StockLevel, StockState
 from stock.services.ledger import LevelKey
 
@@ -71,14 +72,7 @@ def cylinder_check(product: Product, *, allow_inactive: bool = False) -> None:
 def depot_check(depot: Depot | None) -> None:
     if depot is None:
         raise ValidationError({"depot": ValidationError("Choose a depot.", code="required")})
-    if not depot.is_active:
-        raise ValidationError(
-            {
-                "depot": ValidationError(
-                    f"Depot {depot.code} is closed (inactive).", code="depot_inactive"
-                )
-            }
-        )
+    depot_open_check(depot)
 
 
 def sales_rep_home_depot(

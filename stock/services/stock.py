@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from core.db import atomic_with_retry
 from core.models import Depot, Role, User
 from core.scoping import actor_access_check
-from core.services import audit_record
+from core.services import audit_record, depot_open_check
 from core.services.moments import posting_moment
 from stock.models import MovementKind, Product, StockMovement, StockState
 from stock.services.checks import (
@@ -108,14 +108,8 @@ def stock_adjust(
                 )
             }
         )
-    elif not depot.is_active:
-        raise ValidationError(
-            {
-                "depot": ValidationError(
-                    f"Depot {depot.code} is closed (inactive).", code="depot_inactive"
-                )
-            }
-        )
+    else:
+        depot_open_check(depot)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     if actor.role == Role.SALES:
         raise PermissionDenied("Stock counts are recorded by a depot manager or head office.")
