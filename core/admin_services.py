@@ -23,9 +23,15 @@ class _Refused(Exception):
 
 class ServiceSaveAdminMixin:
     """Put before the ModelAdmin base. Subclasses implement service_create and
-    service_update; the form's cleaned data are the values (only the changed fields on
-    a change form, so a clerk's save never overwrites what someone else changed in the
-    other fields meanwhile)."""
+    service_update; the form's cleaned data are the values: every field on an add form,
+    the changed ones on a change form.
+
+    "Changed" is Django's form.changed_data: the posted values against the row as it is
+    read again when the form is posted, not as the clerk saw it. A field someone else
+    changed after the clerk opened the page is posted with the old value the page showed,
+    so it counts as changed and the clerk's save puts that old value back (the audit entry
+    shows it, old and new). There is no check that the row is unchanged since the page
+    was loaded."""
 
     def service_create(self, request, form, values: dict[str, Any]) -> models.Model:
         raise NotImplementedError
