@@ -176,8 +176,7 @@ def _reason(message: OutboxMessage, exc: BaseException) -> tuple[str, bool]:
     permanent = False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         answers = "; ".join(
-            f"{code} {text.decode(errors='replace')}"
-            for code, text in exc.recipients.values()
+            f"{code} {text.decode(errors='replace')}" for code, text in exc.recipients.values()
         )
         reason = f"The mail server refused the address {message.to}: {answers}"
         permanent = all(500 <= code < 600 for code, _text in exc.recipients.values())
@@ -256,7 +255,7 @@ def outbox_resend(*, message: OutboxMessage, actor: User, to: str | None = None)
     try:
         validate_email(address)
     except ValidationError:
-        refusal = ValidationError(f"{address!r} is not an e-mail address.", code="invalid")
+        refusal = ValidationError(f"{address!r} is not an e-mail address.", code="invalid_email")
         raise ValidationError({"to": refusal}) from None
     now = timezone.now()
     again = OutboxMessage.objects.create(

@@ -38,6 +38,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "axes.AccessAttempt": (8, None),
     "core.AuditLog": (6, 11),
     "core.Depot": (7, 10),
+    "core.OutboxMessage": (5, None),
     "core.User": (7, 11),
     "django_celery_beat.ClockedSchedule": (5, None),
     "django_celery_beat.CrontabSchedule": (5, None),
@@ -52,6 +53,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "sales.Rate": (6, 10),
     "sales.RateImport": (5, None),
     "sales.RateTable": (6, 10),
+    "sales.TaxRate": (5, 7),
     "sales.Transaction": (5, 9),
     "stock.Distribution": (6, 10),
     "stock.Product": (5, 7),
@@ -134,6 +136,19 @@ class Rows:
         depot = self.fixture("depot_factory")(f"D{n}")
         self.manager.depots.add(depot)  # so that the manager's list grows too
         self.users("SALES", depots=[depot])
+
+    def _core_outboxmessage(self, n: int) -> None:
+        from django.db import transaction
+
+        from core.services import outbox_enqueue
+
+        with transaction.atomic():
+            outbox_enqueue(
+                kind=("INVOICE", "RECEIPT")[n % 2],
+                document=self.north,
+                number=f"TX-2026-{n:06d}",
+                to=f"customer{n}@example.lk",
+            )
 
     def _core_user(self, n: int) -> None:
         self.users("SALES", depots=[self.north])
@@ -228,6 +243,11 @@ class Rows:
         )
         if n % 2:
             rate_import_undo(batch=batch, actor=self.head_office)  # and its undo, a row too
+
+    def _sales_taxrate(self, n: int) -> None:
+        from sales.services import tax_rate_set
+
+        tax_rate_set(rate=f"{n}.50", actor=self.head_office)
 
     def _sales_transaction(self, n: int) -> None:
         from sales.services import sale_post, sale_void

@@ -1,10 +1,33 @@
-"""Where a customer's documents are e-mailed: the outbox rows the postings write
-(core.services.outbox_enqueue) are addressed here, and billing sends them."""
+"""The e-mails of a customer's documents: a posting writes its document's message to the
+outbox (core.services.outbox_enqueue) in its own transaction, addressed here, and
+billing's worker sends it. Sales never imports billing."""
 
-from sales.models import Customer
+from datetime import datetime
+
+from core.models import OutboxKind
+from core.services import outbox_enqueue
+from sales.models import CreditNote, Customer, Payment, Transaction
 
 
 def documents_email_to(customer: Customer) -> str:
     """The address to e-mail `customer`'s invoices, credit notes and receipts to; empty
     (no message) when they have none or chose paper."""
     return customer.email if customer.documents_by_email else ""
+
+
+def document_email(
+    *,
+    kind: OutboxKind,
+    document: Transaction | CreditNote | Payment,
+    customer: Customer,
+    at: datetime,
+) -> None:
+    """Write `document`'s e-mail to the outbox, if `customer` takes documents by e-mail.
+    Call it in the posting's transaction, with the posting's moment."""
+    outbox_enqueue(
+        kind=kind,
+        document=document,
+        number=document.number,
+        to=documents_email_to(customer),
+        at=at,
+    )

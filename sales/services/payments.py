@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
-from core.models import Role, User
+from core.models import OutboxKind, Role, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
@@ -18,6 +18,7 @@ from core.services.moments import history_save, posting_moment
 from sales.models import Customer, Payment, PaymentMethod, PaymentType
 from sales.selectors import customer_balance, unpaid_transactions
 from sales.services.common import customer_check, decimal_value, lock_customer, settle
+from sales.services.delivery import document_email
 
 
 @atomic_with_retry
@@ -166,6 +167,7 @@ def payment_record(
             "idempotency_key": key,
         },
     )
+    document_email(kind=OutboxKind.RECEIPT, document=payment, customer=customer, at=now)
     payment.refresh_from_db(fields=["allocated"])
     return payment
 

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, models
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
-from core.models import Depot, User
+from core.models import Depot, OutboxKind, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
@@ -32,6 +32,7 @@ from sales.services.common import (
     money,
     settle,
 )
+from sales.services.delivery import document_email
 from sales.services.lines import MeterFields, SaleLine, sale_lines_parse
 from sales.services.tax import sale_tax
 from stock.models import MovementKind, Product, ProductKind, StockState
@@ -392,4 +393,5 @@ def _post(
             "idempotency_key": key,
         },
     )
+    document_email(kind=OutboxKind.INVOICE, document=sale, customer=customer, at=now)
     return sale

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.db import atomic_with_retry
-from core.models import User
+from core.models import OutboxKind, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
 from core.services.moments import history_save, posting_moment
@@ -22,6 +22,7 @@ from sales.models import (
     TransactionStatus,
 )
 from sales.services.common import lock_customer, settle
+from sales.services.delivery import document_email
 from stock.models import MovementKind, StockState
 from stock.services import (
     LevelKey,
@@ -179,6 +180,7 @@ def sale_void(
             "meter_restored_to": str(meter.last_reading) if meter else None,
         },
     )
+    document_email(kind=OutboxKind.CREDIT_NOTE, document=credit_note, customer=customer, at=now)
     return sale
 
 
