@@ -104,7 +104,7 @@ def south(depot_factory):
 
 @pytest.fixture
 def user_factory(db):
-    from core.services import user_create
+    from core.services import user_bootstrap
 
     counter = iter(range(1, 10_000))
 
@@ -112,7 +112,9 @@ def user_factory(db):
         n = next(counter)
         if role == "SALES":
             extra.setdefault("vehicle_no", f"VH-{n:04d}")
-        return user_create(
+        # Fixture accounts are opened by nobody: no audit entry (user_create's is tested
+        # with an actor in core/tests).
+        return user_bootstrap(
             username=username or f"{role.lower()}{n}",
             password=password,
             role=role,

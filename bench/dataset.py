@@ -38,11 +38,11 @@ def log(message):
 def actors():
     """The benchmark's head-office user (created once)."""
     from core.models import User
-    from core.services import user_create
+    from core.services import user_bootstrap
 
     admin = User.objects.filter(username="bench-admin").first()
     if admin is None:
-        admin = user_create(
+        admin = user_bootstrap(
             username="bench-admin", password=PASSWORD, role="ADMIN", email="bench@example.com"
         )
         User.objects.filter(pk=admin.pk).update(is_superuser=True)
@@ -74,6 +74,7 @@ def _masters(admin):
                     role="SALES",
                     depots=[depot],
                     vehicle_no=f"BV-{d:02d}-{r}",
+                    actor=admin,
                 )
             reps.append(rep)
             for product in products:

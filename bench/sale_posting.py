@@ -51,6 +51,7 @@ def _setup(clients):
             role="SALES",
             depots=[depot],
             vehicle_no=f"BP-{i}",
+            actor=admin,
         )
         for product in products:
             full = StockLevel.objects.filter(sales_rep=rep, product=product, state="FULL")

@@ -11,6 +11,7 @@ from core.models import Depot, Role, User
 from core.services import (
     depot_create,
     depot_update,
+    user_bootstrap,
     user_create,
     user_password_set,
     user_update,
@@ -36,7 +37,7 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
     """Depots and the demo accounts, through the services. Run again, it puts each back
     as documented (whatever was done to it since) and writes nothing where nothing
     changed."""
-    admin = _account(*USERS[0], depots={}, actor=None)  # the first account: no actor yet
+    admin = _account(*USERS[0], depots={}, actor=None)  # the first account: user_bootstrap
     depots = {code: _depot(code, name, actor=admin) for code, name in DEPOTS}
     logins = []
     for username, password, role, codes, vehicle, first, last in USERS:
@@ -67,16 +68,12 @@ def _account(
     assigned = [depots[c] for c in codes]
     user = User.objects.filter(username=username).first()
     if user is None:
-        return user_create(
-            username=username,
-            password=password,
-            role=role,
-            depots=assigned,
-            vehicle_no=vehicle,
-            first_name=first,
-            last_name=last,
-            actor=actor,
-        )
+        fields = {"username": username, "password": password, "role": role}
+        fields |= {"depots": assigned, "vehicle_no": vehicle}
+        fields |= {"first_name": first, "last_name": last}
+        if actor is None:  # the installation's first account: nobody opens it
+            return user_bootstrap(**fields)
+        return user_create(**fields, actor=actor)
     actor = actor or user
     data = {"role": role, "vehicle_no": vehicle, "is_active": True}
     data |= {"first_name": first, "last_name": last, "depots": assigned}

@@ -20,11 +20,13 @@ from core.services.audit import (
 )
 from core.services.changes import Changes, changes_apply, instance_clean, readable, values_readable
 from core.services.depots import depot_create, depot_open_check, depot_update
+from core.services.master import head_office_check, superuser_check
 from core.services.numbering import document_number_next
 from core.services.outbox import outbox_enqueue
 from core.services.users import (
     assignment_guards,
     user_assignment_validate,
+    user_bootstrap,
     user_create,
     user_logout_everywhere,
     user_password_set,
@@ -52,10 +54,13 @@ __all__ = [
     "depot_open_check",
     "depot_update",
     "document_number_next",
+    "head_office_check",
     "instance_clean",
     "outbox_enqueue",
     "readable",
+    "superuser_check",
     "user_assignment_validate",
+    "user_bootstrap",
     "user_create",
     "user_logout_everywhere",
     "user_password_set",

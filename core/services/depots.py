@@ -10,6 +10,7 @@ from core.db import atomic_with_retry
 from core.models import Depot, User
 from core.services.audit import audit_record
 from core.services.changes import changes_apply, instance_clean, values_readable
+from core.services.master import head_office_check
 
 # What a depot's change may touch: its code is printed on documents and named by the API.
 DEPOT_EDITABLE = ("name", "is_active")
@@ -17,6 +18,7 @@ DEPOT_EDITABLE = ("name", "is_active")
 
 @atomic_with_retry
 def depot_create(*, code: str, name: str, actor: User, is_active: bool = True) -> Depot:
+    head_office_check(actor=actor, what="Depots")
     depot = Depot(code=code.strip(), name=name.strip(), is_active=is_active)
     instance_clean(depot)
     depot.save()
@@ -41,6 +43,7 @@ def depot_update(*, depot: Depot, actor: User, data: Mapping[str, Any]) -> Depot
     The row is locked FOR NO KEY UPDATE: audit entries, documents and users insert keys
     to it (FOR KEY SHARE), and a plain FOR UPDATE would wait for them (and deadlock a
     rename against a posting in that depot): docs/architecture.md, "Lock order"."""
+    head_office_check(actor=actor, what="Depots")
     current = Depot.objects.select_for_update(no_key=True).get(pk=depot.pk)
     changes = changes_apply(instance=current, data=data, editable=DEPOT_EDITABLE)
     if not changes:

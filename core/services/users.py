@@ -15,6 +15,7 @@ from core.roles import GROUP_NAMES
 from core.services.audit import audit_record
 from core.services.changes import changes_apply, instance_clean, readable, values_readable
 from core.services.depots import depot_open_check
+from core.services.master import head_office_check, superuser_check
 
 # What user_update may change. The password has its own form (and ends the user's
 # sign-ins: User.save); staff status follows the role; the depots are a list, not a column.
@@ -40,7 +41,7 @@ def user_assignment_validate(
     """The rules tying a role to its depots and vehicle; raises per-field errors.
     `user` is the existing account being changed (None when creating one)."""
     depots = list(depots)
-    errors = {}
+    errors: dict[str, ValidationError | list[ValidationError]] = {}
     if role == Role.SALES:
         if len(depots) != 1:
             errors["depots"] = ValidationError(
@@ -82,17 +83,79 @@ def user_create(
     username: str,
     password: str | None,
     role: str,
+    actor: User,
     depots: Iterable[Depot] = (),
     vehicle_no: str = "",
     first_name: str = "",
     last_name: str = "",
     email: str = "",
-    actor: User | None = None,
 ) -> User:
-    """A new account. `password` None: it cannot sign in with one (an unusable password).
-    The audit entry names `actor`; without one (the first account of an installation,
-    test fixtures) there is nobody to attribute it to, and none is written."""
+    """A new account, opened by `actor` (head office): its audit entry names them.
+    `password` None: it cannot sign in with one (an unusable password). The accounts
+    nobody opens (the installation's first) come from user_bootstrap."""
+    head_office_check(actor=actor, what="Users")
     depots = list(depots)
+    user = _user_new(
+        username=username,
+        password=password,
+        role=role,
+        depots=depots,
+        vehicle_no=vehicle_no,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+    )
+    values = values_readable(
+        user, ("username", "first_name", "last_name", "email", "role", "vehicle_no")
+    )
+    audit_record(
+        actor=actor,
+        action="user_create",
+        obj=user,
+        depot=user.home_depot,
+        data={"username": user.username, "values": {**values, "depots": readable(depots)}},
+    )
+    return user
+
+
+@atomic_with_retry
+def user_bootstrap(
+    *,
+    username: str,
+    password: str | None,
+    role: str = Role.ADMIN,
+    depots: Iterable[Depot] = (),
+    vehicle_no: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    """An account nobody opens: the installation's first (the demo seed's admin), and
+    test fixtures. There is no actor to name, so no audit entry is written: every other
+    account is opened by user_create, by someone."""
+    return _user_new(
+        username=username,
+        password=password,
+        role=role,
+        depots=list(depots),
+        vehicle_no=vehicle_no,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+    )
+
+
+def _user_new(
+    *,
+    username: str,
+    password: str | None,
+    role: str,
+    depots: list[Depot],
+    vehicle_no: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+) -> User:
     user_assignment_validate(role=role, depots=depots, vehicle_no=vehicle_no)
     user = User(
         username=username,
@@ -110,17 +173,6 @@ def user_create(
     user.save()
     user.depots.set(depots)
     user_role_sync(user=user)
-    if actor is not None:
-        values = values_readable(
-            user, ("username", "first_name", "last_name", "email", "role", "vehicle_no")
-        )
-        audit_record(
-            actor=actor,
-            action="user_create",
-            obj=user,
-            depot=user.home_depot,
-            data={"username": user.username, "values": {**values, "depots": readable(depots)}},
-        )
     return user
 
 
@@ -134,9 +186,11 @@ def user_update(*, user: User, actor: User, data: Mapping[str, Any]) -> User:
 
     The account's row is locked first (FOR NO KEY UPDATE, as the vehicle guard and every
     posting's lock order expect: docs/architecture.md)."""
+    head_office_check(actor=actor, what="Users")
     data = dict(data)
     new_depots = data.pop("depots", None)
     current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    superuser_check(actor=actor, account=current, data_superuser=data.get("is_superuser"))
     old_depots = list(current.depots.order_by("code"))
     new_depots = old_depots if new_depots is None else list(new_depots)
     depots_changed = {d.pk for d in new_depots} != {d.pk for d in old_depots}
@@ -169,8 +223,13 @@ def user_update(*, user: User, actor: User, data: Mapping[str, Any]) -> User:
 @atomic_with_retry
 def user_password_set(*, user: User, password: str | None, actor: User) -> User:
     """A new password (None: none usable). Ends every sign-in the user had, as any
-    password change does (User.save raises the token version)."""
+    password change does (User.save raises the token version). Set by head office, or
+    by the user themselves; a superuser's only by a superuser (or themselves)."""
+    if actor.pk != user.pk:
+        head_office_check(actor=actor, what="Other users' passwords")
     current = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    if actor.pk != user.pk:
+        superuser_check(actor=actor, account=current)
     if password is None:
         current.set_unusable_password()
     else:

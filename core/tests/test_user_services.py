@@ -42,18 +42,27 @@ def test_role_change_moves_the_user_to_the_new_group(user_factory, north):
         ("MANAGER", 0, "", "depots", "needs at least one depot"),
     ],
 )
-def test_assignment_rules_name_the_field(north, south, role, depot_count, vehicle, field, text):
+def test_assignment_rules_name_the_field(
+    north, south, head_office, role, depot_count, vehicle, field, text
+):
     depots = [north, south][:depot_count]
     with pytest.raises(ValidationError) as exc:
-        user_create(username="x", password="p", role=role, depots=depots, vehicle_no=vehicle)
+        user_create(
+            username="x",
+            password="p",
+            role=role,
+            depots=depots,
+            vehicle_no=vehicle,
+            actor=head_office,
+        )
     assert text in exc.value.message_dict[field][0]
     assert not User.objects.filter(username="x").exists()
 
 
-def test_closed_depot_cannot_be_assigned(depot_factory):
+def test_closed_depot_cannot_be_assigned(depot_factory, head_office):
     closed = depot_factory("WEST", is_active=False)
     with pytest.raises(ValidationError, match="WEST is closed"):
-        user_create(username="x", password="p", role="MANAGER", depots=[closed])
+        user_create(username="x", password="p", role="MANAGER", depots=[closed], actor=head_office)
 
 
 def test_a_vehicle_has_one_driver(user_factory, north):

@@ -10,11 +10,11 @@ from typing import Any
 
 from core.db import atomic_with_retry
 from core.models import Depot, User
-from core.scoping import actor_access_check
 from core.services import (
     audit_record,
     changes_apply,
     depot_open_check,
+    head_office_check,
     instance_clean,
     values_readable,
 )
@@ -63,8 +63,8 @@ def customer_create(
 
     `at`: the moment the account is opened (created_at, history, audit entry); None
     means now. Only the demo seed and tests pass it: the admin and the API never do."""
+    head_office_check(actor=actor, what="Customers")
     depot_open_check(depot, hint=CLOSED_HINT)
-    actor_access_check(actor=actor, depot=depot)
     now = posting_moment(at)
     customer = Customer(
         code=code.strip(),
@@ -102,17 +102,19 @@ def customer_update(*, customer: Customer, actor: User, data: Mapping[str, Any])
 
     The customer's row is locked first, as every sale and payment locks it: a credit
     limit lowered while a sale is checked against it waits for that sale, and the next
-    sale sees the new limit."""
+    sale sees the new limit.
+
+    Customers, their terms (credit limit, payment type) and their depot are head
+    office's (as the role permissions say): anyone else is refused (PermissionDenied)."""
+    head_office_check(actor=actor, what="Customers")
     current = lock_customer(customer)
     data = dict(data)
-    actor_access_check(actor=actor, depot=current.depot)
     if "credit_limit" in data:
         data["credit_limit"] = _credit_limit(data["credit_limit"])
     if isinstance(data.get("email"), str):
         data["email"] = data["email"].strip()
     if "depot" in data and data["depot"] is not None and data["depot"].pk != current.depot_id:
         depot_open_check(data["depot"], hint=CLOSED_HINT)
-        actor_access_check(actor=actor, depot=data["depot"])
     changes = changes_apply(instance=current, data=data, editable=CUSTOMER_EDITABLE)
     if not changes:
         return current

@@ -9,7 +9,13 @@ from django.core.exceptions import ValidationError
 
 from core.db import atomic_with_retry
 from core.models import User
-from core.services import audit_record, changes_apply, instance_clean, values_readable
+from core.services import (
+    audit_record,
+    changes_apply,
+    head_office_check,
+    instance_clean,
+    values_readable,
+)
 from stock.models import Product, ProductKind
 
 # A product's code and kind are fixed once created: rates, stock and the API refer to them.
@@ -29,6 +35,7 @@ def product_create(
     sort_order: int = 100,
     is_active: bool = True,
 ) -> Product:
+    head_office_check(actor=actor, what="Products")
     product = Product(
         code=code.strip(),
         name=name.strip(),
@@ -58,6 +65,7 @@ def product_update(*, product: Product, actor: User, data: Mapping[str, Any]) ->
     The row is locked FOR NO KEY UPDATE: sale lines, rates and stock rows insert keys to
     it (FOR KEY SHARE) and must not wait for a rename (docs/architecture.md, "Lock
     order")."""
+    head_office_check(actor=actor, what="Products")
     current = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
     if "capacity_kg" in data:
         _capacity_check(Product(kind=current.kind, capacity_kg=data["capacity_kg"]))

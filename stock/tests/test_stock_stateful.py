@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from core.models import Depot
-from core.services import user_create
+from core.services import user_bootstrap, user_create
 from stock.models import Product, StockLevel
 from stock.selectors import ledger_differences, stock_on_hand
 from stock.services import distribution_create, stock_adjust, stock_receive
@@ -28,7 +28,7 @@ class StockMachine(RuleBasedStateMachine):
         super().__init__()
         n = next(_ids)
         self.depot = Depot.objects.create(code=f"D{n}", name=f"Depot {n}")
-        self.boss = user_create(username=f"boss{n}", password="x", role="ADMIN")
+        self.boss = user_bootstrap(username=f"boss{n}", password="x", role="ADMIN")
         self.reps = [
             user_create(
                 username=f"r{n}_{i}",
@@ -36,6 +36,7 @@ class StockMachine(RuleBasedStateMachine):
                 role="SALES",
                 depots=[self.depot],
                 vehicle_no=f"V{n}-{i}",
+                actor=self.boss,
             )
             for i in range(2)
         ]
