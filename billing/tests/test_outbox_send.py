@@ -195,3 +195,43 @@ def test_a_claim_is_leased_and_committed_before_the_mail_server_is_asked(
     assert (seen["status"], seen["attempts"]) == (OutboxStatus.SENDING, 1)
     lease = seen["lease"] - timezone.now()
     assert timedelta(seconds=100) < lease <= timedelta(seconds=120)
+
+
+def test_a_mail_server_answer_is_the_reason_and_is_tried_again(enqueue, settings, monkeypatch):
+    import smtplib
+
+    from billing.tests.conftest import RecordingBackend
+
+    def rejects(self, emails):
+        raise smtplib.SMTPDataError(451, b"4.3.0 Try again later")
+
+    monkeypatch.setattr(RecordingBackend, "send_messages", rejects)
+    settings.EMAIL_BACKEND = BACKENDS + "RecordingBackend"
+    message = enqueue()
+    assert outbox_send() == 0
+    message.refresh_from_db()
+    assert (message.status, message.last_error) == (
+        OutboxStatus.PENDING,
+        "The mail server answered 451: 4.3.0 Try again later",
+    )
+
+
+def test_a_send_that_outlived_its_lease_is_counted_and_logged(
+    enqueue, settings, monkeypatch, caplog
+):
+    """The worker was slower than its lease and another worker took the message over:
+    ours was accepted all the same, and the row is left to the other worker."""
+    from billing.tests.conftest import RecordingBackend
+
+    message = enqueue()
+
+    def slow(self, emails):
+        OutboxMessage.objects.filter(pk=message.pk).update(attempts=2)  # taken over
+        return len(emails)
+
+    monkeypatch.setattr(RecordingBackend, "send_messages", slow)
+    settings.EMAIL_BACKEND = BACKENDS + "RecordingBackend"
+    assert outbox_send() == 1
+    assert "after its lease ran out" in caplog.text
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.SENDING, 2)
