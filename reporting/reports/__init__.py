@@ -1,3 +1,8 @@
 """Every report; importing this package registers them in reporting.catalogue."""
 
-from reporting.reports import audit_reports, sales_reports, stock_reports  # noqa: F401
+from reporting.reports import (  # noqa: F401
+    audit_reports,
+    sales_reports,
+    stock_reports,
+    tax_reports,
+)

@@ -27,6 +27,8 @@ USES = {
     # The accounts as they stand now (customer_balance): no dates, no representative's
     # slice, no product or payment type.
     "receivables": {"depot", "customer"},
+    # By month (date_from/date_to pick the documents by their own date) and depot.
+    "tax-summary": {"date_from", "date_to", "depot"},
 }
 SLUGS = sorted(USES)
 # A valid value for each filter, in the `history` fixture's world.

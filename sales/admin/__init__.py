@@ -7,6 +7,7 @@ from sales.admin.dashboard import sales_today_panel
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline, ReadOnlyInline
 from sales.admin.payments import PaymentAdmin, ReversalFilter
 from sales.admin.rate_table import ImportedRateInline, RateImportAdmin, RateTableAdmin
+from sales.admin.tax import TaxRateAdmin
 from sales.admin.transactions import TransactionAdmin, UnpaidFilter
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RateTableAdmin",
     "ReadOnlyInline",
     "ReversalFilter",
+    "TaxRateAdmin",
     "TransactionAdmin",
     "UnpaidFilter",
     "sales_today_panel",

@@ -1,5 +1,6 @@
 """Sales: the list, posting a sale, voiding one or several."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -9,6 +10,7 @@ from django.urls import path, reverse
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
+from core.numbers import money_text
 from sales import services
 from sales.admin.credit_notes import CreditNoteInline
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline
@@ -63,8 +65,40 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
         ids = list(customers.values_list("pk", flat=True))
         return queryset.filter(Q(number=term.upper()) | Q(customer_id__in=ids)), False
 
+    # The sale's money as people read it (12,500.00), in the model's order.
+    money_shown = {
+        "net_amount": "net",
+        "tax_rate": "tax_rate_shown",
+        "tax_amount": "tax",
+        "total_amount": "total",
+    }
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Transaction._meta.fields if f.name not in self.exclude]
+        return [
+            self.money_shown.get(f.name, f.name)
+            for f in Transaction._meta.fields
+            if f.name not in self.exclude
+        ]
+
+    def get_exclude(self, request, obj=None):
+        return (*self.exclude, *self.money_shown)
+
+    @admin.display(description="Net")
+    def net(self, obj):
+        # null only for a sale posted before tax existed, until 0011's backfill reaches it
+        return money_text(obj.total_amount if obj.net_amount is None else obj.net_amount)
+
+    @admin.display(description=f"{settings.TAX_NAME} rate")
+    def tax_rate_shown(self, obj):
+        return f"{obj.tax_rate} %"
+
+    @admin.display(description=settings.TAX_NAME)
+    def tax(self, obj):
+        return money_text(obj.tax_amount)
+
+    @admin.display(description="Total")
+    def total(self, obj):
+        return money_text(obj.total_amount)
 
     def get_inlines(self, request, obj):
         inlines = list(super().get_inlines(request, obj))
@@ -179,6 +213,10 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
                     f"Meter {meter.last_reading} -> {meter.latest_reading}: {meter.quantity} "
                     f"at {meter.rate} = {meter.subtotal}"
                 )
+            lines.append(
+                f"Net {money_text(sale.net_amount or 0)} + {settings.TAX_NAME} at "
+                f"{sale.tax_rate} % {money_text(sale.tax_amount)}"
+            )
             lines.append(f"Total: {sale.total_amount}")
             if sale.payment_type == PaymentType.CASH:
                 lines.append("Cash sale: paid now.")
