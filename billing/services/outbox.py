@@ -55,8 +55,14 @@ def outbox_send(*, limit: int = 100) -> int:
     after a backoff (1 min, 2, 4, ... at most 6 h); after OUTBOX_MAX_ATTEMPTS attempts,
     or at once when the mail server refuses the address for good, it is FAILED.
 
-    Not one transaction, on purpose (see the module's docstring): each claim and each
-    outcome commits on its own, and the mail server is spoken to outside any."""
+    Each e-mail goes once: a claim (FOR UPDATE SKIP LOCKED, then SENDING with a lease,
+    committed) gives it to one sender, and SENT is committed the moment the mail server
+    accepts it. The limit: the accept and that commit are not one transaction, so a
+    worker that dies between them leaves a message that is sent again when its lease
+    ends, with the same Message-ID for the recipient's server to drop the repeat (the
+    module's docstring says more). So this is not one transaction, on purpose: each
+    claim and each outcome commits on its own, and the mail server is spoken to outside
+    any."""
     sent = 0
     connection: BaseEmailBackend | None = None
     try:
