@@ -10,6 +10,7 @@ from django.conf import settings
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
 from billing.services.escpos import thermal_lines
@@ -140,8 +141,9 @@ def a4_pdf(document: Document) -> bytes:
     # Notes, then the QR code with its code, and the footer.
     canvas.setFont(font, size)
     for note in document.notes:
-        y -= size + 3
-        canvas.drawString(left, y, note)
+        for part in simpleSplit(note, font, size, right - left):
+            y -= size + 3
+            canvas.drawString(left, y, part)
     if document.qr:
         qr_size = 30 * mm
         qr_draw(canvas, document.qr, left, MARGIN + 14, qr_size)

@@ -182,3 +182,10 @@ def test_the_invoice_renders_in_a_few_queries(credit_sale, cash_sale, django_ass
         receipt_escpos(transaction=cash_sale)
     with django_assert_num_queries(4):  # and the customer's balance
         invoice_pdf(transaction=credit_sale)
+
+
+def test_a_voided_invoice_says_so_and_names_its_credit_note(credit_note):
+    content = text(invoice_pdf(transaction=credit_note.transaction))
+    assert "VOID" in content
+    assert credit_note.number in content
+    assert "Wrong customer" in content

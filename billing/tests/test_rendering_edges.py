@@ -86,3 +86,10 @@ def test_a_series_whose_model_is_missing_is_not_genuine(monkeypatch):
 def test_a_printed_copy_names_a_known_format(credit_sale, head_office):
     with pytest.raises(ValueError, match="unknown printed format"):
         invoice_printed_record(transaction=credit_sale, actor=head_office, format="fax", via="api")
+
+
+def test_a_long_note_wraps_within_the_page(sample):
+    note = "Reason: " + "the customer asked for the sale to be reversed " * 6
+    pdf = pdf_module.a4_pdf(replace(sample, notes=(note.strip(),)))
+    content = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert content.count("the customer asked") == 6
