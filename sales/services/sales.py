@@ -34,7 +34,7 @@ from sales.services.common import (
 )
 from sales.services.delivery import document_email
 from sales.services.lines import MeterFields, SaleLine, sale_lines_parse
-from sales.services.tax import sale_tax
+from sales.services.tax import sale_tax, tax_rate_lock
 from stock.models import MovementKind, Product, ProductKind, StockState
 from stock.services import (
     LevelKey,
@@ -203,6 +203,7 @@ def _post(
         )
     # One moment for the rates in force, the stored created_at and the number's year (and
     # the ledger, history and audit entry).
+    tax_rate_lock()  # a tax rate change waits for this sale, or this sale for it
     now = posting_moment(at)
     bulk = _metered_product() if reading is not None else None
     rates = rates_in_force(

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -56,6 +56,25 @@ def sale_tax(
     return rate, tax_compute(subtotal=subtotal, rate=rate, prices_include_tax=include)
 
 
+# The PostgreSQL advisory lock that orders tax rate changes and sales (tax_rate_lock).
+TAX_RATE_LOCK_KEY = 0x7A8_0015
+
+
+def tax_rate_lock(*, exclusive: bool = False) -> None:
+    """Order a tax rate change and the sales it could price, until the transaction ends.
+    A sale takes this lock shared before it takes its moment (sales do not wait for each
+    other); tax_rate_set takes it exclusively before taking its own. So a sale posted
+    while a new rate is being written either commits first, with an earlier moment (and
+    tax_rate_set then sees it), or waits and then reads the new rate: never a moment
+    after a version's effective_from with the old rate. On SQLite, writers take turns
+    anyway: nothing to do."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [TAX_RATE_LOCK_KEY])
+
+
 def _refused(field: str, message: str, code: str) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
 
@@ -79,6 +98,7 @@ def tax_rate_set(
     if not (actor.is_superuser or actor.role == Role.ADMIN):
         raise PermissionDenied("The tax rate is set by head office.")
     percent = decimal_value(rate, "rate", minimum=0, maximum=HUNDRED)
+    tax_rate_lock(exclusive=True)  # sales being posted finish first; new ones wait
     now = posting_moment(at)
     moment = effective_moment(effective_from, now=now)
     latest = Transaction.objects.aggregate(latest=Max("created_at"))["latest"]
