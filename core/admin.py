@@ -1,3 +1,6 @@
+import copy
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -21,7 +24,7 @@ from core.admin_mixins import (
     ReadOnlyAdminMixin,
     RecoverableAdminMixin,
 )
-from core.admin_services import ServiceSaveAdminMixin
+from core.admin_services import ServicePasswordChangeForm, ServiceSaveAdminMixin
 from core.models import AuditLog, Depot, Role, User
 from core.scoping import scope_queryset
 from core.services import (
@@ -110,6 +113,13 @@ class UserAdmin(ServiceSaveAdminMixin, DepotScopedAdminMixin, HistoryAdmin, Djan
         # Staff are referenced by every document and history row they touched: a leaver
         # is deactivated (Status > active), never deleted.
         return False
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django's view builds the form itself, as change_password_form(user, data): give
+        # this request's copy of the admin a form that knows who sets the password.
+        screen = copy.copy(self)
+        screen.change_password_form = partial(ServicePasswordChangeForm, actor=request.user)
+        return DjangoUserAdmin.user_change_password(screen, request, id, form_url)
 
     def service_create(self, request, form, values):
         data = form.cleaned_data

@@ -9,10 +9,13 @@ errors on its fields, as any form error: never a server error, and nothing writt
 
 from typing import Any
 
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.admin_flow import service_error_to_form
+from core.models import User
+from core.services import user_password_set
 
 
 class _Refused(Exception):
@@ -90,3 +93,21 @@ class ServiceSaveAdminMixin:
                 service_error_to_form(self, refusal)
 
         return RefusedForm
+
+
+class ServicePasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's password page (UserAdmin.user_change_password) through
+    core.services.user_password_set: the new password (or none usable) with its audit
+    entry naming `actor`, and every sign-in of the account ended. The hash is never in
+    the entry."""
+
+    def __init__(self, user: User, *args: Any, actor: User, **kwargs: Any):
+        super().__init__(user, *args, **kwargs)
+        self.actor = actor
+
+    def save(self, commit: bool = True) -> User:
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data["password1"] if usable else None
+        # The view then keeps its own session signed in with form.user: the saved row.
+        self.user = user_password_set(user=self.user, password=password, actor=self.actor)
+        return self.user
