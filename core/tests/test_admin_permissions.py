@@ -29,6 +29,10 @@ EXPECTED = {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
     },
+    "core.outboxmessage": {  # documents' e-mails: head office reads and resends them
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (FORBIDDEN,) * 5,
+    },
     "auth.group": {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
         "MANAGER": (FORBIDDEN,) * 5,
@@ -159,6 +163,7 @@ def objects(north, user_factory):
         customer=customer, sales_rep=rep, actor=boss, lines=[{"product": product, "quantity": 1}]
     )
     from core.models import AuditLog
+    from core.services import outbox_enqueue
     from reporting.models import ExportJob, ReportSchedule
 
     manager = rep.depots.first().staff.filter(role="MANAGER").first()
@@ -180,6 +185,9 @@ def objects(north, user_factory):
             name="Daily sales", owner=manager, report="sales-register", recipients="a@b.lk"
         ),
         "core.auditlog": AuditLog.objects.filter(depot=north).first(),
+        "core.outboxmessage": outbox_enqueue(
+            kind="INVOICE", document=sale, number=sale.number, to="perera@example.lk"
+        ),
         "sales.customer": customer,
         "sales.rate": customer.rates.get(),
         "sales.ratetable": RateTable.objects.get(pk=customer.pk),
