@@ -16,7 +16,7 @@ def test_two_concurrent_senders_send_each_message_once(
     enqueue, recording, concurrently, monkeypatch
 ):
     monkeypatch.setattr("core.services.outbox.outbox_send_soon", lambda: None)  # no worker
-    monkeypatch.setattr(RecordingBackend, "DELAY", 0.02)  # the mail server takes a while
+    monkeypatch.setattr(RecordingBackend, "DELAY", 0.05)  # the mail server takes a while
     for n in range(MESSAGES):
         enqueue(to=f"buyer{n}@example.com")
 
