@@ -22,6 +22,10 @@ from billing.services import (
 )
 from billing.services.escpos import columns_for
 
+# Every test reads rows; the marker keeps them with the database tests when another module
+# runs a transactional test (which empties the tables) first.
+pytestmark = pytest.mark.django_db
+
 COMPANY = {
     "COMPANY_NAME": "Harbour Gas Ltd",
     "COMPANY_ADDRESS": "1 Quay Street\nPort Town",

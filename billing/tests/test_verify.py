@@ -13,6 +13,10 @@ from billing.services.verify import document_code, verify_url
 from core.models import AuditLog
 from sales.models import Transaction
 
+# Every test reads rows; the marker keeps them with the database tests when another module
+# runs a transactional test (which empties the tables) first.
+pytestmark = pytest.mark.django_db
+
 pytest_plugins = ["billing.tests.render_fixtures"]
 
 
