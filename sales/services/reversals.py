@@ -7,12 +7,13 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.db import atomic_with_retry
-from core.models import Role, User
+from core.models import OutboxKind, Role, User
 from core.scoping import actor_access_check
 from core.services import audit_record
 from sales.models import Payment, PaymentAllocation, Transaction
 from sales.selectors import customer_balance
 from sales.services.common import CENT, lock_customer, settle
+from sales.services.delivery import document_email
 
 REASON_MAX_LENGTH = 255
 
@@ -52,6 +53,10 @@ def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
     payment.reversal_reason = reason
     payment.save(update_fields=["allocated", "reversed_at", "reversed_by", "reversal_reason"])
     resettled = settle(customer)  # money still on account settles what is unpaid again
+    # The customer who had the receipt by e-mail gets the reversal notice the same way.
+    document_email(
+        kind=OutboxKind.REVERSAL, document=payment, customer=customer, at=payment.reversed_at
+    )
 
     audit_record(
         actor=actor,

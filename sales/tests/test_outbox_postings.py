@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from core.models import OutboxMessage, OutboxStatus
-from sales.services import payment_record, sale_post, sale_void
+from sales.services import payment_record, payment_reverse, sale_post, sale_void
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,19 @@ def test_without_a_broker_the_invoice_is_emailed_right_after_the_commit(
     assert email.attachments[0][0] == f"{sale.number}.pdf"
     message = OutboxMessage.objects.get()
     assert (message.status, message.attempts) == (OutboxStatus.SENT, 1)
+
+
+def test_a_reversed_payment_sends_its_reversal_notice(customer_factory, manager):
+    customer = customer_factory(
+        "CREDIT", credit_limit=Decimal("50000.00"), email="buyer@example.lk"
+    )
+    payment = payment_record(customer=customer, amount="100.00", actor=manager)
+    reversed_payment = payment_reverse(payment=payment, actor=manager, reason="cheque bounced")
+    notice = OutboxMessage.objects.order_by("pk").last()
+    assert (notice.kind, notice.document_type, notice.document_id, notice.to) == (
+        "REVERSAL",
+        "sales.Payment",
+        payment.pk,
+        "buyer@example.lk",
+    )
+    assert notice.created_at == reversed_payment.reversed_at
