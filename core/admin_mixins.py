@@ -1,13 +1,17 @@
 """Reusable admin behaviour. Every depot-bound screen uses DepotScopedAdminMixin."""
 
-import reversion
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
+from django.shortcuts import redirect
+from reversion.models import Version
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin_services import _Refused
 from core.scoping import ALL, scope_queryset, visible_depot_ids
+from core.services import master_delete, master_recovered
 
 
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
@@ -80,23 +84,73 @@ def _is_scoped_relation(model, name):
 
 
 class RecoverableAdminMixin:
-    """With reversion's VersionAdmin: a deleted row keeps a last version, so it can be
-    recovered from the list's "Recover deleted" page."""
+    """With reversion's VersionAdmin: a row nothing refers to is deleted by
+    core.services.master_delete (reversion keeps its last version, the audit log its
+    values) and can be recovered from the list's "Recover deleted" page.
+
+    That page only recovers: a version of this screen's model whose row no longer exists
+    (any other id is a 404). Reversion writes the row back from the version, the form's
+    changes are saved by the screen's service, and master_recovered checks the row and
+    audits it, all in one transaction: a refusal rolls back the whole recovery."""
 
     def delete_model(self, request, obj):
-        self._snapshot(request, [obj])
-        super().delete_model(request, obj)
+        _refusable(master_delete, obj=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        self._snapshot(request, list(queryset))
-        super().delete_queryset(request, queryset)
+        with transaction.atomic():
+            for obj in queryset:
+                _refusable(master_delete, obj=obj, actor=request.user)
 
-    def _snapshot(self, request, objects):
-        with reversion.create_revision():
-            reversion.set_user(request.user)
-            reversion.set_comment("Deleted")
-            for obj in objects:
-                reversion.add_to_revision(obj)
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except _DeleteRefused as refused:
+            return self._refused(request, refused)
+
+    def response_action(self, request, queryset):
+        try:
+            return super().response_action(request, queryset)
+        except _DeleteRefused as refused:
+            return self._refused(request, refused)
+
+    def _refused(self, request, refused):
+        messages.error(request, " ".join(refused.error.messages))
+        opts = self.model._meta
+        return redirect(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+
+    def recover_view(self, request, version_id, extra_context=None):
+        _valid_pk_or_404(Version, version_id)
+        if not Version.objects.get_deleted(self.model).filter(pk=version_id).exists():
+            raise Http404(f"No deleted {self.model._meta.verbose_name} with version {version_id}.")
+        request._recovering = True
+        return super().recover_view(request, version_id, extra_context)
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        # Reverting a row to an old version writes it past every service: not offered
+        # (the history pages are simple-history's, read-only).
+        raise Http404("Old versions are not reverted here.")
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        if getattr(request, "_recovering", False):
+            try:
+                master_recovered(obj=obj, actor=request.user)
+            except ValidationError as exc:
+                raise _Refused(exc) from exc  # the form again, with the refusal on it
+        return entry
+
+
+class _DeleteRefused(Exception):
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
+def _refusable(service, **kwargs):
+    try:
+        service(**kwargs)
+    except ValidationError as exc:
+        raise _DeleteRefused(exc) from exc
 
 
 class HistoryAdmin(SimpleHistoryAdmin):

@@ -6,7 +6,8 @@ tests writes a model of core, stock, sales, billing or reporting: `.save()`, `.d
 `.update_or_create()` on its manager or a queryset, `add/remove/set/clear/create` on a
 related manager; and an admin registered for such a model that saves or deletes through
 Django's own `ModelAdmin.save_model`/`delete_model`/`delete_queryset` (or calls them with
-super()). A form's `.save()` counts too: a ModelForm writes its model.
+super()), or keeps reversion's `VersionAdmin.recover_view`/`revision_view` (which write a
+stored version back to the row). A form's `.save()` counts too: a ModelForm writes its model.
 
 It reads the source (no Django needed) with heuristics: a name counts as a model's when it
 is one of the models imported, or was bound from one (`x = Depot.objects.get(...)`,
@@ -44,7 +45,15 @@ WRITES = {
 }
 RELATED_WRITES = {"add", "remove", "set", "clear", "create", "get_or_create", "update_or_create"}
 MANAGERS = {"objects", "_default_manager", "_base_manager"}
-ADMIN_HOOKS = {"save_model", "delete_model", "delete_queryset", "save_formset", "save_related"}
+ADMIN_HOOKS = {
+    "save_model",
+    "delete_model",
+    "delete_queryset",
+    "save_formset",
+    "save_related",
+    "recover_view",  # reversion's: writes a row back from a stored version
+    "revision_view",
+}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The admin half of tools/check_service_writes.py: which Django hooks that write an admin
-class inherits (save_model, delete_model, delete_queryset; an inline's formset.save)."""
+class inherits (save_model, delete_model, delete_queryset; an inline's formset.save), and
+reversion's pages that write a row straight from a stored version (VersionAdmin's
+recover_view and revision_view) when the admin does not override them."""
 
 from __future__ import annotations
 
@@ -100,11 +102,19 @@ class AdminIndex:
                     and self._method(node, "delete_queryset", set()) is None,
                 ),
             ]
-        return [
+        found = [
             Finding(path, node.lineno, model, hook, f"{node.name} (Django's default {hook})")
             for hook, inherited in writes
             if inherited
         ]
+        if "VersionAdmin" in bases and not inline:
+            # reversion's revert writes every field of any stored version to the row:
+            # "Recover deleted" (needs add) and "revert to this version" (needs change).
+            for view, permission in (("recover_view", "add"), ("revision_view", "change")):
+                if live[permission] and self._method(node, view, set()) is None:
+                    text = f"{node.name} (reversion's {view}: any version written back)"
+                    found.append(Finding(path, node.lineno, model, view, text))
+        return found
 
     def _inline_of_bases(self, node: ast.ClassDef, check: FileCheck) -> str | None:
         for base in node.bases:

@@ -3,7 +3,8 @@
 tools/check_service_writes.py reads this. An entry allows one kind of write (`method`) of
 one model in one file; `method` is the call's name (save, create, update, ...) or, for an
 admin, the Django hook it inherits (save_model, delete_model, delete_queryset,
-formset.save). An entry that allows nothing any more fails the check: remove it.
+formset.save) or reversion's page (recover_view, revision_view). An entry that allows
+nothing any more fails the check: remove it.
 """
 
 from __future__ import annotations
@@ -43,15 +44,16 @@ _CONFIRM_PAGE = (
 )
 
 _RECOVERABLE = (
-    "RecoverableAdminMixin (the depot and customer screens): deletes a master-data row "
-    "that nothing refers to (has_delete_permission refuses a depot with staff and a "
-    "customer with sales or payments), after reversion keeps a copy to recover it from; "
-    "simple-history records the deletion and who made it"
+    "RecoverableAdminMixin.recover_view (the depot and customer screens' \"Recover "
+    "deleted\"): reversion's revert writes the row back from its last version. The mixin "
+    "answers 404 unless the version is of a deleted row of the screen's own model (the "
+    "snapshot core.services.master_delete kept); the form's changes are saved by the "
+    "screen's service and core.services.master_recovered checks the row (fields, open "
+    "depot) and writes the audit entry, in the revert's transaction"
 )
 
 ALLOWED: tuple[Allowed, ...] = (
-    Allowed("core/admin_mixins.py", "its model", "delete_model", _RECOVERABLE),
-    Allowed("core/admin_mixins.py", "its model", "delete_queryset", _RECOVERABLE),
+    Allowed("core/admin_mixins.py", "its model", "recover_view", _RECOVERABLE),
     Allowed("core/admin_flow.py", "SubmissionToken", "create", _CONFIRM_PAGE),
     Allowed("core/api/replay.py", "IdempotencyKey", "create", _IDEMPOTENCY),
     Allowed("core/api/replay.py", "IdempotencyKey", "save", _IDEMPOTENCY),

@@ -23,6 +23,7 @@ from core.services.depots import depot_create, depot_open_check, depot_update
 from core.services.master import head_office_check, superuser_check
 from core.services.numbering import document_number_next
 from core.services.outbox import outbox_enqueue
+from core.services.recovery import master_delete, master_recovered
 from core.services.users import (
     assignment_guards,
     user_assignment_validate,
@@ -56,6 +57,8 @@ __all__ = [
     "document_number_next",
     "head_office_check",
     "instance_clean",
+    "master_delete",
+    "master_recovered",
     "outbox_enqueue",
     "readable",
     "superuser_check",

@@ -187,3 +187,47 @@ def test_the_allowlist_allows_what_it_names_and_fails_when_stale(tmp_path):
 @pytest.mark.parametrize("entry", ALLOWED, ids=str)
 def test_every_allowlist_entry_says_why(entry):
     assert len(entry.reason.split()) >= 5
+
+
+def test_an_admin_keeping_reversions_revert_pages_is_found(tmp_path):
+    root = tree(
+        tmp_path,
+        {
+            "core/admin.py": """
+                from django.contrib import admin
+                from reversion.admin import VersionAdmin
+                from core.models import Customer, Depot
+                from core.services import master_delete
+
+                class Recoverable:
+                    def delete_model(self, request, obj):
+                        master_delete(obj=obj, actor=request.user)
+                    def delete_queryset(self, request, queryset):
+                        for obj in queryset:
+                            master_delete(obj=obj, actor=request.user)
+                    def save_model(self, request, obj, form, change):
+                        pass
+                    def recover_view(self, request, version_id, extra_context=None):
+                        return super().recover_view(request, version_id, extra_context)
+                    def revision_view(self, request, object_id, version_id, extra_context=None):
+                        raise NotImplementedError
+
+                @admin.register(Depot)
+                class DepotAdmin(Recoverable, VersionAdmin):
+                    pass
+
+                @admin.register(Customer)
+                class CustomerAdmin(VersionAdmin):
+                    def save_model(self, request, obj, form, change):
+                        pass
+                    def has_delete_permission(self, request, obj=None):
+                        return False
+            """,
+        },
+    )
+
+    assert found(root) == {
+        ("core/admin.py", 16, "its model", "recover_view"),  # super(): reversion's revert
+        ("core/admin.py", 25, "Customer", "recover_view"),
+        ("core/admin.py", 25, "Customer", "revision_view"),
+    }
