@@ -346,7 +346,8 @@ class RateTableResource(resources.ModelResource):
         if self.changes and not result.has_errors() and not result.has_validation_errors():
             rates_set(changes=self.changes, actor=kwargs["user"], batch=self.batch)
         if self.batch is not None:
-            rate_import_discard(batch=self.batch)  # when nothing changed: nothing to undo
+            # When nothing changed: nothing to undo.
+            rate_import_discard(batch=self.batch, actor=kwargs["user"])
 
 
 def import_problems(result) -> list[str]:

@@ -7,7 +7,6 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from core.db import atomic_with_retry
@@ -215,18 +214,25 @@ def rates_set(
     return created
 
 
-@transaction.atomic
+@atomic_with_retry
 def rate_import_begin(*, file_name: str, actor: User) -> RateImport:
     """The batch a rate-table import writes its versions under (rates_set(batch=...)),
     created before the file's rows are checked. No audit entry of its own: each version
-    written under it has one, naming the batch."""
+    written under it has one, naming the batch. Rates are head office's: a sales
+    representative is refused, as by rates_set."""
+    if actor.role == Role.SALES:
+        raise PermissionDenied("Rates are set by head office.")
     return RateImport.objects.create(file_name=file_name, created_by=actor)
 
 
-@transaction.atomic
-def rate_import_discard(*, batch: RateImport) -> bool:
+@atomic_with_retry
+def rate_import_discard(*, batch: RateImport, actor: User) -> bool:
     """Remove a batch no version was written under (the import changed nothing, or was
-    refused): there is nothing to undo. True when it was removed."""
+    refused): there is nothing to undo. True when it was removed. Only the import's own
+    user, or head office, discards it (PermissionDenied)."""
+    if actor.pk != batch.created_by_id and not (actor.is_superuser or actor.role == Role.ADMIN):
+        raise PermissionDenied("Only whoever began this import, or head office, discards it.")
+    batch = RateImport.objects.select_for_update().get(pk=batch.pk)
     if batch.rates.exists():
         return False
     batch.delete()
