@@ -153,3 +153,26 @@ def test_only_head_office_deletes(manager, mistake):
     with pytest.raises(PermissionDenied):
         master_delete(obj=mistake, actor=manager)
     assert Customer.objects.filter(pk=mistake.pk).exists()
+
+
+def test_a_refused_delete_shows_as_a_message_and_deletes_nothing(
+    client, head_office, mistake, monkeypatch
+):
+    import core.admin_mixins
+
+    def refuse(*, obj, actor):
+        raise ValidationError("Customer C777 cannot be deleted: sales refer to it.", code="x")
+
+    monkeypatch.setattr(core.admin_mixins, "master_delete", refuse)
+    client.force_login(head_office)
+    response = delete_in_admin(client, mistake)
+    assert response.status_code == 302
+    page = client.get(response.url)
+    assert b"cannot be deleted: sales refer to it" in page.content
+    response = client.post(
+        reverse("admin:sales_customer_changelist"),
+        {"action": "delete_selected", "_selected_action": [mistake.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert Customer.objects.filter(pk=mistake.pk).exists()
+    assert not AuditLog.objects.filter(action="customer_delete").exists()
