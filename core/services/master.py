@@ -1,5 +1,6 @@
 """What every master-data service (users, depots, products, customers) shares beyond the
-changed fields (changes.py): who may change master data at all.
+changed fields (changes.py): who may change master data at all. Deleting and
+recovering a row: recovery.py.
 
 The role groups' permissions (the migrations' PERMISSIONS, core.roles.grant) give adding,
 changing and deleting users, depots, products and customers to head office only:
