@@ -345,6 +345,10 @@ COMPANY_TAX_ID = env.str("COMPANY_TAX_ID", default="")
 CURRENCY = env.str("CURRENCY", default="")
 # Requests to the public document check (/verify/...) one address may make per minute.
 VERIFY_RATE_PER_MINUTE = env.int("VERIFY_RATE_PER_MINUTE", default=30)
+# How many days before the day it is recorded a payment may be dated (received_on).
+PAYMENT_BACKDATE_DAYS = env.int("PAYMENT_BACKDATE_DAYS", default=31)
+if PAYMENT_BACKDATE_DAYS < 0:
+    raise ImproperlyConfigured("PAYMENT_BACKDATE_DAYS must be 0 or more days.")
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(
