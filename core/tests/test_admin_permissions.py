@@ -55,6 +55,10 @@ EXPECTED = {
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
     # Customers and rates belong to head office; managers read them for their depots.
+    "sales.creditnote": {  # issued by a void only; read-only, managers for their depots
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
     "sales.customer": {  # the customer has sales: close it rather than delete it
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -153,7 +157,7 @@ def objects(north, user_factory):
         sales_rep=rep, depot=north, product=product, quantity=2, kind="COLLECTION", actor=boss
     )
     from sales.models import Customer, RateImport, RateTable
-    from sales.services import payment_record, rate_set, sale_post
+    from sales.services import payment_record, rate_set, sale_post, sale_void
 
     customer = Customer.objects.create(
         code="C001", name="Perera Stores", depot=north, payment_type="CREDIT"
@@ -193,6 +197,16 @@ def objects(north, user_factory):
         "sales.ratetable": RateTable.objects.get(pk=customer.pk),
         "sales.rateimport": RateImport.objects.create(file_name="rates.csv", created_by=boss),
         "sales.transaction": sale,
+        "sales.creditnote": sale_void(
+            transaction=sale_post(
+                customer=customer,
+                sales_rep=rep,
+                actor=boss,
+                lines=[{"product": product, "quantity": 1}],
+            ),
+            actor=boss,
+            reason="wrong customer",
+        ).credit_note,
         "sales.payment": payment_record(customer=customer, amount="10", actor=boss),
         "stock.stocklevel": receipt.to_level,
         "stock.stockmovement": receipt,

@@ -143,6 +143,7 @@ def test_role_groups_hold_the_declared_permissions():
         "sales.view_payment",
         "sales.add_payment",
         "sales.reverse_payment",
+        "sales.view_creditnote",
         "reporting.view_exportjob",
         "reporting.view_reportschedule",
         "reporting.add_reportschedule",
