@@ -67,6 +67,10 @@ EXPECTED = {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
     },
+    "sales.taxrate": {  # versions: head office adds one (tax_rate_set), never changes one
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
     "sales.ratetable": {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -157,7 +161,7 @@ def objects(north, user_factory):
         sales_rep=rep, depot=north, product=product, quantity=2, kind="COLLECTION", actor=boss
     )
     from sales.models import Customer, RateImport, RateTable
-    from sales.services import payment_record, rate_set, sale_post, sale_void
+    from sales.services import payment_record, rate_set, sale_post, sale_void, tax_rate_set
 
     customer = Customer.objects.create(
         code="C001", name="Perera Stores", depot=north, payment_type="CREDIT"
@@ -195,6 +199,7 @@ def objects(north, user_factory):
         "sales.customer": customer,
         "sales.rate": customer.rates.get(),
         "sales.ratetable": RateTable.objects.get(pk=customer.pk),
+        "sales.taxrate": tax_rate_set(rate="10", actor=boss),
         "sales.rateimport": RateImport.objects.create(file_name="rates.csv", created_by=boss),
         "sales.transaction": sale,
         "sales.creditnote": sale_void(

@@ -144,6 +144,7 @@ def test_role_groups_hold_the_declared_permissions():
         "sales.add_payment",
         "sales.reverse_payment",
         "sales.view_creditnote",
+        "sales.view_taxrate",
         "reporting.view_exportjob",
         "reporting.view_reportschedule",
         "reporting.add_reportschedule",
