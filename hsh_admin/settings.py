@@ -236,9 +236,8 @@ RATE_IMPORT_MAX_ROWS = env.int("RATE_IMPORT_MAX_ROWS", default=5_000)
 # --- Tax -------------------------------------------------------------------------------
 # The sales tax's name on documents and screens (its rates: Sales > Tax rates).
 TAX_NAME = env.str("TAX_NAME", default="GST")
-# Whether contract rates and list prices include the tax (the tax is then taken out of
-# each sale's total) or are net of it (the tax is added). Applies to sales posted after
-# a change; posted sales keep their figures.
+# Whether rates include the tax (taken out of a sale's total) or not (added to it).
+# Applies to sales posted after a change; posted sales keep their figures.
 PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=False)
 
 # --- History ---------------------------------------------------------------------------
@@ -334,6 +333,9 @@ def _payment_max_amount(text: str) -> Decimal:
 
 # The most one payment may be (a typo of 150,000,000.00 is refused, not posted).
 PAYMENT_MAX_AMOUNT = _payment_max_amount(env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"))
+# How many days before the day it is recorded a payment may be dated (received_on).
+if (PAYMENT_BACKDATE_DAYS := env.int("PAYMENT_BACKDATE_DAYS", default=31)) < 0:
+    raise ImproperlyConfigured("PAYMENT_BACKDATE_DAYS must be 0 or more days.")
 
 # --- Documents ------------------------------------------------------------------------
 # The seller on every tax invoice, credit note and receipt (billing.services.documents).
@@ -345,10 +347,6 @@ COMPANY_TAX_ID = env.str("COMPANY_TAX_ID", default="")
 CURRENCY = env.str("CURRENCY", default="")
 # Requests to the public document check (/verify/...) one address may make per minute.
 VERIFY_RATE_PER_MINUTE = env.int("VERIFY_RATE_PER_MINUTE", default=30)
-# How many days before the day it is recorded a payment may be dated (received_on).
-PAYMENT_BACKDATE_DAYS = env.int("PAYMENT_BACKDATE_DAYS", default=31)
-if PAYMENT_BACKDATE_DAYS < 0:
-    raise ImproperlyConfigured("PAYMENT_BACKDATE_DAYS must be 0 or more days.")
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url(
