@@ -39,6 +39,21 @@ def rate_version_in_force(
     )
 
 
+def rate_versions_in_force(
+    *, customer: Customer, products: Iterable[Product], at: datetime | None = None
+) -> dict[int, Rate]:
+    """rate_version_in_force for several products in one query: {product id: version}
+    (a product without one is left out; a withdrawn version has rate None)."""
+    at = at or timezone.now()
+    versions = Rate.objects.filter(
+        customer=customer, product__in=[p.pk for p in products], effective_from__lte=at
+    ).order_by("product_id", "-effective_from", "-id")
+    found: dict[int, Rate] = {}
+    for version in versions:  # a handful of price changes per product
+        found.setdefault(version.product_id, version)
+    return found
+
+
 def tax_rate_in_force(*, at: datetime | None = None) -> Decimal:
     """The sales tax rate (percent) in force at `at` (default now): the newest version
     whose effective_from is not after `at` (on a tie, the one created later); 0 when

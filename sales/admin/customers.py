@@ -24,6 +24,7 @@ from sales.selectors import (
     customer_balance,
     customers_with_account,
     rate_version_in_force,
+    rate_versions_in_force,
     unpaid_transactions,
 )
 from stock.models import Product
@@ -98,8 +99,10 @@ class CustomerAdmin(
     @admin.display(description="Current rates")
     def current_rates(self, obj):
         rows = []
-        for product in Product.objects.filter(is_active=True):
-            version = rate_version_in_force(customer=obj, product=product)
+        products = list(Product.objects.filter(is_active=True))
+        versions = rate_versions_in_force(customer=obj, products=products)
+        for product in products:
+            version = versions.get(product.pk)
             rows.append(
                 (
                     product.code,

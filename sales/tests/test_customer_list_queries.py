@@ -125,3 +125,29 @@ def test_the_list_agrees_with_the_one_customer_selectors(
     }
     assert data[ahead.code]["rates"] == {"12.7KG": "3000.00"}
     assert data[ahead.code]["balance"] == "-700.00"
+
+
+def test_the_customer_page_reads_its_rates_in_one_query_whatever_the_products(
+    client, head_office, credit_customer
+):
+    """The "Rates in force" panel: one query for every product's version, not one each."""
+    from stock.models import Product
+
+    client.force_login(head_office)
+    url = f"/admin/sales/customer/{credit_customer.pk}/change/"
+
+    def queries_of_the_page():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(queries), response.content.decode()
+
+    queries_of_the_page()  # caches (content types, the session) warm
+    before, _ = queries_of_the_page()
+    for n in range(3):
+        Product.objects.create(
+            code=f"X{n}KG", name=f"Extra {n} kg", kind="CYLINDER", capacity_kg=Decimal("5")
+        )
+    after, page = queries_of_the_page()
+    assert "X2KG" in page
+    assert after == before
