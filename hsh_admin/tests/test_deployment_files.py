@@ -50,6 +50,17 @@ def test_every_variable_settings_reads_is_in_the_readme():
     assert {name for name in names if f"`{name}`" not in readme} == set()
 
 
+def test_env_example_names_every_variable_settings_reads():
+    """A deployer copies .env.example: every setting is there, set or commented out."""
+    import re
+
+    source = (BASE_DIR / "hsh_admin" / "settings.py").read_text()
+    names = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', source)) - {"ENV_FILE"}
+    example = (BASE_DIR / ".env.example").read_text()
+    assert {"TAX_NAME", "COMPANY_NAME", "OUTBOX_MAX_ATTEMPTS"} <= names
+    assert {name for name in names if f"{name}=" not in example} == set()
+
+
 def _database_user(url):
     from urllib.parse import urlparse
 
