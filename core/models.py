@@ -306,6 +306,7 @@ class OutboxKind(models.TextChoices):
     CREDIT_NOTE = "CREDIT_NOTE", "Credit note"
     RECEIPT = "RECEIPT", "Receipt"
     REVERSAL = "REVERSAL", "Reversal notice"
+    STATEMENT = "STATEMENT", "Statement of account"
 
 
 class OutboxStatus(models.TextChoices):

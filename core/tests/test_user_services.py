@@ -145,6 +145,8 @@ def test_role_groups_hold_the_declared_permissions():
         "sales.reverse_payment",
         "sales.view_creditnote",
         "sales.view_taxrate",
+        "billing.view_customerstatement",
+        "billing.add_customerstatement",
         "reporting.view_exportjob",
         "reporting.view_reportschedule",
         "reporting.add_reportschedule",
