@@ -14,9 +14,13 @@ from billing.services.documents import (
 )
 from billing.services.outbox import outbox_resend, outbox_send
 from billing.services.printing import invoice_printed_record
+from billing.services.statements import Statement, StatementEntry, balance_at, statement_build
 from billing.services.verify import document_verify, verify_code
 
 __all__ = [
+    "Statement",
+    "StatementEntry",
+    "balance_at",
     "credit_note_pdf",
     "document_pdf",
     "document_verify",
@@ -27,6 +31,7 @@ __all__ = [
     "payment_escpos",
     "receipt_escpos",
     "receipt_pdf",
+    "statement_build",
     "thermal_pdf",
     "verify_code",
 ]

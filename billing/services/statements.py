@@ -1,0 +1,232 @@
+"""Statements of account: what a credit customer was charged and paid over a period, with
+the balance brought forward, a running balance, the balance carried and its ageing.
+
+Every entry is dated by its posting (created_at: when the document was issued, or for a
+reversal when the payment was reversed), never by a date a user may set, so a statement of
+a past period always reads the same. The documents that move a credit customer's balance
+are the ones DESIGN.md's balance names: credit sales (invoices; a voided one too, since its
+credit note takes it off), their credit notes, payments, and reversed payments (which
+count back). Cash sales are paid at the counter and never enter an account.
+
+The balance at a moment is those documents' sum up to it, so a statement to today closes
+on exactly sales.selectors.customer_balance.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from sales.models import CreditNote, Customer, Payment, PaymentType, Transaction
+
+ZERO = Decimal("0.00")
+
+# An entry's kind, in the order entries of one moment are listed.
+INVOICE, CREDIT_NOTE, PAYMENT, REVERSAL = "INVOICE", "CREDIT_NOTE", "PAYMENT", "REVERSAL"
+KIND_LABELS = {
+    INVOICE: "Tax invoice",
+    CREDIT_NOTE: "Credit note",
+    PAYMENT: "Payment received",
+    REVERSAL: "Payment reversed",
+}
+_KIND_ORDER = {kind: n for n, kind in enumerate(KIND_LABELS)}
+
+# Ageing buckets: days since the invoice, at the statement's last day.
+AGEING_LABELS = ("Current (0 to 30 days)", "31 to 60 days", "61 to 90 days", "Over 90 days")
+
+
+class StatementEntry(NamedTuple):
+    """One line of a statement: (date, kind, number, debit, credit, balance). Debit is what
+    the customer was charged, credit what was taken off; balance runs after the line."""
+
+    date: date
+    kind: str
+    number: str
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+class Ageing(NamedTuple):
+    """What is unpaid at the statement's last day, by the age of the invoices it is on."""
+
+    current: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    over_90: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.days_31_60 + self.days_61_90 + self.over_90
+
+    def labelled(self) -> list[tuple[str, Decimal]]:
+        return list(zip(AGEING_LABELS, self, strict=True))
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A customer's statement for date_from..date_to (both days included)."""
+
+    customer: Customer
+    date_from: date
+    date_to: date
+    opening_balance: Decimal
+    closing_balance: Decimal
+    entries: list[StatementEntry] = field(default_factory=list)
+    ageing: Ageing = field(default_factory=lambda: Ageing(ZERO, ZERO, ZERO, ZERO))
+    generated_at: datetime = field(default_factory=timezone.now)
+
+    @property
+    def total_debits(self) -> Decimal:
+        return sum((e.debit for e in self.entries), ZERO)
+
+    @property
+    def total_credits(self) -> Decimal:
+        return sum((e.credit for e in self.entries), ZERO)
+
+
+def day_start(day: date) -> datetime:
+    """The first moment of `day` in the business time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def statement_period_check(*, date_from: date | None, date_to: date | None) -> None:
+    """Refuse a period a statement cannot cover, naming the field at fault."""
+    errors: dict[str, ValidationError] = {}
+    if date_from is None:
+        errors["date_from"] = ValidationError(
+            "Give the first day of the statement.", code="statement_date_missing"
+        )
+    if date_to is None:
+        errors["date_to"] = ValidationError(
+            "Give the last day of the statement.", code="statement_date_missing"
+        )
+    if date_from is not None and date_to is not None and date_to < date_from:
+        errors["date_to"] = ValidationError(
+            "The period ends (%(to)s) before it begins (%(from)s).",
+            code="statement_period_reversed",
+            params={"to": f"{date_to:%d %b %Y}", "from": f"{date_from:%d %b %Y}"},
+        )
+    today = timezone.localdate()
+    if date_from is not None and date_from > today:
+        errors["date_from"] = ValidationError(
+            "The period begins in the future (%(from)s); today is %(today)s.",
+            code="statement_period_future",
+            params={"from": f"{date_from:%d %b %Y}", "today": f"{today:%d %b %Y}"},
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _credit_sales(customer: Customer) -> QuerySet[Transaction]:
+    return Transaction.objects.filter(customer=customer, payment_type=PaymentType.CREDIT)
+
+
+def _credit_notes(customer: Customer) -> QuerySet[CreditNote]:
+    return CreditNote.objects.filter(
+        transaction__customer=customer, transaction__payment_type=PaymentType.CREDIT
+    )
+
+
+def _sum(queryset: QuerySet, column: str) -> Decimal:  # type: ignore[type-arg]
+    return queryset.aggregate(total=Sum(column))["total"] or ZERO
+
+
+def balance_at(*, customer: Customer, before: datetime, inclusive: bool = False) -> Decimal:
+    """The customer's balance from every document posted before `before` (or at it too,
+    with `inclusive`): credit sales - credit notes + reversed payments - payments."""
+    op = "lte" if inclusive else "lt"
+    sold = _sum(_credit_sales(customer).filter(**{f"created_at__{op}": before}), "total_amount")
+    credited = _sum(_credit_notes(customer).filter(**{f"created_at__{op}": before}), "amount")
+    payments = Payment.objects.filter(customer=customer)
+    paid = _sum(payments.filter(**{f"created_at__{op}": before}), "amount")
+    reversed_ = _sum(payments.filter(**{f"reversed_at__{op}": before}), "amount")
+    return sold - credited - paid + reversed_
+
+
+def _period_entries(customer: Customer, start: datetime, end: datetime) -> list[tuple]:  # type: ignore[type-arg]
+    """(moment, kind, id, number, debit, credit) of every document posted in [start, end)."""
+    rows: list[tuple] = []  # type: ignore[type-arg]
+    for moment, pk, number, amount in (
+        _credit_sales(customer)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .values_list("created_at", "pk", "number", "total_amount")
+    ):
+        rows.append((moment, INVOICE, pk, number, amount, ZERO))
+    for moment, pk, number, amount in (
+        _credit_notes(customer)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .values_list("created_at", "pk", "number", "amount")
+    ):
+        rows.append((moment, CREDIT_NOTE, pk, number, ZERO, amount))
+    payments = Payment.objects.filter(customer=customer)
+    for moment, pk, number, amount in payments.filter(
+        created_at__gte=start, created_at__lt=end
+    ).values_list("created_at", "pk", "number", "amount"):
+        rows.append((moment, PAYMENT, pk, number, ZERO, amount))
+    for reversed_at, pk, number, amount in payments.filter(
+        reversed_at__gte=start, reversed_at__lt=end
+    ).values_list("reversed_at", "pk", "number", "amount"):
+        rows.append((reversed_at, REVERSAL, pk, number, amount, ZERO))
+    rows.sort(key=lambda row: (row[0], _KIND_ORDER[row[1]], row[2]))
+    return rows
+
+
+def _ageing(customer: Customer, closing: Decimal, end: datetime, last_day: date) -> Ageing:
+    """Balance-forward ageing: what is owed is taken to be the newest invoices (payments
+    settle the oldest first), so the closing balance is spread over the invoices still in
+    force at `end`, newest first, each into the bucket of its age at `last_day`."""
+    buckets = [ZERO, ZERO, ZERO, ZERO]
+    remaining = closing
+    if remaining <= 0:
+        return Ageing(*buckets)
+    invoices = (
+        _credit_sales(customer)
+        .filter(created_at__lt=end)
+        .filter(Q(voided_at__isnull=True) | Q(voided_at__gte=end))
+        .order_by("-created_at", "-id")
+        .values_list("created_at", "total_amount")
+    )
+    for moment, total in invoices.iterator(chunk_size=200):
+        share = min(total, remaining)
+        age = (last_day - timezone.localdate(moment)).days
+        buckets[0 if age <= 30 else 1 if age <= 60 else 2 if age <= 90 else 3] += share
+        remaining -= share
+        if remaining <= 0:
+            break
+    buckets[3] += remaining  # nothing left in practice: the balance never exceeds the invoices
+    return Ageing(*buckets)
+
+
+def statement_build(*, customer: Customer, date_from: date, date_to: date) -> Statement:
+    """The customer's statement from `date_from` to `date_to` (both days included, in the
+    business time zone): opening balance, every document in order with a running balance,
+    closing balance and the ageing of what is unpaid. Reads only; refuses a period that
+    ends before it begins or begins in the future (ValidationError keyed by field)."""
+    statement_period_check(date_from=date_from, date_to=date_to)
+    start, end = day_start(date_from), day_start(date_to + timedelta(days=1))
+    opening = balance_at(customer=customer, before=start)
+    balance = opening
+    entries: list[StatementEntry] = []
+    for moment, kind, _pk, number, debit, credit in _period_entries(customer, start, end):
+        balance = balance + debit - credit
+        entries.append(
+            StatementEntry(timezone.localdate(moment), kind, number, debit, credit, balance)
+        )
+    return Statement(
+        customer=customer,
+        date_from=date_from,
+        date_to=date_to,
+        opening_balance=opening,
+        closing_balance=balance,
+        entries=entries,
+        ageing=_ageing(customer, balance, end, date_to),
+    )
