@@ -1,12 +1,13 @@
 """billing's pages: the public document check and the admin's PDF downloads."""
 
-from django.urls import path
+from django.urls import include, path
 
 from billing import views
 
 app_name = "billing"
 
 urlpatterns = [
+    path("", include("billing.statement_urls")),
     path("verify/<str:number>/<str:code>/", views.verify, name="verify"),
     path(
         "admin/billing/sales/<int:pk>/invoice.pdf", views.sale_invoice_pdf, name="sale_invoice_pdf"
