@@ -14,6 +14,7 @@ from billing.services.documents import (
 )
 from billing.services.outbox import outbox_resend, outbox_send
 from billing.services.printing import invoice_printed_record
+from billing.services.statement_issue import statement_issue
 from billing.services.statements import Statement, StatementEntry, balance_at, statement_build
 from billing.services.verify import document_verify, verify_code
 
@@ -32,6 +33,7 @@ __all__ = [
     "receipt_escpos",
     "receipt_pdf",
     "statement_build",
+    "statement_issue",
     "thermal_pdf",
     "verify_code",
 ]
