@@ -15,6 +15,13 @@ from billing.services.documents import (
 from billing.services.outbox import outbox_resend, outbox_send
 from billing.services.printing import invoice_printed_record
 from billing.services.statement_issue import statement_issue
+from billing.services.statement_pdf import statement_pdf
+from billing.services.statement_run import (
+    statement_run_execute,
+    statement_run_monthly,
+    statement_run_start,
+    statement_runs_resume,
+)
 from billing.services.statements import Statement, StatementEntry, balance_at, statement_build
 from billing.services.verify import document_verify, verify_code
 
@@ -34,6 +41,11 @@ __all__ = [
     "receipt_pdf",
     "statement_build",
     "statement_issue",
+    "statement_pdf",
+    "statement_run_execute",
+    "statement_run_monthly",
+    "statement_run_start",
+    "statement_runs_resume",
     "thermal_pdf",
     "verify_code",
 ]

@@ -3,6 +3,7 @@ PDFs, the thermal copy as ESC/POS bytes or an 80 mm PDF, and the PDF an outbox m
 attaches. Each reads its document in a few queries and draws it through one shape
 (billing.services.layout.Document), so every copy of a document says the same."""
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -14,11 +15,19 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from billing.services.escpos import escpos_bytes
-from billing.services.layout import Column, Document, Party, document_style, money
+from billing.services.layout import (
+    Column,
+    Document,
+    customer_party,
+    document_style,
+    money,
+    seller_party,
+)
 from billing.services.pdf import a4_pdf, roll_pdf
+from billing.services.statement_pdf import statement_pdf
+from billing.services.statements import balance_at, statement_build
 from billing.services.verify import document_code, verify_url
 from sales.models import CreditNote, Payment, PaymentType, Transaction, TransactionLine
-from sales.selectors import customer_balance
 
 ZERO = Decimal("0")
 INVOICE_COLUMNS = (
@@ -33,18 +42,6 @@ INVOICE_COLUMNS = (
 def _when(moment: Any) -> str:
     """A moment as people read it, in the business time zone: 30 Nov 2026, 17:05."""
     return date_format(timezone.localtime(moment), "j M Y, H:i")
-
-
-def _seller() -> Party:
-    lines = [line.strip() for line in str(settings.COMPANY_ADDRESS).split("\n") if line.strip()]
-    if settings.COMPANY_TAX_ID:
-        lines.append(f"Tax ID: {settings.COMPANY_TAX_ID}")
-    return Party(name=str(settings.COMPANY_NAME), lines=tuple(lines))
-
-
-def _customer(customer: Any) -> Party:
-    address = [line.strip() for line in str(customer.address).split("\n") if line.strip()]
-    return Party(name=f"{customer.name} ({customer.code})", lines=tuple(address))
 
 
 def _quantity(value: Decimal) -> str:
@@ -64,8 +61,8 @@ def _base(kind: str, document: Any, customer: Any, **fields: Any) -> Document:
         kind=kind,
         title=str(style["titles"].get(kind, kind)),
         number=document.number,
-        seller=_seller(),
-        customer=_customer(customer),
+        seller=seller_party(),
+        customer=customer_party(customer),
         qr=qr,
         code=code,
         footer=tuple(style["footer"]),
@@ -139,8 +136,10 @@ def invoice_document(*, transaction: Transaction) -> Document:
         )
         notes.append(f"VOID: reversed by credit note {credit or ''}. {sale.void_reason}".strip())
     if sale.payment_type == PaymentType.CREDIT:
-        balance = customer_balance(customer=sale.customer)
-        facts.append(("Account balance", money(balance)))
+        # As it stood right after this invoice, so every copy of it (a reprint, a resend
+        # months later) says the same, whatever was posted since.
+        balance = balance_at(customer=sale.customer, before=sale.created_at, inclusive=True)
+        facts.append(("Account balance after this invoice", money(balance)))
     return _base(
         "invoice",
         sale,
@@ -263,4 +262,13 @@ def document_pdf(message: Any) -> tuple[str, bytes]:
     A4 PDF of the document it names (document_type, document_id)."""
     model = apps.get_model(message.document_type)
     document = model._default_manager.get(pk=message.document_id)
+    if model._meta.label_lower == "billing.customerstatement":
+        # Built again from the documents of its period, which never change.
+        statement = replace(
+            statement_build(
+                customer=document.customer, date_from=document.date_from, date_to=document.date_to
+            ),
+            generated_at=document.created_at,
+        )
+        return f"{document.number}.pdf", statement_pdf(statement=statement, number=document.number)
     return f"{document.number}.pdf", a4_pdf(_document_of(document))

@@ -26,6 +26,7 @@ DEFAULT_STYLE: dict[str, Any] = {
         "credit_note": "CREDIT NOTE",
         "receipt": "RECEIPT",
         "reversal": "PAYMENT REVERSAL NOTICE",
+        "statement": "STATEMENT OF ACCOUNT",
     },
 }
 
@@ -37,7 +38,10 @@ def document_style() -> dict[str, Any]:
     A key it leaves out keeps its default."""
     style = dict(DEFAULT_STYLE)
     if STYLE_FILE.exists():
-        style.update(json.loads(STYLE_FILE.read_text(encoding="utf-8")))
+        chosen = json.loads(STYLE_FILE.read_text(encoding="utf-8"))
+        # A title the file leaves out keeps its default too (a statement's, say).
+        titles = {**DEFAULT_STYLE["titles"], **chosen.get("titles", {})}
+        style.update(chosen, titles=titles)
     return style
 
 
@@ -55,6 +59,20 @@ class Party:
     lines: tuple[str, ...] = ()
 
 
+def seller_party() -> Party:
+    """The seller as every document names it: COMPANY_NAME, its address and tax id."""
+    lines = [line.strip() for line in str(settings.COMPANY_ADDRESS).split("\n") if line.strip()]
+    if settings.COMPANY_TAX_ID:
+        lines.append(f"Tax ID: {settings.COMPANY_TAX_ID}")
+    return Party(name=str(settings.COMPANY_NAME), lines=tuple(lines))
+
+
+def customer_party(customer: Any) -> Party:
+    """The customer as every document names it: name (code) and address lines."""
+    address = [line.strip() for line in str(customer.address).split("\n") if line.strip()]
+    return Party(name=f"{customer.name} ({customer.code})", lines=tuple(address))
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
@@ -66,7 +84,7 @@ class Column:
 class Document:
     """A printable document: heading, parties, a table, totals and the QR block."""
 
-    kind: str  # "invoice", "credit_note", "receipt", "reversal"
+    kind: str  # "invoice", "credit_note", "receipt", "reversal", "statement"
     title: str
     number: str
     date: str  # readable, in the business time zone

@@ -46,7 +46,7 @@ def qr_draw(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
             c += 1
 
 
-def _logo(canvas: Canvas, name: str, x: float, top: float) -> float:
+def logo_draw(canvas: Canvas, name: str, x: float, top: float) -> float:
     """Draw the style's logo (a PNG or JPEG under templates/billing/) 14 mm high; its width."""
     path = Path(settings.BASE_DIR) / "templates" / "billing" / name
     if not name or not path.is_file():
@@ -64,22 +64,19 @@ def _logo(canvas: Canvas, name: str, x: float, top: float) -> float:
     return 42 * mm
 
 
-def a4_pdf(document: Document) -> bytes:
-    """The document on A4 pages: seller and title, customer, facts, the table (continued
-    on further pages when long), totals, notes and the QR code with its verify code."""
+def heading_draw(canvas: Canvas, document: Document) -> float:
+    """The top of a document's first page: the logo and seller (left), the title, number
+    and date (right), then the customer (left) and the facts (right). Returns the height
+    below them where the page goes on."""
     style = document_style()
     font, bold, size = style["font"], style["font_bold"], float(style["font_size"])
     accent = HexColor(style["accent"])
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(f"{document.title} {document.number}")
-    canvas.setAuthor(document.seller.name)
     width, height = A4
     left, right = MARGIN, width - MARGIN
     top = height - MARGIN
 
     # Seller (left, after the logo) and the title block (right).
-    x = left + _logo(canvas, str(style.get("logo") or ""), left, top)
+    x = left + logo_draw(canvas, str(style.get("logo") or ""), left, top)
     canvas.setFont(bold, size + 4)
     canvas.drawString(x, top - 12, document.seller.name)
     canvas.setFont(font, size)
@@ -111,20 +108,36 @@ def a4_pdf(document: Document) -> bytes:
         canvas.drawRightString(right, fy, value)
         fy -= size + 3
     y = min(y, fy) - 22
+    return y
+
+
+def a4_pdf(document: Document) -> bytes:
+    """The document on A4 pages: seller and title, customer, facts, the table (continued
+    on further pages when long), totals, notes and the QR code with its verify code."""
+    style = document_style()
+    font, bold, size = style["font"], style["font_bold"], float(style["font_size"])
+    accent = HexColor(style["accent"])
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    canvas.setTitle(f"{document.title} {document.number}")
+    canvas.setAuthor(document.seller.name)
+    width, height = A4
+    left, right = MARGIN, width - MARGIN
+    y = heading_draw(canvas, document)
 
     # The table.
     total_width = right - left
     if document.columns:
-        y = _table_header(canvas, document, left, y, total_width, bold, size, accent)
+        y = table_header_draw(canvas, document, left, y, total_width, bold, size, accent)
         canvas.setFont(font, size)
         for row in document.rows:
             if y < MARGIN + 160:
                 canvas.showPage()
-                y = _table_header(
+                y = table_header_draw(
                     canvas, document, left, height - MARGIN, total_width, bold, size, accent
                 )
                 canvas.setFont(font, size)
-            _table_row(canvas, document, row, left, y, total_width)
+            table_row_draw(canvas, document, row, left, y, total_width)
             y -= size + 8
         canvas.setStrokeColor(accent)
         canvas.line(left, y + size + 3, right, y + size + 3)
@@ -161,7 +174,7 @@ def a4_pdf(document: Document) -> bytes:
     return buffer.getvalue()
 
 
-def _table_header(
+def table_header_draw(
     canvas: Canvas,
     document: Document,
     left: float,
@@ -175,12 +188,12 @@ def _table_header(
     canvas.rect(left, y - 4, total_width, size + 8, stroke=0, fill=1)
     canvas.setFillColor(white)
     canvas.setFont(bold, size)
-    _table_row(canvas, document, tuple(c.title for c in document.columns), left, y, total_width)
+    table_row_draw(canvas, document, tuple(c.title for c in document.columns), left, y, total_width)
     canvas.setFillColorRGB(0, 0, 0)
     return y - size - 10
 
 
-def _table_row(
+def table_row_draw(
     canvas: Canvas,
     document: Document,
     row: tuple[str, ...],

@@ -18,12 +18,15 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from sales.amounts import MONEY
 from sales.models import CreditNote, Customer, Payment, PaymentType, Transaction
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 # An entry's kind, in the order entries of one moment are listed.
 INVOICE, CREDIT_NOTE, PAYMENT, REVERSAL = "INVOICE", "CREDIT_NOTE", "PAYMENT", "REVERSAL"
@@ -136,20 +139,40 @@ def _credit_notes(customer: Customer) -> QuerySet[CreditNote]:
     )
 
 
-def _sum(queryset: QuerySet, column: str) -> Decimal:  # type: ignore[type-arg]
-    return queryset.aggregate(total=Sum(column))["total"] or ZERO
+def _total(queryset: QuerySet, group: str, column: str) -> Coalesce:  # type: ignore[type-arg]
+    """The sum of `column` over `queryset` (one customer's rows), as a subquery."""
+    summed = queryset.order_by().values(group).annotate(total=Sum(column)).values("total")[:1]
+    return Coalesce(Subquery(summed), Value(ZERO), output_field=DecimalField(**MONEY))
 
 
 def balance_at(*, customer: Customer, before: datetime, inclusive: bool = False) -> Decimal:
     """The customer's balance from every document posted before `before` (or at it too,
-    with `inclusive`): credit sales - credit notes + reversed payments - payments."""
+    with `inclusive`): credit sales - credit notes + reversed payments - payments. One
+    query (an invoice's "balance after this invoice" reads it on every rendering)."""
     op = "lte" if inclusive else "lt"
-    sold = _sum(_credit_sales(customer).filter(**{f"created_at__{op}": before}), "total_amount")
-    credited = _sum(_credit_notes(customer).filter(**{f"created_at__{op}": before}), "amount")
     payments = Payment.objects.filter(customer=customer)
-    paid = _sum(payments.filter(**{f"created_at__{op}": before}), "amount")
-    reversed_ = _sum(payments.filter(**{f"reversed_at__{op}": before}), "amount")
-    return sold - credited - paid + reversed_
+    sold, credited, paid, reversed_ = (
+        Customer.objects.filter(pk=customer.pk)
+        .annotate(
+            sold=_total(
+                _credit_sales(customer).filter(**{f"created_at__{op}": before}),
+                "customer",
+                "total_amount",
+            ),
+            credited=_total(
+                _credit_notes(customer).filter(**{f"created_at__{op}": before}),
+                "transaction__customer",
+                "amount",
+            ),
+            paid=_total(payments.filter(**{f"created_at__{op}": before}), "customer", "amount"),
+            reversed_=_total(
+                payments.filter(**{f"reversed_at__{op}": before}), "customer", "amount"
+            ),
+        )
+        .values_list("sold", "credited", "paid", "reversed_")
+        .get()
+    )
+    return Decimal(sold - credited - paid + reversed_).quantize(CENT)
 
 
 def _period_entries(customer: Customer, start: datetime, end: datetime) -> list[tuple]:  # type: ignore[type-arg]
