@@ -12,4 +12,5 @@ BENCHMARKS: list[str] = [
     "rate_import",
     "summary",
     "billing_render",
+    "sale_posting_tax",
 ]
