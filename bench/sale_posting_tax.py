@@ -20,7 +20,6 @@ against "before". Target: tax + outbox at least 0.9x before.
 """
 
 import statistics
-import time
 from decimal import Decimal
 
 from django.conf import settings
