@@ -35,4 +35,11 @@ urlpatterns = [
         views.credit_note_thermal_pdf,
         name="credit_note_thermal_pdf",
     ),
+    path("admin/billing/sales/<int:pk>/resend/", views.sale_resend, name="sale_resend"),
+    path("admin/billing/payments/<int:pk>/resend/", views.payment_resend, name="payment_resend"),
+    path(
+        "admin/billing/credit-notes/<int:pk>/resend/",
+        views.credit_note_resend,
+        name="credit_note_resend",
+    ),
 ]

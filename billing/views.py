@@ -1,18 +1,20 @@
 """Pages of billing outside the field API: the public check of a printed document
-(/verify/<number>/<code>/), and the admin's downloads of a document's PDFs."""
+(/verify/<number>/<code>/), the admin's downloads of a document's PDFs, and the
+"Resend by e-mail" buttons of a sale's, payment's and credit note's pages."""
 
 import time
 from typing import TypeVar
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import (
     credit_note_pdf,
@@ -23,6 +25,7 @@ from billing.services import (
     thermal_pdf,
 )
 from billing.services.layout import money
+from billing.services.resend import document_resend
 from core.auth import client_ip
 from core.models import User
 from core.scoping import scope_queryset
@@ -134,3 +137,41 @@ def credit_note_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
 def credit_note_thermal_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     note = _visible(request, CreditNote, pk, "transaction__depot")
     return _pdf(thermal_pdf(document=note), f"{note.number}-80mm.pdf")
+
+
+def _resend(
+    request: HttpRequest, document: Transaction | CreditNote | Payment
+) -> HttpResponseRedirect:
+    """E-mail `document` again (head office: core.resend_outboxmessage) and go back to
+    its page, saying what happened or why not."""
+    opts = document._meta
+    back = redirect(f"admin:{opts.app_label}_{opts.model_name}_change", document.pk)
+    if not _staff(request).has_perm("core.resend_outboxmessage"):
+        messages.error(request, "E-mails are resent by head office.")
+        return back
+    try:
+        message = document_resend(document=document, actor=_staff(request))
+    except (ValidationError, PermissionDenied) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, text)
+        return back
+    messages.success(request, f"{message.number} will be e-mailed to {message.to} now.")
+    return back
+
+
+@staff_member_required
+@require_POST
+def sale_resend(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    return _resend(request, _visible(request, Transaction, pk, "depot"))
+
+
+@staff_member_required
+@require_POST
+def payment_resend(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    return _resend(request, _visible(request, Payment, pk, "depot"))
+
+
+@staff_member_required
+@require_POST
+def credit_note_resend(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    return _resend(request, _visible(request, CreditNote, pk, "transaction__depot"))

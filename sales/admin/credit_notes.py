@@ -2,9 +2,11 @@
 sale_void and never changed."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 
 from core.admin_flow import CappedCountPaginator
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
+from sales.admin.document_pages import credit_note_context
 from sales.admin.inlines import ReadOnlyInline
 from sales.models import CreditNote
 
@@ -24,6 +26,16 @@ class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmi
     def customer(self, obj: CreditNote) -> str:
         return str(obj.transaction.customer)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_resend": request.user.has_perm("core.resend_outboxmessage"),
+        }
+        note = self.get_object(request, unquote(object_id))
+        if note is not None:  # else the admin says it does not exist
+            extra_context["page"] = credit_note_context(note)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_search_results(self, request, queryset, search_term):
         """A credit note's number, typed in any case (the unique index answers it)."""
         term = search_term.replace("\x00", "").strip()
@@ -33,7 +45,7 @@ class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmi
 
 
 class CreditNoteInline(ReadOnlyInline):
-    """On a voided sale's page: the credit note that reverses it."""
+    """A voided sale's credit note as an inline (the sale's page shows it in its own panel)."""
 
     model = CreditNote
     fields = ("number", "created_at", "amount", "reason", "created_by")

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -11,7 +12,7 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.models import AuditLog
 from sales import services
-from sales.admin.inlines import AllocationInline
+from sales.admin.document_pages import payment_context
 from sales.forms import PaymentForm, PaymentReverseForm
 from sales.models import Payment
 from sales.selectors import customer_balance
@@ -57,7 +58,7 @@ class PaymentAdmin(DepotScopedAdminMixin, HistoryAdmin):
     list_select_related = ("customer", "received_by", "reversed_by")
     show_full_result_count = False
     paginator = CappedCountPaginator
-    inlines = [AllocationInline]
+    inlines = ()  # its allocations: the page's own panel, with links and readable money
     actions = ["reverse_selected"]
     exclude = ("idempotency_key", "request_fingerprint")
 
@@ -100,7 +101,11 @@ class PaymentAdmin(DepotScopedAdminMixin, HistoryAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_reverse": self.has_reverse_permission(request),
+            "can_resend": request.user.has_perm("core.resend_outboxmessage"),
         }
+        payment = self.get_object(request, unquote(object_id))
+        if payment is not None:  # else the admin says it does not exist
+            extra_context["page"] = payment_context(payment)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Reverse the selected payments…", permissions=["reverse"])

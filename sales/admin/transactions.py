@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
@@ -12,24 +13,47 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.numbers import money_text
 from sales import services
-from sales.admin.credit_notes import CreditNoteInline
-from sales.admin.inlines import AllocationInline, LineInline, MeterInline
+from sales.admin.document_pages import sale_context
+from sales.delivery_status import (
+    INVOICE_FILTERS,
+    invoice_filter,
+    row_status_words,
+    with_invoice_status,
+)
 from sales.forms import SaleForm, VoidForm
-from sales.models import Customer, MeterSale, PaymentType, Transaction, TransactionStatus
+from sales.models import Customer, MeterSale, PaymentType, Transaction
 from sales.selectors import customer_balance
 
 
 class UnpaidFilter(admin.SimpleListFilter):
     title = "payment"
-    parameter_name = "unpaid"
+    parameter_name = "unpaid"  # "1": the customer page's "All unpaid sales" link
 
     def lookups(self, request, model_admin):
-        return [("1", "Unpaid credit sales")]
+        return [("1", "Unpaid credit sales"), ("part", "Part paid"), ("paid", "Paid")]
 
     def queryset(self, request, queryset):
         if self.value() == "1":
             return queryset.unpaid_credit()
+        if self.value() == "part":
+            return invoice_filter(queryset, "part_paid")
+        if self.value() == "paid":
+            return invoice_filter(queryset, "paid")
         return queryset
+
+
+class InvoiceFilter(admin.SimpleListFilter):
+    """Where each invoice got to: printed, e-mailed, failed, ... (sales.delivery_status)."""
+
+    title = "invoice"
+    parameter_name = "invoice"
+
+    def lookups(self, request, model_admin):
+        shown = ("generated", "printed", "emailed", "email_failed", "email_waiting", "void")
+        return [(value, INVOICE_FILTERS[value][0]) for value in shown]
+
+    def queryset(self, request, queryset):
+        return invoice_filter(queryset, self.value() or "")
 
 
 @admin.register(Transaction)
@@ -44,16 +68,25 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
         "total_amount",
         "amount_paid",
         "status",
+        "invoice",
     )
-    list_filter = ("status", "payment_type", UnpaidFilter, "depot", "created_at")
+    list_filter = ("status", "payment_type", InvoiceFilter, UnpaidFilter, "depot", "created_at")
     search_fields = ("=number", "=customer__code", "customer__name")
     list_select_related = ("customer", "sales_rep", "depot")
     show_full_result_count = False
     paginator = CappedCountPaginator
     raw_id_fields = ("customer",)
-    inlines = [LineInline, MeterInline, AllocationInline]
+    inlines = ()  # lines, meter, payments and credit note: the page's own panels
     actions = ["void_selected"]
     exclude = ("idempotency_key", "request_fingerprint")
+
+    def get_queryset(self, request):
+        # The invoice column's four flags: EXISTS subqueries of the page's one query.
+        return with_invoice_status(super().get_queryset(request))
+
+    @admin.display(description="Invoice")
+    def invoice(self, obj):
+        return row_status_words(obj)
 
     def get_search_results(self, request, queryset, search_term):
         """A sale's number, or a customer's code or part of their name. Each through an
@@ -100,12 +133,6 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     def total(self, obj):
         return money_text(obj.total_amount)
 
-    def get_inlines(self, request, obj):
-        inlines = list(super().get_inlines(request, obj))
-        if obj is not None and obj.status == TransactionStatus.VOID:
-            inlines.append(CreditNoteInline)  # the credit note the void issued
-        return inlines
-
     def has_change_permission(self, request, obj=None):
         return False
 
@@ -123,7 +150,11 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_void": request.user.has_perm("sales.void_transaction"),
+            "can_resend": request.user.has_perm("core.resend_outboxmessage"),
         }
+        sale = self.get_object(request, unquote(object_id))
+        if sale is not None:  # else the admin says it does not exist
+            extra_context["page"] = sale_context(sale)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Void the selected sales…", permissions=["void"])

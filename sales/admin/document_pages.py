@@ -1,0 +1,241 @@
+"""What a posted document's page shows beside its fields: the sale's lines and money, the
+payments that settled it, its credit note, and how each document reached the customer
+(printed, e-mailed, paid), in words, money with separators, readable dates.
+
+Links go to admin pages and to billing's downloads by URL name (sales never imports
+billing: the URLs are looked up, not the views)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from core.numbers import money_text
+from sales.delivery_status import Delivery, document_delivery, invoice_status
+from sales.models import CreditNote, MeterSale, Payment, PaymentType, Transaction
+
+
+def money(amount: Decimal | int | None) -> str:
+    """12,500.00, with the CURRENCY setting in front when it is set ("LKR 12,500.00")."""
+    text = money_text(amount or 0)
+    currency = getattr(settings, "CURRENCY", "")
+    return f"{currency} {text}" if currency else text
+
+
+def moment(value: Any) -> str:
+    """30 Nov 2026 14:05, in the business time zone; "" for none."""
+    if value is None:
+        return ""
+    return date_format(timezone.localtime(value), "j M Y H:i")
+
+
+def day(value: Any) -> str:
+    return "" if value is None else date_format(value, "j M Y")
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    text: str
+    state: str = ""  # "ok", "warn", "bad": the colour of the text
+    link: str = ""
+    link_text: str = ""
+
+
+def email_rows(delivery: Delivery, *, never: str) -> list[Row]:
+    """One row per e-mail of a document, newest first; `never` when there was none."""
+    if not delivery.emails:
+        return [Row("E-mailed", never, "warn")]
+    rows = []
+    for email in delivery.emails:
+        again = " (resent)" if email.is_resend else ""
+        if email.status == "SENT":
+            text, state = f"Sent {moment(email.sent_at)} to {email.to}{again}", "ok"
+        elif email.status == "FAILED":
+            text = (
+                f"Failed to {email.to}{again} after {email.attempts} attempt"
+                f"{'s' if email.attempts != 1 else ''}: {email.last_error}"
+            )
+            state = "bad"
+        else:
+            reason = f"; last attempt: {email.last_error}" if email.last_error else ""
+            queued = moment(email.created_at)
+            text = f"{email.status_label} to {email.to}{again} (queued {queued}){reason}"
+            state = "warn"
+        rows.append(Row("E-mailed", text, state))
+    return rows
+
+
+def _no_email(customer_text: str) -> str:
+    return (
+        f"Not e-mailed: {customer_text} had no e-mail address for documents when it was "
+        "posted (or chose paper)."
+    )
+
+
+def sale_context(sale: Transaction) -> dict[str, Any]:
+    status = invoice_status(sale=sale)
+    customer = sale.customer
+    rows = [Row("Generated", f"{moment(sale.created_at)} ({sale.number}, posted)", "ok")]
+    if status.printed:
+        for copy in status.printed:
+            rows.append(
+                Row("Printed", f"{moment(copy.at)} by {copy.by}: {copy.format} from {copy.via}")
+            )
+    else:
+        rows.append(Row("Printed", "Not printed yet.", "warn"))
+    rows += email_rows(status.delivery, never=_no_email(f"{customer.code} {customer.name}"))
+    if status.is_void:
+        rows.append(Row("Paid", "Void: nothing is owed.", ""))
+    elif sale.payment_type == PaymentType.CASH:
+        rows.append(Row("Paid", f"Cash sale: {money(sale.amount_paid)} paid at posting.", "ok"))
+    elif status.payment == "paid":
+        rows.append(Row("Paid", f"Paid in full: {money(sale.total_amount)}.", "ok"))
+    elif status.payment == "part paid":
+        rows.append(
+            Row(
+                "Paid",
+                f"Part paid: {money(sale.amount_paid)} of {money(sale.total_amount)}; "
+                f"{money(status.due)} due.",
+                "warn",
+            )
+        )
+    else:
+        rows.append(Row("Paid", f"Unpaid: {money(status.due)} due.", "bad"))
+    note = getattr(sale, "credit_note", None) if status.is_void else None
+    if note is not None:
+        rows.append(
+            Row(
+                "Voided",
+                f"{moment(sale.voided_at)} by {sale.voided_by or note.created_by}: "
+                f"{sale.void_reason}. Credit note {note.number} of {money(note.amount)}.",
+                "bad",
+                reverse("billing:credit_note_pdf", args=[note.pk]),
+                f"{note.number} (PDF)",
+            )
+        )
+    meter = MeterSale.objects.filter(transaction=sale).select_related("product").first()
+    allocations = [
+        {
+            "payment": a.payment.number,
+            "payment_url": reverse("admin:sales_payment_change", args=[a.payment_id]),
+            "amount": money(a.amount),
+            "released": a.amount < 0,
+            "date": moment(a.created_at),
+            "received_on": day(a.payment.received_on),
+            "reversed": a.payment.reversed_at is not None,
+        }
+        for a in sale.allocations.select_related("payment").order_by("id")
+    ]
+    return {
+        "status_words": status.words,
+        "status_rows": rows,
+        "lines": [
+            {
+                "product": line.product.code,
+                "quantity": line.quantity,
+                "empties": line.empties_returned,
+                "rate": money(line.rate),
+                "subtotal": money(line.subtotal),
+            }
+            for line in sale.lines.select_related("product")
+        ],
+        "meter": None
+        if meter is None
+        else {
+            "product": meter.product.code,
+            "last": meter.last_reading,
+            "latest": meter.latest_reading,
+            "quantity": meter.quantity,
+            "rate": money(meter.rate),
+            "subtotal": money(meter.subtotal),
+        },
+        "amounts": [
+            ("Net", money(sale.total_amount if sale.net_amount is None else sale.net_amount)),
+            (f"{settings.TAX_NAME} at {sale.tax_rate} %", money(sale.tax_amount)),
+            ("Deposits", money(getattr(sale, "deposit_amount", 0))),
+            ("Total", money(sale.total_amount)),
+            ("Paid", money(sale.amount_paid)),
+            ("Due", money(status.due)),
+        ],
+        "allocations": allocations,
+        "credit_note": None
+        if note is None
+        else {
+            "number": note.number,
+            "url": reverse("admin:sales_creditnote_change", args=[note.pk]),
+            "pdf": reverse("billing:credit_note_pdf", args=[note.pk]),
+            "date": moment(note.created_at),
+            "reason": note.reason,
+            "amount": money(note.amount),
+        },
+        "resend_url": reverse("billing:sale_resend", args=[sale.pk]),
+    }
+
+
+def payment_context(payment: Payment) -> dict[str, Any]:
+    customer = payment.customer
+    allocations = [
+        {
+            "sale": a.transaction.number,
+            "sale_url": reverse("admin:sales_transaction_change", args=[a.transaction_id]),
+            "amount": money(a.amount),
+            "released": a.amount < 0,
+            "date": moment(a.created_at),
+        }
+        for a in payment.allocations.select_related("transaction").order_by("id")
+    ]
+    rows = [
+        Row("Received", f"{day(payment.received_on)} by {payment.received_by}", "ok"),
+        Row(
+            "Method",
+            payment.get_method_display()
+            + (f", reference {payment.reference}" if payment.reference else ""),
+        ),
+        Row("Amount", money(payment.amount)),
+        Row("Settles sales", money(payment.allocated)),
+        Row(
+            "On account",
+            money(payment.unallocated) if payment.reversed_at is None else money(0),
+            "warn" if payment.unallocated and payment.reversed_at is None else "",
+        ),
+    ]
+    if payment.reversed_at is not None:
+        rows.append(
+            Row(
+                "Reversed",
+                f"{moment(payment.reversed_at)} by {payment.reversed_by}: "
+                f"{payment.reversal_reason}",
+                "bad",
+            )
+        )
+    delivery = document_delivery(document=payment)
+    return {
+        "payment_rows": rows,
+        "allocations": allocations,
+        "status_rows": email_rows(delivery, never=_no_email(f"{customer.code} {customer.name}")),
+        "resend_url": reverse("billing:payment_resend", args=[payment.pk]),
+    }
+
+
+def credit_note_context(note: CreditNote) -> dict[str, Any]:
+    sale = note.transaction
+    customer = sale.customer
+    delivery = document_delivery(document=note)
+    return {
+        "sale": sale.number,
+        "sale_url": reverse("admin:sales_transaction_change", args=[sale.pk]),
+        "invoice_pdf": reverse("billing:sale_invoice_pdf", args=[sale.pk]),
+        "note_rows": [
+            Row("Reverses", f"{sale.number} of {moment(sale.created_at)}"),
+            Row("Amount", money(note.amount)),
+            Row("Reason", note.reason),
+            Row("Issued", f"{moment(note.created_at)} by {note.created_by}"),
+        ],
+        "status_rows": email_rows(delivery, never=_no_email(f"{customer.code} {customer.name}")),
+        "resend_url": reverse("billing:credit_note_resend", args=[note.pk]),
+    }
