@@ -3,7 +3,6 @@ PDFs, the thermal copy as ESC/POS bytes or an 80 mm PDF, and the PDF an outbox m
 attaches. Each reads its document in a few queries and draws it through one shape
 (billing.services.layout.Document), so every copy of a document says the same."""
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +23,8 @@ from billing.services.layout import (
     seller_party,
 )
 from billing.services.pdf import a4_pdf, roll_pdf
-from billing.services.statement_pdf import statement_pdf
-from billing.services.statements import balance_at, statement_build
+from billing.services.statement_pdf import issued_statement_pdf
+from billing.services.statements import balance_at
 from billing.services.verify import document_code, verify_url
 from sales.models import CreditNote, Payment, PaymentType, Transaction, TransactionLine
 
@@ -263,12 +262,5 @@ def document_pdf(message: Any) -> tuple[str, bytes]:
     model = apps.get_model(message.document_type)
     document = model._default_manager.get(pk=message.document_id)
     if model._meta.label_lower == "billing.customerstatement":
-        # Built again from the documents of its period, which never change.
-        statement = replace(
-            statement_build(
-                customer=document.customer, date_from=document.date_from, date_to=document.date_to
-            ),
-            generated_at=document.created_at,
-        )
-        return f"{document.number}.pdf", statement_pdf(statement=statement, number=document.number)
+        return f"{document.number}.pdf", issued_statement_pdf(issued=document)
     return f"{document.number}.pdf", a4_pdf(_document_of(document))

@@ -7,6 +7,7 @@ is a summary of documents that each carry their own."""
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
+from billing.models import CustomerStatement
 from billing.services.layout import (
     Column,
     Document,
@@ -25,7 +27,7 @@ from billing.services.layout import (
     seller_party,
 )
 from billing.services.pdf import MARGIN, heading_draw, table_header_draw, table_row_draw
-from billing.services.statements import Statement
+from billing.services.statements import Statement, statement_build
 
 ENTRY_COLUMNS = (
     Column("Date", 0.16),
@@ -233,3 +235,14 @@ def statement_pdf(*, statement: Statement, number: str = "") -> bytes:
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def issued_statement_pdf(*, issued: CustomerStatement) -> bytes:
+    """An issued statement's PDF, with its number and issue date: built again from the
+    documents of its period (which never change), so it reads as when it was issued."""
+    built = statement_build(
+        customer=issued.customer, date_from=issued.date_from, date_to=issued.date_to
+    )
+    return statement_pdf(
+        statement=replace(built, generated_at=issued.created_at), number=issued.number
+    )
