@@ -1,17 +1,22 @@
 """The outbox's screen (core.OutboxMessage): every document e-mail, its status and why it
 failed, read-only, with a "Resend" action for head office (billing.services.outbox_resend).
+And the statements issued (billing.CustomerStatement): read-only, each with its PDF.
 
-Registered here, not in core's admin: the action calls billing, and core never imports a
-layer above it."""
+The outbox is registered here, not in core's admin: the action calls billing, and core
+never imports a layer above it."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils.html import format_html
 
+from billing.models import CustomerStatement
 from billing.services import outbox_resend
+from billing.services.layout import money
 from core.admin_flow import CappedCountPaginator
-from core.admin_mixins import ReadOnlyAdminMixin
+from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
 from core.models import OutboxMessage, OutboxStatus
+from core.scoping import scope_queryset
 
 STATUS_COLOURS = {
     OutboxStatus.PENDING: "#8a6d00",
@@ -85,3 +90,85 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             done.append(f"{again.number} to {again.to}")
         if done:
             messages.success(request, f"Sending again: {', '.join(done)}.")
+
+
+class EmailedFilter(admin.SimpleListFilter):
+    title = "e-mailed"
+    parameter_name = "emailed"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "E-mailed"), ("no", "Not e-mailed (paper)"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(emailed_to="")
+        if self.value() == "no":
+            return queryset.filter(emailed_to="")
+        return queryset
+
+
+@admin.register(CustomerStatement)
+class CustomerStatementAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmin):
+    """Statements issued (from a customer's page or by a monthly run), newest first, each
+    with its PDF; written by billing.services.statement_issue, never changed. A manager
+    sees their depots' customers' statements."""
+
+    list_display = (
+        "statement_number",
+        "customer",
+        "period",
+        "opening",
+        "closing",
+        "emailed_to",
+        "run",
+        "created_at",
+        "pdf",
+    )
+    list_filter = ("customer__depot", EmailedFilter, "date_to", "created_at")
+    search_fields = ("=customer__code",)
+    search_help_text = "A customer's code (exactly)."
+    list_select_related = ("customer", "run")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 100
+    fields = (
+        "statement_number",
+        "customer",
+        "date_from",
+        "date_to",
+        "opening",
+        "closing",
+        "emailed_to",
+        "run",
+        "created_at",
+        "created_by",
+        "pdf",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return scope_queryset(super().get_queryset(request), request.user, "customer__depot")
+
+    @admin.display(description="Number", ordering="pk")
+    def statement_number(self, obj: CustomerStatement) -> str:
+        return obj.number
+
+    @admin.display(description="Period", ordering="date_to")
+    def period(self, obj: CustomerStatement) -> str:
+        return f"{obj.date_from:%d %b %Y} to {obj.date_to:%d %b %Y}"
+
+    @admin.display(description="Brought forward", ordering="opening_balance")
+    def opening(self, obj: CustomerStatement) -> str:
+        return money(obj.opening_balance)
+
+    @admin.display(description="Closing balance", ordering="closing_balance")
+    def closing(self, obj: CustomerStatement) -> str:
+        return money(obj.closing_balance)
+
+    @admin.display(description="PDF")
+    def pdf(self, obj: CustomerStatement) -> str:
+        if obj.pk is None:
+            return ""
+        return format_html(
+            '<a href="{}">Download</a>', reverse("billing:issued_statement_pdf", args=[obj.pk])
+        )

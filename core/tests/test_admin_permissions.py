@@ -88,6 +88,10 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
+    "billing.customerstatement": {  # issued by statement_issue; read-only, with its PDF
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),  # their depots' customers'
+    },
     # Export jobs are made by report pages and schedules; each user sees their own.
     "reporting.exportjob": {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -170,6 +174,7 @@ def objects(north, user_factory):
     sale = sale_post(
         customer=customer, sales_rep=rep, actor=boss, lines=[{"product": product, "quantity": 1}]
     )
+    from billing.services import statement_issue
     from core.models import AuditLog
     from core.services import outbox_enqueue
     from reporting.models import ExportJob, ReportSchedule
@@ -197,6 +202,13 @@ def objects(north, user_factory):
             kind="INVOICE", document=sale, number=sale.number, to="perera@example.lk"
         ),
         "sales.customer": customer,
+        "billing.customerstatement": statement_issue(
+            customer=customer,
+            date_from=timezone.localdate(),
+            date_to=timezone.localdate(),
+            actor=boss,
+            email=False,
+        ),
         "sales.rate": customer.rates.get(),
         "sales.ratetable": RateTable.objects.get(pk=customer.pk),
         "sales.taxrate": tax_rate_set(rate="10", actor=boss),
