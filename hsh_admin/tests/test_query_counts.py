@@ -36,6 +36,7 @@ FEW, MANY = 2, 7
 CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "auth.Group": (5, None),
     "axes.AccessAttempt": (8, None),
+    "billing.CustomerStatement": (5, 9),
     "core.AuditLog": (6, 11),
     "core.Depot": (7, 10),
     "core.OutboxMessage": (5, None),
@@ -152,6 +153,14 @@ class Rows:
 
     def _core_user(self, n: int) -> None:
         self.users("SALES", depots=[self.north])
+
+    # --- billing ------------------------------------------------------------------------
+    def _billing_customerstatement(self, n: int) -> None:
+        from billing.services import statement_issue
+
+        customer = self.customers("CREDIT", email=f"customer{n}@example.lk")
+        today = timezone.localdate()
+        statement_issue(customer=customer, date_from=today, date_to=today, actor=self.head_office)
 
     # --- celery beat --------------------------------------------------------------------
     def _django_celery_beat_clockedschedule(self, n: int) -> None:
