@@ -215,41 +215,54 @@ def status_words(
 # --- The sales list ----------------------------------------------------------------------
 
 
+class _Probed(Exists):
+    """EXISTS asked row by row, through its index. In the select list PostgreSQL may
+    answer an EXISTS by hashing every matching row of the subquery's table once (it
+    plans for all the sales, not the page's hundred: 0.7 s on a million); OFFSET 0
+    keeps it from rewriting the subquery, so it stays a probe per row shown."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
 def _emails(**lookups: Any) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(
         document_type=Transaction._meta.label, document_id=OuterRef("pk"), **lookups
     )
 
 
-def _printed() -> Exists:
-    return Exists(
-        AuditLog.objects.filter(
-            object_type=Transaction._meta.label_lower,
-            object_id=Cast(OuterRef("pk"), output_field=models.CharField()),
-            action=INVOICE_PRINTED,
-        )
+def _printed() -> QuerySet[AuditLog]:
+    return AuditLog.objects.filter(
+        object_type=Transaction._meta.label_lower,
+        object_id=Cast(OuterRef("pk"), output_field=models.CharField()),
+        action=INVOICE_PRINTED,
     )
 
 
-def _failed() -> Exists:
+def _failed() -> QuerySet[OutboxMessage]:
     """A failed e-mail with no e-mail of the sale after it (a resend since)."""
     later = OutboxMessage.objects.filter(
         document_type=Transaction._meta.label,
         document_id=OuterRef("document_id"),
         pk__gt=OuterRef("pk"),
     )
-    return Exists(_emails(status=OutboxStatus.FAILED).filter(~Exists(later)))
+    # Probed: one index lookup per failed e-mail, not a pass over the whole outbox.
+    return _emails(status=OutboxStatus.FAILED).filter(~_Probed(later))
+
+
+# Each flag of the list, as the subquery that says it (for one sale: OuterRef("pk")).
+FLAGS = {
+    "invoice_printed": _printed,
+    "invoice_emailed": lambda: _emails(status=OutboxStatus.SENT),
+    "invoice_email_failed": _failed,
+    "invoice_email_waiting": lambda: _emails(status__in=WAITING),
+}
 
 
 def with_invoice_status(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
     """The sales with invoice_printed, invoice_emailed, invoice_email_failed and
-    invoice_email_waiting (booleans, one EXISTS each, by index) for the list's column."""
-    return queryset.annotate(
-        invoice_printed=_printed(),
-        invoice_emailed=Exists(_emails(status=OutboxStatus.SENT)),
-        invoice_email_failed=_failed(),
-        invoice_email_waiting=Exists(_emails(status__in=WAITING)),
-    )
+    invoice_email_waiting (booleans, one EXISTS each, probed by index for each row the
+    page shows) for the list's column."""
+    return queryset.annotate(**{name: _Probed(subquery()) for name, subquery in FLAGS.items()})
 
 
 def row_status_words(sale: Transaction) -> str:
@@ -264,24 +277,36 @@ def row_status_words(sale: Transaction) -> str:
     )
 
 
-# The list's "Invoice" filter: value -> (label, condition on with_invoice_status() rows).
+# The list's "Invoice" filter: value -> (label, condition). The conditions use plain
+# EXISTS (not the list's probed flags): PostgreSQL turns them into (anti) semi-joins and
+# starts from whichever side is smaller, so a rare state is found without reading every
+# sale.
 POSTED = Q(status=TransactionStatus.POSTED)
-INVOICE_FILTERS: dict[str, tuple[str, Q]] = {
+
+
+def _has(flag: str) -> Exists:
+    return Exists(FLAGS[flag]())
+
+
+INVOICE_FILTERS: dict[str, tuple[str, Any]] = {
     "generated": (
         "Generated (not printed, not e-mailed)",
-        POSTED & Q(invoice_printed=False, invoice_emailed=False),
+        lambda: POSTED & ~_has("invoice_printed") & ~_has("invoice_emailed"),
     ),
-    "printed": ("Printed", POSTED & Q(invoice_printed=True)),
-    "emailed": ("E-mailed", POSTED & Q(invoice_emailed=True)),
-    "email_failed": ("E-mail failed", POSTED & Q(invoice_email_failed=True)),
-    "email_waiting": ("E-mail waiting", POSTED & Q(invoice_email_waiting=True)),
-    "paid": ("Paid", POSTED & Q(is_paid=True)),
+    "printed": ("Printed", lambda: POSTED & _has("invoice_printed")),
+    "emailed": ("E-mailed", lambda: POSTED & _has("invoice_emailed")),
+    "email_failed": ("E-mail failed", lambda: POSTED & _has("invoice_email_failed")),
+    "email_waiting": ("E-mail waiting", lambda: POSTED & _has("invoice_email_waiting")),
+    "paid": ("Paid", lambda: POSTED & Q(is_paid=True)),
     "part_paid": (
         "Part paid",
-        POSTED & Q(payment_type=PaymentType.CREDIT, is_paid=False, amount_paid__gt=0),
+        lambda: POSTED & Q(payment_type=PaymentType.CREDIT, is_paid=False, amount_paid__gt=0),
     ),
-    "unpaid": ("Unpaid (credit)", POSTED & Q(payment_type=PaymentType.CREDIT, is_paid=False)),
-    "void": ("Void", Q(status=TransactionStatus.VOID)),
+    "unpaid": (
+        "Unpaid (credit)",
+        lambda: POSTED & Q(payment_type=PaymentType.CREDIT, is_paid=False),
+    ),
+    "void": ("Void", lambda: Q(status=TransactionStatus.VOID)),
 }
 
 
@@ -290,6 +315,4 @@ def invoice_filter(queryset: QuerySet[Transaction], value: str) -> QuerySet[Tran
     them for an unknown value."""
     if value not in INVOICE_FILTERS:
         return queryset
-    if "invoice_printed" not in queryset.query.annotations:
-        queryset = with_invoice_status(queryset)
-    return queryset.filter(INVOICE_FILTERS[value][1])
+    return queryset.filter(INVOICE_FILTERS[value][1]())
