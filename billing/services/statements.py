@@ -97,8 +97,14 @@ class Statement:
 
 
 def day_start(day: date) -> datetime:
-    """The first moment of `day` in the business time zone."""
-    return timezone.make_aware(datetime.combine(day, time.min))
+    """The first moment of `day` in the business time zone (TIME_ZONE, whatever zone a
+    request may have activated)."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+
+
+def business_day(moment: datetime) -> date:
+    """The day of `moment` in the business time zone."""
+    return timezone.localdate(moment, timezone.get_default_timezone())
 
 
 def statement_period_check(*, date_from: date | None, date_to: date | None) -> None:
@@ -118,7 +124,7 @@ def statement_period_check(*, date_from: date | None, date_to: date | None) -> N
             code="statement_period_reversed",
             params={"to": f"{date_to:%d %b %Y}", "from": f"{date_from:%d %b %Y}"},
         )
-    today = timezone.localdate()
+    today = business_day(timezone.now())
     if date_from is not None and date_from > today:
         errors["date_from"] = ValidationError(
             "The period begins in the future (%(from)s); today is %(today)s.",
@@ -220,7 +226,7 @@ def _ageing(customer: Customer, closing: Decimal, end: datetime, last_day: date)
     )
     for moment, total in invoices.iterator(chunk_size=200):
         share = min(total, remaining)
-        age = (last_day - timezone.localdate(moment)).days
+        age = (last_day - business_day(moment)).days
         buckets[0 if age <= 30 else 1 if age <= 60 else 2 if age <= 90 else 3] += share
         remaining -= share
         if remaining <= 0:
@@ -241,9 +247,7 @@ def statement_build(*, customer: Customer, date_from: date, date_to: date) -> St
     entries: list[StatementEntry] = []
     for moment, kind, _pk, number, debit, credit in _period_entries(customer, start, end):
         balance = balance + debit - credit
-        entries.append(
-            StatementEntry(timezone.localdate(moment), kind, number, debit, credit, balance)
-        )
+        entries.append(StatementEntry(business_day(moment), kind, number, debit, credit, balance))
     return Statement(
         customer=customer,
         date_from=date_from,
