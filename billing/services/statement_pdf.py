@@ -43,7 +43,7 @@ AGEING_COLUMNS = (
     Column("Over 90 days", 0.2, "right"),
     Column("Total unpaid", 0.2, "right"),
 )
-CONTINUED_HEADING = 40.0  # the height of a continuation page's heading
+CONTINUED_HEADING = 48.0  # the height of a continuation page's heading
 
 
 def day_text(day: date) -> str:
@@ -142,6 +142,11 @@ class _Pages:
         heading = f"{self.document.title} (continued)"
         self.canvas.drawRightString(self.right, self.y - 10, heading)
         self.canvas.setFillColorRGB(0, 0, 0)
+        self.canvas.setFont(self.font, self.size)
+        period = ", ".join(
+            part for part in (self.document.number, self.document.facts[0][1]) if part
+        )
+        self.canvas.drawRightString(self.right, self.y - 10 - self.size - 5, period)
         self.y -= CONTINUED_HEADING
         return False
 
