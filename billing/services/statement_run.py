@@ -153,7 +153,7 @@ def statement_run_soon(*, run_id: int) -> None:
         )
 
 
-def _customers(first: date) -> QuerySet[Customer]:
+def statement_run_customers(first: date) -> QuerySet[Customer]:
     """The credit customers whose statement the run of the month `first` issues."""
     start, end = day_start(first), day_start(month_last(first) + timedelta(days=1))
     credit = Customer.objects.filter(payment_type=PaymentType.CREDIT, created_at__lt=end)
@@ -198,7 +198,7 @@ def statement_run_execute(*, run: StatementRun, chunk: int = CHUNK) -> Statement
         )
         if run.status == StatementRunStatus.DONE:
             return run
-        customers = _customers(run.month)
+        customers = statement_run_customers(run.month)
         now = timezone.now()
         StatementRun.objects.filter(pk=run.pk).update(
             status=StatementRunStatus.RUNNING,

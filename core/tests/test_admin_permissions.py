@@ -92,6 +92,10 @@ EXPECTED = {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),  # their depots' customers'
     },
+    "billing.statementrun": {  # head office starts one ("add"); its page is read-only
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (FORBIDDEN,) * 5,
+    },
     # Export jobs are made by report pages and schedules; each user sees their own.
     "reporting.exportjob": {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -174,6 +178,9 @@ def objects(north, user_factory):
     sale = sale_post(
         customer=customer, sales_rep=rep, actor=boss, lines=[{"product": product, "quantity": 1}]
     )
+    from datetime import date
+
+    from billing.models import StatementRun
     from billing.services import statement_issue
     from core.models import AuditLog
     from core.services import outbox_enqueue
@@ -209,6 +216,7 @@ def objects(north, user_factory):
             actor=boss,
             email=False,
         ),
+        "billing.statementrun": StatementRun.objects.create(month=date(2020, 1, 1)),
         "sales.rate": customer.rates.get(),
         "sales.ratetable": RateTable.objects.get(pk=customer.pk),
         "sales.taxrate": tax_rate_set(rate="10", actor=boss),
