@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from billing.models import CustomerStatement
 from billing.services import outbox_resend
 from billing.services.layout import money
+from billing.services.statement_pdf import day_text
 from core.admin_flow import CappedCountPaginator
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
 from core.models import OutboxMessage, OutboxStatus
@@ -92,6 +93,12 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             messages.success(request, f"Sending again: {', '.join(done)}.")
 
 
+class PeriodEndFilter(admin.DateFieldListFilter):
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.title = "period ending"
+
+
 class EmailedFilter(admin.SimpleListFilter):
     title = "e-mailed"
     parameter_name = "emailed"
@@ -124,7 +131,7 @@ class CustomerStatementAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.Mo
         "created_at",
         "pdf",
     )
-    list_filter = ("customer__depot", EmailedFilter, "date_to", "created_at")
+    list_filter = ("customer__depot", EmailedFilter, ("date_to", PeriodEndFilter), "created_at")
     search_fields = ("=customer__code",)
     search_help_text = "A customer's code (exactly)."
     list_select_related = ("customer", "run")
@@ -155,7 +162,11 @@ class CustomerStatementAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.Mo
 
     @admin.display(description="Period", ordering="date_to")
     def period(self, obj: CustomerStatement) -> str:
-        return f"{obj.date_from:%d %b %Y} to {obj.date_to:%d %b %Y}"
+        return format_html(
+            '<span style="white-space: nowrap">{} to {}</span>',
+            day_text(obj.date_from),
+            day_text(obj.date_to),
+        )
 
     @admin.display(description="Brought forward", ordering="opening_balance")
     def opening(self, obj: CustomerStatement) -> str:

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from billing.models import CustomerStatement
 from billing.services import statement_build, statement_issue, statement_pdf
 from billing.services.statement_issue import statement_email_to
+from billing.services.statement_pdf import day_text
 from billing.services.statement_pdf import issued_statement_pdf as issued_statement_pdf_bytes
 from billing.services.statements import Statement, statement_period_check
 from core.models import User
@@ -195,7 +196,7 @@ def _email(request: HttpRequest, customer: Customer) -> HttpResponse:
         return _page(request, customer, form, None, status=400)
     messages.success(
         request,
-        f"Statement {issued.number} ({date_from:%d %b %Y} to {date_to:%d %b %Y}) is on its way "
+        f"Statement {issued.number} ({day_text(date_from)} to {day_text(date_to)}) is on its way "
         f"to {issued.emailed_to}.",
     )
     query = urlencode({"date_from": date_from.isoformat(), "date_to": date_to.isoformat()})

@@ -107,6 +107,10 @@ def business_day(moment: datetime) -> date:
     return timezone.localdate(moment, timezone.get_default_timezone())
 
 
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"  # 5 Dec 2026
+
+
 def statement_period_check(*, date_from: date | None, date_to: date | None) -> None:
     """Refuse a period a statement cannot cover, naming the field at fault."""
     errors: dict[str, ValidationError] = {}
@@ -122,14 +126,14 @@ def statement_period_check(*, date_from: date | None, date_to: date | None) -> N
         errors["date_to"] = ValidationError(
             "The period ends (%(to)s) before it begins (%(from)s).",
             code="statement_period_reversed",
-            params={"to": f"{date_to:%d %b %Y}", "from": f"{date_from:%d %b %Y}"},
+            params={"to": _day(date_to), "from": _day(date_from)},
         )
     today = business_day(timezone.now())
     if date_from is not None and date_from > today:
         errors["date_from"] = ValidationError(
             "The period begins in the future (%(from)s); today is %(today)s.",
             code="statement_period_future",
-            params={"from": f"{date_from:%d %b %Y}", "today": f"{today:%d %b %Y}"},
+            params={"from": _day(date_from), "today": _day(today)},
         )
     if errors:
         raise ValidationError(errors)
