@@ -37,6 +37,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "auth.Group": (5, None),
     "axes.AccessAttempt": (8, None),
     "billing.CustomerStatement": (5, 9),
+    "billing.StatementRun": (4, None),
     "core.AuditLog": (6, 11),
     "core.Depot": (7, 10),
     "core.OutboxMessage": (5, None),
@@ -161,6 +162,15 @@ class Rows:
         customer = self.customers("CREDIT", email=f"customer{n}@example.lk")
         today = timezone.localdate()
         statement_issue(customer=customer, date_from=today, date_to=today, actor=self.head_office)
+
+    def _billing_statementrun(self, n: int) -> None:
+        from datetime import date
+
+        from billing.models import StatementRun
+
+        StatementRun.objects.create(
+            month=date(2000 + n // 12, n % 12 + 1, 1), requested_by=self.head_office
+        )
 
     # --- celery beat --------------------------------------------------------------------
     def _django_celery_beat_clockedschedule(self, n: int) -> None:
