@@ -13,6 +13,7 @@ core_outbox_document (document_type, document_id)), so a page of a million sales
 the same one query.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast
 
 from core.models import AuditLog, OutboxMessage, OutboxStatus
@@ -250,7 +252,7 @@ def _failed() -> QuerySet[OutboxMessage]:
 
 
 # Each flag of the list, as the subquery that says it (for one sale: OuterRef("pk")).
-FLAGS = {
+FLAGS: dict[str, Callable[[], QuerySet[Any]]] = {
     "invoice_printed": _printed,
     "invoice_emailed": lambda: _emails(status=OutboxStatus.SENT),
     "invoice_email_failed": _failed,
@@ -288,7 +290,7 @@ def _has(flag: str) -> Exists:
     return Exists(FLAGS[flag]())
 
 
-INVOICE_FILTERS: dict[str, tuple[str, Any]] = {
+INVOICE_FILTERS: dict[str, tuple[str, Callable[[], Q | Combinable]]] = {
     "generated": (
         "Generated (not printed, not e-mailed)",
         lambda: POSTED & ~_has("invoice_printed") & ~_has("invoice_emailed"),
