@@ -15,7 +15,6 @@ from billing.models import StatementRun, StatementRunStatus
 from billing.services import statement_run_start
 from billing.services.statement_run import month_last, previous_month, statement_run_customers
 from core.admin_flow import confirm_and_post
-from core.dates import DateField
 from core.numbers import money_text
 from sales.admin.document_pages import moment
 
@@ -23,7 +22,7 @@ REFRESH_SECONDS = 5
 
 
 class StatementRunForm(forms.Form):
-    month = DateField(
+    month = forms.DateField(
         label="Month",
         input_formats=["%Y-%m", "%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
