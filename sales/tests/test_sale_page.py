@@ -290,3 +290,13 @@ def test_the_sales_list_shows_the_invoice_status_and_filters_by_it(
     assert other.number in text
     client.force_login(head_office)
     assert client.get(url + "?invoice=%00", **HOST).status_code == 400  # refused, not a 500
+
+
+def test_the_resend_service_itself_refuses_anyone_but_head_office(manager, sale):
+    from django.core.exceptions import PermissionDenied
+
+    from billing.services.resend import document_resend
+
+    with pytest.raises(PermissionDenied, match="head office"):
+        document_resend(document=sale, actor=manager)
+    assert OutboxMessage.objects.filter(document_id=sale.pk).count() == 1
