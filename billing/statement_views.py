@@ -184,7 +184,8 @@ def _email(request: HttpRequest, customer: Customer) -> HttpResponse:
             request, f"{customer.code} has no e-mail address for documents: nothing sent."
         )
         return _page(request, customer, form, statement, status=400)
-    date_from, date_to = form.period()
+    # The period as built: one that ends after today is the statement to today.
+    date_from, date_to = statement.date_from, statement.date_to
     try:
         issued = statement_issue(
             customer=customer, date_from=date_from, date_to=date_to, actor=user, email=True

@@ -27,6 +27,8 @@ from sales.models import CreditNote, Customer, Payment, PaymentType, Transaction
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+# Before any document: periods starting earlier start here (no datetime overflow).
+EARLIEST = date(2000, 1, 1)
 
 # An entry's kind, in the order entries of one moment are listed.
 INVOICE, CREDIT_NOTE, PAYMENT, REVERSAL = "INVOICE", "CREDIT_NOTE", "PAYMENT", "REVERSAL"
@@ -243,9 +245,16 @@ def statement_build(*, customer: Customer, date_from: date, date_to: date) -> St
     """The customer's statement from `date_from` to `date_to` (both days included, in the
     business time zone): opening balance, every document in order with a running balance,
     closing balance and the ageing of what is unpaid. Reads only; refuses a period that
-    ends before it begins or begins in the future (ValidationError keyed by field)."""
+    ends before it begins or begins in the future (ValidationError keyed by field).
+
+    A period that ends after today is the statement to today (its date_to is today's):
+    what is owed is aged at today, and the statement of a day that has not yet come
+    could not read the same later. Days before EARLIEST hold no documents; the period
+    starts there (so a year 1 in the form is no overflow)."""
     statement_period_check(date_from=date_from, date_to=date_to)
-    start, end = day_start(date_from), day_start(date_to + timedelta(days=1))
+    date_to = min(date_to, business_day(timezone.now()))
+    start = day_start(max(date_from, EARLIEST))
+    end = day_start(date_to + timedelta(days=1))
     opening = balance_at(customer=customer, before=start)
     balance = opening
     entries: list[StatementEntry] = []

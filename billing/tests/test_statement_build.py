@@ -212,7 +212,26 @@ def test_a_missing_day_is_refused_by_field(account):
 
 def test_a_period_that_ends_in_the_future_is_a_statement_to_today(ledger):
     ledger.sale(moment(1))
+    ledger.sale(moment(31))
     statement = statement_build(
-        customer=ledger.customer, date_from=today(), date_to=today() + timedelta(days=30)
+        customer=ledger.customer,
+        date_from=today() - timedelta(days=5),
+        date_to=today() + timedelta(days=30),
     )
+    assert statement.date_to == today()
     assert statement.closing_balance == customer_balance(customer=ledger.customer)
+    # Aged at today: the older sale is 31 days old, not 61.
+    assert statement.ageing == Ageing(D("3000.00"), D("3000.00"), D(0), D(0))
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Colombo", "America/New_York"])
+def test_the_far_ends_of_the_calendar_are_no_overflow(ledger, settings, zone):
+    from datetime import date
+
+    settings.TIME_ZONE = zone
+    ledger.sale(moment(2))
+    statement = statement_build(
+        customer=ledger.customer, date_from=date(1, 1, 1), date_to=date(9999, 12, 31)
+    )
+    assert statement.opening_balance == 0
+    assert statement.closing_balance == D("3000.00")

@@ -109,6 +109,20 @@ def test_a_bad_period_names_its_field_and_writes_nothing(
     assert nothing_written()
 
 
+def test_the_far_ends_of_the_calendar_show_a_statement_to_today(admin_client, ledger):
+    ledger.sale(moment(2))
+    query = {"date_from": "0001-01-01", "date_to": "9999-12-31"}
+    response = admin_client.get(url(ledger.customer), query, **HOST)
+    assert response.status_code == 200
+    assert response.context["statement"].date_to == timezone.localdate()
+    assert "Amount due: 3,000.00" in response.content.decode()
+    pdf = reverse("billing:customer_statement_pdf", args=[ledger.customer.pk])
+    assert admin_client.get(pdf, query, **HOST).status_code == 200
+    assert admin_client.post(url(ledger.customer), query, **HOST).status_code == 302
+    issued = CustomerStatement.objects.get()
+    assert issued.date_to == timezone.localdate()  # issued to today, as it reads
+
+
 def test_the_pdf_downloads_for_the_same_period(admin_client, ledger):
     sale = ledger.sale(moment(2))
     query = period(5)
