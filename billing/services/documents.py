@@ -9,11 +9,11 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from billing.services.escpos import escpos_bytes
+from billing.services.invoice_read import invoice_sale
 from billing.services.layout import (
     Column,
     Document,
@@ -26,7 +26,7 @@ from billing.services.pdf import a4_pdf, roll_pdf
 from billing.services.statement_pdf import issued_statement_pdf
 from billing.services.statements import balance_at
 from billing.services.verify import document_code, verify_url
-from sales.models import CreditNote, Payment, PaymentType, Transaction, TransactionLine
+from sales.models import CreditNote, Payment, PaymentType, Transaction
 
 ZERO = Decimal("0")
 INVOICE_COLUMNS = (
@@ -70,13 +70,8 @@ def _base(kind: str, document: Any, customer: Any, **fields: Any) -> Document:
 
 
 def _sale(transaction: Transaction) -> Transaction:
-    """The sale with what its invoice shows, in two queries."""
-    lines = Prefetch("lines", queryset=TransactionLine.objects.select_related("product"))
-    return (
-        Transaction.objects.select_related("customer", "sales_rep", "meter_sale__product")
-        .prefetch_related(lines)
-        .get(pk=transaction.pk)
-    )
+    """The sale with what its invoice shows, in two queries compiled once per process."""
+    return invoice_sale(transaction)
 
 
 def invoice_document(*, transaction: Transaction) -> Document:
