@@ -231,7 +231,12 @@ def credit_note_context(note: CreditNote) -> dict[str, Any]:
         "sale_url": reverse("admin:sales_transaction_change", args=[sale.pk]),
         "invoice_pdf": reverse("billing:sale_invoice_pdf", args=[sale.pk]),
         "note_rows": [
-            Row("Reverses", f"{sale.number} of {moment(sale.created_at)}"),
+            Row(
+                "Reverses",
+                f"the invoice of {moment(sale.created_at)}:",
+                link=reverse("admin:sales_transaction_change", args=[sale.pk]),
+                link_text=sale.number,
+            ),
             Row("Amount", money(note.amount)),
             Row("Reason", note.reason),
             Row("Issued", f"{moment(note.created_at)} by {note.created_by}"),
