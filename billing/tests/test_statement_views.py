@@ -208,3 +208,50 @@ def test_the_customers_page_links_to_the_statement(admin_client, ledger):
     ).content.decode()
     assert url(ledger.customer) in page
     assert ">Statement<" in page
+
+
+def test_a_customer_who_chose_paper_is_not_e_mailed(admin_client, ledger):
+    from sales.services import customer_update
+
+    customer_update(customer=ledger.customer, actor=ledger.boss, data={"email_invoices": False})
+    page = admin_client.get(url(ledger.customer), **HOST).content.decode()
+    assert "chose paper" in page
+    assert "E-mail to" not in page
+    assert admin_client.post(url(ledger.customer), period(5), **HOST).status_code == 400
+    assert nothing_written()
+
+
+@pytest.fixture
+def clerk(user_factory, north):
+    """A depot clerk with staff access who may view customers only (no statements)."""
+    from django.contrib.auth.models import Permission
+
+    user = user_factory("MANAGER", depots=[north], username="clerk")
+    user.groups.clear()
+    user.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    return user
+
+
+def test_who_may_view_customers_sees_the_statement_but_may_not_e_mail_it(client, clerk, ledger):
+    client.force_login(clerk)
+    page = client.get(url(ledger.customer), **HOST)
+    assert page.status_code == 200
+    assert "E-mail to" not in page.content.decode()
+    assert client.post(url(ledger.customer), period(5), **HOST).status_code == 403
+    assert nothing_written()
+
+
+def test_who_may_not_view_customers_sees_no_statement(client, clerk, ledger, issued_today):
+    clerk.user_permissions.clear()
+    client.force_login(clerk)
+    assert client.get(url(ledger.customer), **HOST).status_code == 403
+    pdf = reverse("billing:issued_statement_pdf", args=[issued_today.pk])
+    assert client.get(pdf, **HOST).status_code == 403
+
+
+@pytest.fixture
+def issued_today(ledger, head_office):
+    from billing.services import statement_issue
+
+    day = timezone.localdate()
+    return statement_issue(customer=ledger.customer, date_from=day, date_to=day, actor=head_office)
