@@ -4,9 +4,9 @@ Every representative's day, in order: load the vehicle in the morning, sell to c
 of the depot (cylinders and meter readings), sometimes void a sale, bring the empties
 back in the evening. Credit customers pay on Fridays; prices rose ten days ago. All of it
 goes through the services, each told the moment it posts at (`at=days_ago(...)`), so
-documents, ledger and audit log agree. Every sale is taxed (TAX_PERCENT, in force from a year
-before); a few customers take their documents by e-mail (EMAILS). Idempotent: nothing is added once the demo
-representatives have sales.
+documents, ledger and audit log agree. Every sale is taxed (TAX_PERCENT, in force from a
+year before); a few customers take their documents by e-mail (EMAILS). Idempotent:
+nothing is added once the demo representatives have sales.
 """
 
 import random
