@@ -79,7 +79,7 @@ def invoice_sale(transaction: Transaction) -> Transaction:
     sale.customer = customer
     sale.sales_rep = sales_rep
     if meter is None:
-        Transaction.meter_sale.related.set_cached_value(sale, None)  # type: ignore[attr-defined]
+        Transaction.meter_sale.related.set_cached_value(sale, None)
     else:
         meter.product = meter_product
         sale.meter_sale = meter
@@ -93,7 +93,7 @@ def invoice_sale(transaction: Transaction) -> Transaction:
     prefetched = sale.lines.all()
     prefetched._result_cache = lines
     prefetched._prefetch_done = True
-    sale._prefetched_objects_cache = {
-        TransactionLine.transaction.field.remote_field.cache_name: prefetched
-    }  # type: ignore[attr-defined]
-    return sale
+    cache_name = TransactionLine.transaction.field.remote_field.cache_name
+    sale._prefetched_objects_cache = {cache_name: prefetched}
+    found: Transaction = sale
+    return found
