@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 OUTBOX_TASK = "billing.tasks.outbox_send_due"
 
 
-@transaction.atomic
+# No savepoint: the caller's posting is the transaction, and a failed INSERT fails it
+# whole anyway. Inside a posting a savepoint is two more round trips while the year's
+# counter row is held (every other posting waits for it).
+@transaction.atomic(savepoint=False)
 def outbox_enqueue(
     *,
     kind: OutboxKind | str,
