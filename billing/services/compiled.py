@@ -46,7 +46,14 @@ class CompiledQuery:
     ) -> None:
         self.build = build
         self.using = using
+        self.kinds = kinds
         self.sentinels = _sentinels(kinds)
+
+    def _adapt(self, name: str, value: Any) -> Any:
+        """`value` as the ORM hands it to the database (SQLite takes a datetime as text)."""
+        if self.kinds[name] is datetime and isinstance(value, datetime):
+            return connections[self.using].ops.adapt_datetimefield_value(value)
+        return value
 
     @cached_property
     def compiled(self) -> tuple[str, tuple[Any, ...], Any, list[Any]]:
@@ -57,7 +64,7 @@ class CompiledQuery:
         sql, params = compiler.as_sql()
         template = tuple(params)
         for name, sentinel in self.sentinels.items():
-            if sentinel not in template:
+            if self._adapt(name, sentinel) not in template:
                 raise ValueError(f"the query does not take {name} as a bound parameter")
         columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
         return sql, template, compiler, compiler.get_converters(columns)
@@ -65,7 +72,10 @@ class CompiledQuery:
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
         """The query's rows for these values of its parameters."""
         sql, template, compiler, converters = self.compiled
-        by_sentinel = {self.sentinels[name]: value for name, value in values.items()}
+        by_sentinel = {
+            self._adapt(name, self.sentinels[name]): self._adapt(name, value)
+            for name, value in values.items()
+        }
         if len(by_sentinel) != len(self.sentinels):
             raise TypeError(f"the query takes {sorted(self.sentinels)}, given {sorted(values)}")
         params = [by_sentinel.get(p, p) if _hashable(p) else p for p in template]
