@@ -18,6 +18,7 @@ import io
 import statistics
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
 NAME = "billing_render"
 
@@ -201,6 +202,44 @@ def _png(qr) -> bytes:
     return out.getvalue()
 
 
+def _orm_sale(transaction):
+    """The invoice's sale as billing.services.documents read it before
+    billing.services.invoice_read: select_related and prefetch_related, compiled on
+    every call. The baseline of the "(before)" rows."""
+    from django.db.models import Prefetch
+
+    from sales.models import Transaction, TransactionLine
+
+    lines = Prefetch("lines", queryset=TransactionLine.objects.select_related("product"))
+    return (
+        Transaction.objects.select_related("customer", "sales_rep", "meter_sale__product")
+        .prefetch_related(lines)
+        .get(pk=transaction.pk)
+    )
+
+
+def _orm_read(render, **kwargs):
+    """`render(**kwargs)` with the invoice's sale read by the ORM as before."""
+    from billing.services import documents
+
+    fast, documents._sale = documents._sale, _orm_sale
+    try:
+        return render(**kwargs)
+    finally:
+        documents._sale = fast
+
+
+def _queries(render: Callable[[], bytes]) -> int:
+    """The SQL statements one rendering runs."""
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    reset_queries()  # DEBUG's log keeps 9,000 queries: a full log counts none
+    with CaptureQueriesContext(connection) as queries:
+        render()
+    return len(queries)
+
+
 def _time(render: Callable[[], bytes], count: int) -> dict:
     for _ in range(5):  # imports, fonts and caches warmed
         render()
@@ -219,16 +258,66 @@ def _time(render: Callable[[], bytes], count: int) -> dict:
     }
 
 
-def _latest_sale():
-    """The newest sale of the database the benchmark runs on, if it has one."""
-    from django.db import DatabaseError
+RENDER_HISTORY = 250  # sales on the credit customer's account, as the dataset's have
 
-    from sales.models import Transaction
 
-    try:
-        return Transaction.objects.order_by("-id").first()
-    except DatabaseError:
+def _render_sales():
+    """(credit sale, cash sale): the newest sale of two customers of the posting
+    benchmark's depot, posted through sale_post by its first representative, each of
+    2 cylinder lines and a meter reading; the credit customer's account holds
+    RENDER_HISTORY such sales (its "balance after this invoice" adds them up). Posted
+    once per database; None on a database that is not PostgreSQL."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
         return None
+    from bench import dataset, sale_posting
+    from core.models import Depot, User
+    from sales.models import Customer, Transaction
+    from sales.services import customer_create, rate_set, sale_post
+    from stock.models import Product
+
+    sale_posting._setup(1)  # the depot, the representative and the vehicle's stock
+    admin, rep = dataset.actors(), User.objects.get(username="bench-poster-0")
+    depot = Depot.objects.get(code="BENCHPOST")
+    cylinders = [Product.objects.get(code="12.7KG"), Product.objects.get(code="9KG")]
+    bulk = Product.objects.get(code="BULK")
+    lines = [
+        {"product": cylinders[0], "quantity": 4, "empties_returned": 4},
+        {"product": cylinders[1], "quantity": 2, "empties_returned": 1},
+    ]
+    sales = []
+    for code, payment_type, count in (
+        ("BRCREDIT", "CREDIT", RENDER_HISTORY),
+        ("BRCASH", "CASH", 1),
+    ):
+        customer = Customer.objects.filter(code=code).first()
+        if customer is None:
+            customer = customer_create(
+                code=code,
+                name=f"Render bench {payment_type.lower()} customer",
+                depot=depot,
+                actor=admin,
+                payment_type=payment_type,
+                address="45 Temple Street\nKandy",
+                email=f"bench-{code.lower()}@example.com",
+            )
+            for product, rate in zip(
+                [*cylinders, bulk], ("3000.00", "2200.00", "250.00"), strict=True
+            ):
+                rate_set(customer=customer, product=product, rate=Decimal(rate), actor=admin)
+        posted = Transaction.objects.filter(customer=customer).count()
+        for _ in range(count - posted):
+            customer.refresh_from_db()
+            sale_post(
+                customer=customer,
+                sales_rep=rep,
+                actor=rep,
+                lines=lines,
+                meter_reading=customer.last_meter_reading + Decimal("56.50"),
+            )
+        sales.append(Transaction.objects.filter(customer=customer).order_by("-id").first())
+    return sales
 
 
 def run(args):
@@ -254,17 +343,29 @@ def run(args):
         ("ESC/POS 80 mm", lambda: escpos_bytes(document, width_mm=80)),
         ("ESC/POS 58 mm", lambda: escpos_bytes(document, width_mm=58)),
     ]
-    sale = _latest_sale()
-    if sale is not None:  # the whole call: the sale read from the database, then drawn
+    sales = _render_sales()
+    if sales is not None:  # the whole call: the sale read from the database, then drawn
         from billing.services import invoice_pdf, receipt_escpos
 
+        credit, cash = sales
         candidates += [
-            ("invoice_pdf(transaction) with its queries", lambda: invoice_pdf(transaction=sale)),
+            ("invoice_pdf(transaction), credit sale", lambda: invoice_pdf(transaction=credit)),
             (
-                "receipt_escpos(transaction) with its queries",
-                lambda: receipt_escpos(transaction=sale, width_mm=80),
+                "invoice_pdf, credit sale, sale read by the ORM (before)",
+                lambda: _orm_read(invoice_pdf, transaction=credit),
             ),
         ]
+        for kind, sale in (("credit", credit), ("cash", cash)):
+            candidates += [
+                (
+                    f"receipt_escpos(transaction) 80 mm, {kind} sale",
+                    lambda sale=sale: receipt_escpos(transaction=sale, width_mm=80),
+                ),
+                (
+                    f"receipt_escpos 80 mm, {kind} sale, sale read by the ORM (before)",
+                    lambda sale=sale: _orm_read(receipt_escpos, transaction=sale, width_mm=80),
+                ),
+            ]
     rows, baseline = [], None
     for name, render in candidates:
         if render is None:
@@ -277,6 +378,7 @@ def run(args):
             {
                 "renderer": repr(name),
                 **result,
+                "queries": _queries(render),
                 "p50_vs_reportlab": round(result["p50_ms"] / baseline, 2),
             }
         )
