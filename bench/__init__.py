@@ -13,4 +13,5 @@ BENCHMARKS: list[str] = [
     "summary",
     "billing_render",
     "sale_posting_tax",
+    "statement_run",
 ]

@@ -1,6 +1,8 @@
 """Issuing a statement: the record that a customer was given their statement of a period
 (billing.CustomerStatement), its e-mail in the outbox, and the audit entry, in one
-transaction. The statement's figures are read (statement_build); the PDF is rendered
+transaction. The statement's balances are read (statement_balances: statement_build's
+opening and closing balance, without its entries and ageing, which the PDF needs and the
+record does not: two queries instead of seven, which a run of thousands feels); the PDF is rendered
 again from the documents whenever it is sent or printed, and reads the same, since the
 documents of a past period never change.
 
@@ -12,14 +14,21 @@ with no e-mail address, and is printed from the admin); sending them by e-mail t
 document that sums up their account would go against what they asked for.
 """
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from billing.models import CustomerStatement, StatementRun
-from billing.services.statements import statement_build
+from billing.services.statements import (
+    EARLIEST,
+    balance_at,
+    business_day,
+    day_start,
+    statement_period_check,
+)
 from core.models import OutboxKind, Role, User
 from core.scoping import actor_access_check
 from core.services import audit_record, outbox_enqueue
@@ -45,6 +54,24 @@ def statement_email_to(customer: Customer) -> str:
     return customer.email.strip() if customer.documents_by_email else ""
 
 
+def statement_balances(
+    *, customer: Customer, date_from: date, date_to: date
+) -> tuple[date, Decimal, Decimal]:
+    """(date_to, opening balance, closing balance) of the statement statement_build gives
+    for this period, read as it reads them (the same period check and refusals; a period
+    ending after today ends today): the closing balance is every document before the
+    period's end, which is the opening balance plus the period's entries."""
+    statement_period_check(date_from=date_from, date_to=date_to)
+    date_to = min(date_to, business_day(timezone.now()))
+    start = day_start(max(date_from, EARLIEST))
+    end = day_start(date_to + timedelta(days=1))
+    return (
+        date_to,
+        balance_at(customer=customer, before=start),
+        balance_at(customer=customer, before=end),
+    )
+
+
 @transaction.atomic
 def statement_issue(
     *,
@@ -58,8 +85,8 @@ def statement_issue(
     """Issue `customer`'s statement of `date_from`..`date_to` (both days included): the
     CustomerStatement with its opening and closing balance, its e-mail in the outbox (when
     `email` and the customer takes documents by e-mail: emailed_to names the address), and
-    an audit entry "statement_issued". A bad period is refused by statement_build
-    (ValidationError keyed by date_from / date_to) and nothing is written.
+    an audit entry "statement_issued". A bad period is refused as statement_build
+    refuses it (ValidationError keyed by date_from / date_to) and nothing is written.
 
     `run`: the monthly run issuing it (unique per run and customer: a second issue for
     the same run raises IntegrityError, which the run treats as "already done").
@@ -72,15 +99,17 @@ def statement_issue(
             raise PermissionDenied("A statement is issued by someone, or by the scheduled run.")
     else:
         statement_issue_check(actor=actor, customer=customer)
-    built = statement_build(customer=customer, date_from=date_from, date_to=date_to)
+    date_to, opening, closing = statement_balances(
+        customer=customer, date_from=date_from, date_to=date_to
+    )
     now = timezone.now()
     to = statement_email_to(customer) if email else ""
     issued = CustomerStatement.objects.create(
         customer=customer,
         date_from=date_from,
         date_to=date_to,
-        opening_balance=built.opening_balance,
-        closing_balance=built.closing_balance,
+        opening_balance=opening,
+        closing_balance=closing,
         run=run,
         emailed_to=to,
         created_at=now,
@@ -102,8 +131,8 @@ def statement_issue(
                 "customer": customer.code,
                 "date_from": date_from.isoformat(),
                 "date_to": date_to.isoformat(),
-                "opening_balance": str(built.opening_balance),
-                "closing_balance": str(built.closing_balance),
+                "opening_balance": str(opening),
+                "closing_balance": str(closing),
                 "emailed_to": to,
                 "run": run.pk if run is not None else None,
             },

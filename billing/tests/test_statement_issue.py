@@ -151,3 +151,21 @@ def test_one_statement_per_run_and_customer(customer_factory, head_office):
             customer=customer, date_from=date_from, date_to=date_to, actor=head_office, run=run
         )
     assert _written() == (1, 1, 1)
+
+
+def test_the_balances_issued_are_statement_builds(credit_sale, payment, head_office):
+    from billing.services import statement_build
+
+    customer = credit_sale.customer
+    today = timezone.localdate()
+    for date_from, date_to in ((today, today), (today - timedelta(days=400), today)):
+        built = statement_build(customer=customer, date_from=date_from, date_to=date_to)
+        issued = statement_issue(
+            customer=customer, date_from=date_from, date_to=date_to, actor=head_office
+        )
+        assert (issued.opening_balance, issued.closing_balance) == (
+            built.opening_balance,
+            built.closing_balance,
+        )
+        assert issued.date_to == built.date_to
+    assert issued.closing_balance == credit_sale.total_amount - payment.amount
