@@ -1,4 +1,4 @@
-"""7. Sale posting with tax and the outbox row, against the posting before tax and e-mail.
+"""8. Sale posting with tax and the outbox row, against the posting before tax and e-mail.
 
 The same clients as benchmark 1 (sale_posting: one process per client, its own
 representative, vehicle and customers, 2-line cash sales), the same duration, three
