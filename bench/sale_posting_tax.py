@@ -40,6 +40,12 @@ def add_arguments(parser):
         help="rounds of the three cases, interleaved (3); --clients and --sale-seconds "
         "are sale_posting's",
     )
+    group.add_argument(
+        "--tax-no-nudge",
+        action="store_true",
+        help="a fourth case: the outbox row without the task sent after the commit (where "
+        "the outbox's cost goes; the beat would send those messages)",
+    )
 
 
 def _emailed_customers(setups):
@@ -97,6 +103,15 @@ def _before_client(setup, products, start_at, seconds, results):
     sale_posting._orm_client(setup, products, start_at, seconds, results)
 
 
+def _no_nudge_client(setup, products, start_at, seconds, results):
+    """The real sale_post and its outbox row, without the task sent after the commit
+    (this process only): what the outbox row costs apart from the broker."""
+    from core.services import outbox
+
+    outbox.outbox_send_soon = lambda: None
+    sale_posting._orm_client(setup, products, start_at, seconds, results)
+
+
 def _queued():
     """Tasks waiting in the broker's default queue (nothing consumes them here)."""
     from hsh_admin.celery import app
@@ -124,12 +139,16 @@ def run(args):
         "tax": (sale_posting._orm_client, setups),
         "tax + outbox": (sale_posting._orm_client, emailed),
     }
-    rates = {case: [] for case in CASES}
+    names = CASES
+    if args.tax_no_nudge:
+        cases["outbox, no nudge"] = (_no_nudge_client, emailed)
+        names = (*CASES, "outbox, no nudge")
+    rates: dict[str, list[float]] = {case: [] for case in names}
     rows = []
     for round_no in range(1, args.tax_rounds + 1):
         # Each round starts with another case, so no case always follows the same one.
-        shift = (round_no - 1) % len(CASES)
-        for case in CASES[shift:] + CASES[:shift]:
+        shift = (round_no - 1) % len(names)
+        for case in names[shift:] + names[:shift]:
             target, clients = cases[case]
             queued = _queued()
             rate = sale_posting._measure(target, clients, products, args.sale_seconds)
@@ -143,7 +162,7 @@ def run(args):
                 }
             )
     before = statistics.median(rates["before"])
-    for case in CASES:
+    for case in names:
         median = statistics.median(rates[case])
         # Each round's ratio compares runs a few seconds apart: steadier on a busy machine.
         paired = statistics.median(r / b for r, b in zip(rates[case], rates["before"], strict=True))
