@@ -14,7 +14,7 @@ with no e-mail address, and is printed from the admin); sending them by e-mail t
 document that sums up their account would go against what they asked for.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
@@ -27,6 +27,7 @@ from billing.services.statements import (
     balance_at,
     business_day,
     day_start,
+    statement_end,
     statement_period_check,
 )
 from core.models import OutboxKind, Role, User
@@ -55,7 +56,7 @@ def statement_email_to(customer: Customer) -> str:
 
 
 def statement_balances(
-    *, customer: Customer, date_from: date, date_to: date
+    *, customer: Customer, date_from: date, date_to: date, until: datetime | None = None
 ) -> tuple[date, Decimal, Decimal]:
     """(date_to, opening balance, closing balance) of the statement statement_build gives
     for this period, read as it reads them (the same period check and refusals; a period
@@ -64,7 +65,7 @@ def statement_balances(
     statement_period_check(date_from=date_from, date_to=date_to)
     date_to = min(date_to, business_day(timezone.now()))
     start = day_start(max(date_from, EARLIEST))
-    end = day_start(date_to + timedelta(days=1))
+    end = statement_end(date_to, until)
     return (
         date_to,
         balance_at(customer=customer, before=start),
@@ -99,10 +100,12 @@ def statement_issue(
             raise PermissionDenied("A statement is issued by someone, or by the scheduled run.")
     else:
         statement_issue_check(actor=actor, customer=customer)
-    date_to, opening, closing = statement_balances(
-        customer=customer, date_from=date_from, date_to=date_to
-    )
+    # The statement holds what was posted before this moment: its PDF, built again when
+    # it is sent or printed, is cut at the same moment (statement_build's `until`).
     now = timezone.now()
+    date_to, opening, closing = statement_balances(
+        customer=customer, date_from=date_from, date_to=date_to, until=now
+    )
     to = statement_email_to(customer) if email else ""
     issued = CustomerStatement.objects.create(
         customer=customer,

@@ -246,7 +246,10 @@ def issued_statement_pdf(*, issued: CustomerStatement) -> bytes:
     """An issued statement's PDF, with its number and issue date: built again from the
     documents of its period (which never change), so it reads as when it was issued."""
     built = statement_build(
-        customer=issued.customer, date_from=issued.date_from, date_to=issued.date_to
+        customer=issued.customer,
+        date_from=issued.date_from,
+        date_to=issued.date_to,
+        until=issued.created_at,
     )
     return statement_pdf(
         statement=replace(built, generated_at=issued.created_at), number=issued.number

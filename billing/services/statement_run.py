@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from billing.models import CustomerStatement, StatementRun, StatementRunStatus
 from billing.services.statement_issue import statement_issue
-from billing.services.statements import balance_at, day_start
+from billing.services.statements import EARLIEST, balance_at, business_day, day_start
 from core.models import Role, User
 from core.services import audit_record
 from sales.models import CreditNote, Customer, Payment, PaymentType, Transaction
@@ -64,7 +64,7 @@ def month_last(month: date) -> date:
 
 def previous_month(today: date | None = None) -> date:
     """The first day of the month before `today` (the business time zone's today)."""
-    today = today or timezone.localdate()
+    today = today or business_day(timezone.now())
     return month_first(month_first(today) - timedelta(days=1))
 
 
@@ -88,17 +88,23 @@ def statement_run_start(*, month: date, actor: User | None) -> StatementRun:
             {"month": ValidationError("Give the month to run.", code="statement_month_missing")}
         )
     first = month_first(month)
-    today = timezone.localdate()
-    if month_last(first) >= today:
+    if first < EARLIEST:
         raise ValidationError(
             {
                 "month": ValidationError(
-                    "%(month)s has not ended yet; its statements can be run from %(from)s.",
+                    "Statements can be run from %(earliest)s on; %(month)s is before that.",
+                    code="statement_month_too_early",
+                    params={"earliest": f"{EARLIEST:%B %Y}", "month": f"{first:%B %Y}"},
+                )
+            }
+        )
+    if first >= month_first(business_day(timezone.now())):
+        raise ValidationError(
+            {
+                "month": ValidationError(
+                    "%(month)s has not ended yet; its statements can be run once it has.",
                     code="statement_month_not_ended",
-                    params={
-                        "month": f"{first:%B %Y}",
-                        "from": f"{month_last(first) + timedelta(days=1):%d %b %Y}",
-                    },
+                    params={"month": f"{first:%B %Y}"},
                 )
             }
         )
@@ -155,7 +161,8 @@ def statement_run_soon(*, run_id: int) -> None:
 
 def statement_run_customers(first: date) -> QuerySet[Customer]:
     """The credit customers whose statement the run of the month `first` issues."""
-    start, end = day_start(first), day_start(month_last(first) + timedelta(days=1))
+    start = day_start(max(first, EARLIEST))
+    end = day_start(month_last(first) + timedelta(days=1))
     credit = Customer.objects.filter(payment_type=PaymentType.CREDIT, created_at__lt=end)
     closed = [
         pk

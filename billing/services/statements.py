@@ -258,7 +258,16 @@ def _ageing(customer: Customer, closing: Decimal, end: datetime, last_day: date)
     return Ageing(*buckets)
 
 
-def statement_build(*, customer: Customer, date_from: date, date_to: date) -> Statement:
+def statement_end(date_to: date, until: datetime | None) -> datetime:
+    """The moment a statement's period ends: the start of the day after `date_to`, or
+    `until` when that is earlier (a statement issued during its last day)."""
+    end = day_start(date_to + timedelta(days=1))
+    return end if until is None else min(end, until)
+
+
+def statement_build(
+    *, customer: Customer, date_from: date, date_to: date, until: datetime | None = None
+) -> Statement:
     """The customer's statement from `date_from` to `date_to` (both days included, in the
     business time zone): opening balance, every document in order with a running balance,
     closing balance and the ageing of what is unpaid. Reads only; refuses a period that
@@ -267,11 +276,15 @@ def statement_build(*, customer: Customer, date_from: date, date_to: date) -> St
     A period that ends after today is the statement to today (its date_to is today's):
     what is owed is aged at today, and the statement of a day that has not yet come
     could not read the same later. Days before EARLIEST hold no documents; the period
-    starts there (so a year 1 in the form is no overflow)."""
+    starts there (so a year 1 in the form is no overflow).
+
+    `until`: leave out what was posted at or after this moment. An issued statement
+    (billing.CustomerStatement) is built again with its issue moment, so one issued
+    during its last day reads the same when it is e-mailed or printed later that day."""
     statement_period_check(date_from=date_from, date_to=date_to)
     date_to = min(date_to, business_day(timezone.now()))
     start = day_start(max(date_from, EARLIEST))
-    end = day_start(date_to + timedelta(days=1))
+    end = statement_end(date_to, until)
     opening = balance_at(customer=customer, before=start)
     balance = opening
     entries: list[StatementEntry] = []

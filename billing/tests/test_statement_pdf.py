@@ -190,3 +190,24 @@ def test_the_e_mailed_pdf_is_built_again_from_the_period_only(ledger, head_offic
     [text] = pages(document_pdf(message)[1])
     assert later.number not in text
     assert re.search(r"Amount due\s*3,000\.00", text)
+
+
+def test_a_statement_issued_to_today_reads_the_same_after_later_postings_that_day(
+    ledger, head_office
+):
+    """Issued during its last day: a sale posted after the issue, the same day, stays off
+    the e-mailed PDF, whose closing balance is the one recorded (review finding)."""
+    ledger.sale(moment(3))
+    today = timezone.localdate()
+    issued = statement_issue(
+        customer=ledger.customer,
+        date_from=today - timedelta(days=30),
+        date_to=today,
+        actor=head_office,
+    )
+    later = ledger.sale(timezone.now())
+    message = OutboxMessage.objects.get(kind=OutboxKind.STATEMENT)
+    [text] = pages(document_pdf(message)[1])
+    assert later.number not in text
+    assert issued.closing_balance == Decimal("3000.00")
+    assert re.search(r"Amount due\s*3,000\.00", text)

@@ -42,6 +42,21 @@ def test_this_month_and_the_future_are_refused_and_nothing_is_written(head_offic
     assert no_worker == []
 
 
+def test_months_at_the_calendar_edges_are_refused_by_name_not_a_crash(head_office, no_worker):
+    from datetime import date
+
+    for month, code in (
+        (date(9999, 12, 1), "statement_month_not_ended"),
+        (date(1, 1, 1), "statement_month_too_early"),
+        (date(1999, 12, 31), "statement_month_too_early"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            statement_run_start(month=month, actor=head_office)
+        assert refused.value.error_dict["month"][0].code == code
+    assert StatementRun.objects.count() == 0
+    assert no_worker == []
+
+
 def test_only_head_office_starts_a_run(manager, sales_rep, no_worker):
     for actor in (manager, sales_rep):
         with pytest.raises(PermissionDenied, match="head office"):
