@@ -234,8 +234,11 @@ def statement_run_execute(*, run: StatementRun, chunk: int = CHUNK) -> Statement
                 statement_issue(
                     customer=customer, date_from=date_from, date_to=date_to, actor=actor, run=run
                 )
-            except IntegrityError:
-                pass  # another worker issued it meanwhile
+            except IntegrityError as exc:
+                # Another worker issued it meanwhile; any other integrity failure is one.
+                if not CustomerStatement.objects.filter(run=run, customer=customer).exists():
+                    logger.exception("Statement of %s in %s not issued", customer.code, run)
+                    failed.append(f"{customer.code}: {_reason(exc)}")
             except SoftTimeLimitExceeded:
                 raise  # the task's time is up: the beat resumes the run
             except Exception as exc:  # one customer's failure does not stop the run

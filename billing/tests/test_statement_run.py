@@ -115,6 +115,30 @@ def test_running_a_done_run_again_issues_nothing(book, head_office, no_worker):
     assert OutboxMessage.objects.filter(kind=OutboxKind.STATEMENT).count() == 2
 
 
+def test_an_integrity_error_that_is_not_a_statement_already_issued_is_a_failure(
+    book, head_office, no_worker
+):
+    """Only "another worker issued it" is skipped; any other integrity error is named."""
+    from django.db import IntegrityError
+
+    from billing.services import statement_run as module
+
+    real = module.statement_issue
+    paper = book["paper"]
+
+    def clashing(**kwargs):
+        if kwargs["customer"].pk == paper.pk:
+            raise IntegrityError("some other constraint")
+        return real(**kwargs)
+
+    run = statement_run_start(month=previous_month(), actor=head_office)
+    with mock.patch.object(module, "statement_issue", clashing):
+        run = statement_run_execute(run=run, chunk=1)
+    assert run.status == StatementRunStatus.FAILED
+    assert f"{paper.code}: IntegrityError: some other constraint" in run.last_error
+    assert (run.customers_total, run.customers_done) == (4, 3)
+
+
 def test_a_failure_is_recorded_the_run_goes_on_and_a_restart_finishes_it(
     book, head_office, no_worker
 ):
