@@ -55,6 +55,11 @@ class Customer(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Bulk tank meter. Moves only when a meter sale is posted or voided.",
     )
+    deposit_exempt = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The customer owns their cylinders: no deposit is charged or refunded.",
+    )
     is_active = models.BooleanField(default=True)
     # Set by customer_create to the moment it opens the account (default now).
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -173,6 +178,11 @@ class Transaction(models.Model):
     net_amount = models.DecimalField(**MONEY, null=True, blank=True)
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, db_default=0)
     tax_amount = models.DecimalField(**MONEY, default=Decimal("0"), db_default=0)
+    # Deposits charged on the cylinders the customer's holding grew by (not taxed):
+    # total = net + tax + deposit_amount. deposit_refund: refunded on cylinders taken back
+    # beyond those delivered, credited to the account or paid out in cash (not in total).
+    deposit_amount = models.DecimalField(**MONEY, default=Decimal("0"), db_default=0)
+    deposit_refund = models.DecimalField(**MONEY, default=Decimal("0"), db_default=0)
     total_amount = models.DecimalField(**MONEY)
     # Written once at posting, from the lines and the meter reading, so that reports by
     # period, depot and representative read one row per sale (never changed after).
@@ -247,6 +257,11 @@ class TransactionLine(AppendOnlyModel):
     empties_returned = models.PositiveIntegerField()
     rate = models.DecimalField(**MONEY)
     subtotal = models.DecimalField(**MONEY)
+    # The deposit per cylinder in force at the sale, what the line charged on the
+    # cylinders the holding grew by, and what it refunded on those it shrank by.
+    deposit_rate = models.DecimalField(**MONEY, default=Decimal("0"), db_default=0)
+    deposit = models.DecimalField(**MONEY, default=Decimal("0"), db_default=0)
+    deposit_refund = models.DecimalField(**MONEY, default=Decimal("0"), db_default=0)
 
     class Meta:
         ordering = ["id"]
@@ -298,6 +313,14 @@ class RateTable(Customer):
 
 
 # Payments, their allocations and credit notes: in their own module (size).
+# Deposit rates, cylinders held and their ledger, cylinder returns: own module (size).
+from sales.custody_models import CylinderHolding as CylinderHolding  # noqa: E402
+from sales.custody_models import CylinderReturn as CylinderReturn  # noqa: E402
+from sales.custody_models import CylinderReturnLine as CylinderReturnLine  # noqa: E402
+from sales.custody_models import DepositRate as DepositRate  # noqa: E402
+from sales.custody_models import HoldingEntry as HoldingEntry  # noqa: E402
+from sales.custody_models import HoldingKind as HoldingKind  # noqa: E402
+from sales.custody_models import RefundTo as RefundTo  # noqa: E402
 from sales.documents import CreditNote as CreditNote  # noqa: E402
 from sales.documents import Payment as Payment  # noqa: E402
 from sales.documents import PaymentAllocation as PaymentAllocation  # noqa: E402

@@ -69,6 +69,10 @@ class MovementKind(models.TextChoices):
     SALE = "SALE", "Sale"
     VOID = "VOID", "Void"
     ADJUSTMENT = "ADJUSTMENT", "Adjustment (stock count)"
+    PLANT_DISPATCH = "PLANT_DISPATCH", "Plant dispatch (empties to the filling plant)"
+    TRANSFER = "TRANSFER", "Transfer between depots"
+    CUSTOMER_RETURN = "CUSTOMER_RETURN", "Customer return (empties collected)"
+    WRITE_OFF = "WRITE_OFF", "Write-off (damaged, lost or condemned)"
 
 
 class StockLevel(models.Model):
@@ -119,6 +123,8 @@ class StockLevel(models.Model):
         permissions = [
             ("receive_stock", "Can record stock received at a depot"),
             ("count_stock", "Can record a stock count (adjustment)"),
+            ("dispatch_empties", "Can dispatch empties to the filling plant"),
+            ("write_off_stock", "Can write off damaged, lost or condemned cylinders"),
         ]
 
     def __str__(self) -> str:
@@ -138,7 +144,7 @@ class StockMovement(AppendOnlyModel):
     state out of `from_level` and/or into `to_level`; replaying every movement gives every
     stock level. A stock count that matched records a zero adjustment."""
 
-    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    kind = models.CharField(max_length=16, choices=MovementKind.choices)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     state = models.CharField(max_length=5, choices=StockState.choices)
     quantity = models.PositiveIntegerField()
@@ -210,7 +216,8 @@ class DistributionKind(models.TextChoices):
 
 
 class Distribution(models.Model):
-    """A representative collecting full cylinders from their depot, or returning empties."""
+    """A representative's load sheet (full cylinders from their depot onto the vehicle)
+    or return of empties: DST-YYYY-NNNNNN, one line per product (lines)."""
 
     distribution_no = models.CharField("number", max_length=20, unique=True)
     kind = models.CharField(max_length=12, choices=DistributionKind.choices)
@@ -218,7 +225,11 @@ class Distribution(models.Model):
         "core.User", on_delete=models.PROTECT, related_name="distributions"
     )
     depot = models.ForeignKey("core.Depot", on_delete=models.PROTECT, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    # The product of a one-line distribution (None when it has several: see lines);
+    # quantity is always the cylinders of all its lines.
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     quantity = models.PositiveIntegerField()
     created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
     # Set by the service to the moment its number's year comes from (not auto_now_add,
@@ -246,3 +257,13 @@ class Distribution(models.Model):
 
     def __str__(self) -> str:
         return self.distribution_no
+
+
+# Transfers, count sheets, distribution lines, reorder levels: in their own module (size).
+from stock.custody_models import DistributionLine as DistributionLine  # noqa: E402
+from stock.custody_models import ReorderLevel as ReorderLevel  # noqa: E402
+from stock.custody_models import StockCount as StockCount  # noqa: E402
+from stock.custody_models import StockCountLine as StockCountLine  # noqa: E402
+from stock.custody_models import Transfer as Transfer  # noqa: E402
+from stock.custody_models import TransferLine as TransferLine  # noqa: E402
+from stock.custody_models import WriteOffCause as WriteOffCause  # noqa: E402
