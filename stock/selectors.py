@@ -1,6 +1,7 @@
 """Reads of stock that other code reuses."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -131,3 +132,30 @@ def _vehicle_depot_differences() -> Iterator[VehicleDepotDifference]:
                 yield "home", level, None, level.quantity
         elif home[0] != level.depot_id:
             yield "home", level, depots[home[0]], level.quantity
+
+
+def count_sheet(
+    *, depot: Depot | None = None, sales_rep: User | None = None
+) -> list[dict[str, Any]]:
+    """The prefill of a count sheet for a depot's own stock or a representative's vehicle:
+    [{"product", "state", "system_quantity"}] for every active cylinder product, FULL then
+    EMPTY, in the products' order, and any inactive one still held there (it is counted
+    until it is gone). Two queries."""
+    if (depot is None) == (sales_rep is None):
+        raise ValidationError(
+            "Count either a depot or a vehicle (sales representative), not both.",
+            code="depot_or_vehicle",
+        )
+    levels = StockLevel.objects.filter(product__kind="CYLINDER")
+    if sales_rep is not None:
+        levels = levels.filter(sales_rep=sales_rep)
+    else:
+        levels = levels.filter(depot=depot, sales_rep__isnull=True)
+    held = {(p, s): q for p, s, q in levels.values_list("product_id", "state", "quantity")}
+    products = Product.objects.filter(kind="CYLINDER").order_by("sort_order", "code")
+    return [
+        {"product": product, "state": state, "system_quantity": held.get((product.pk, state), 0)}
+        for product in products
+        for state in ("FULL", "EMPTY")
+        if product.is_active or held.get((product.pk, "FULL")) or held.get((product.pk, "EMPTY"))
+    ]

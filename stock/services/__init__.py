@@ -6,7 +6,11 @@ touches in id order, moves the stock with a ledger row and writes its audit entr
   levels_move, ledger_write); sales.services moves stock inside a sale with them.
 - checks: the input checks (whole_number up to MAX_QUANTITY, cylinder_check,
   depot_check, availability_check, sales_rep_home_depot).
-- stock: stock_receive and stock_adjust; distributions: distribution_create.
+- stock: stock_receive and stock_adjust; distributions: distribution_post (a load sheet
+  or empty return with several products) and distribution_create (its one-line case).
+- dispatch: empties_dispatch (empties to the filling plant); transfers: stock_transfer
+  (depot to depot, TRF-); writeoffs: stock_write_off; counts: stock_count_post (a count
+  sheet, CNT-); lines: the checked lines of those documents.
 - products: product_create and product_update (master data, with their audit entries).
 - vehicles: a representative's vehicle and depot (vehicle_transfer_guard,
   vehicle_levels_follow, user_depots_changed).
@@ -33,7 +37,9 @@ from stock.services.checks import (
     state_check,
     whole_number,
 )
-from stock.services.distributions import distribution_create
+from stock.services.counts import stock_count_post
+from stock.services.dispatch import empties_dispatch
+from stock.services.distributions import distribution_create, distribution_post
 from stock.services.ledger import (
     LevelKey,
     Move,
@@ -45,11 +51,13 @@ from stock.services.ledger import (
 )
 from stock.services.products import product_create, product_update
 from stock.services.stock import stock_adjust, stock_receive
+from stock.services.transfers import stock_transfer
 from stock.services.vehicles import (
     user_depots_changed,
     vehicle_levels_follow,
     vehicle_transfer_guard,
 )
+from stock.services.writeoffs import stock_write_off
 
 __all__ = [
     "MAX_QUANTITY",
@@ -59,6 +67,8 @@ __all__ = [
     "cylinder_check",
     "depot_check",
     "distribution_create",
+    "distribution_post",
+    "empties_dispatch",
     "ledger_write",
     "levels_lock",
     "levels_move",
@@ -69,7 +79,10 @@ __all__ = [
     "sales_rep_home_depot",
     "state_check",
     "stock_adjust",
+    "stock_count_post",
     "stock_receive",
+    "stock_transfer",
+    "stock_write_off",
     "user_depots_changed",
     "vehicle_levels_follow",
     "vehicle_transfer_guard",

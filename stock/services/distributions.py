@@ -1,7 +1,11 @@
 """Distributions: a representative collects full cylinders from their depot onto the
-vehicle, or returns empties from the vehicle to the depot."""
+vehicle (the morning's load sheet), or returns empties from the vehicle to the depot.
+One DST- document carries every product of the trip (distribution_post);
+distribution_create is its one-line case."""
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -12,7 +16,7 @@ from core.models import Depot, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
 from core.services.moments import history_save, posting_moment
-from stock.models import Distribution, DistributionKind, Product
+from stock.models import Distribution, DistributionKind, DistributionLine, Product
 from stock.services.checks import (
     availability_check,
     cylinder_check,
@@ -20,7 +24,45 @@ from stock.services.checks import (
     sales_rep_home_depot,
     whole_number,
 )
-from stock.services.ledger import LevelKey, levels_lock, movement_post
+from stock.services.ledger import LevelKey, Move, levels_lock, movements_post
+from stock.services.lines import StockLine, stock_lines_parse
+
+
+@atomic_with_retry
+def distribution_post(
+    *,
+    sales_rep: User,
+    depot: Depot,
+    kind: str,
+    lines: Sequence[dict[str, Any]],
+    actor: User,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> Distribution:
+    """One DST- document for several products: COLLECTION takes full cylinders from the
+    depot onto the vehicle, EMPTY_RETURN brings empties from the vehicle to the depot.
+    lines: [{"product": Product, "quantity": int}], no product twice. Refused whole when
+    any line is short (keyed lines[i].quantity, with the figures); one movement per line.
+
+    A repeated idempotency_key (per actor) returns the distribution it first posted, for
+    good; the same key with another request is refused (code idempotency_key_reused).
+
+    `at`: the moment the distribution is posted; None means now. Only the demo seed and
+    tests pass it: the admin and the API never do."""
+    key = key_clean(idempotency_key)
+    flow = _kind(kind)
+    parsed = stock_lines_parse(lines, allow_inactive=not flow.to_vehicle)
+    return _distribution_post(
+        sales_rep=sales_rep,
+        depot=depot,
+        flow=flow,
+        lines=parsed,
+        fields=[f"lines[{index}].quantity" for index in range(len(parsed))],
+        actor=actor,
+        key=key,
+        action="distribution_post",
+        at=at,
+    )
 
 
 @atomic_with_retry
@@ -36,13 +78,34 @@ def distribution_create(
     at: datetime | None = None,
 ) -> Distribution:
     """COLLECTION: depot FULL -> vehicle FULL. EMPTY_RETURN: vehicle EMPTY -> depot EMPTY.
+    A distribution of one product: distribution_post with one line, its refusals keyed
+    "product" and "quantity". The same request as distribution_post's with that one line
+    (an idempotency key posted by either replays with the other).
 
-    A repeated idempotency_key (per actor) returns the distribution it first posted, for
-    good; the same key with another request is refused (code idempotency_key_reused).
-
-    `at`: the moment the distribution is posted; None means now. Only the demo seed and
-    tests pass it: the admin and the API never do."""
+    `at`: the moment the distribution is posted; None means now. Only the demo seed and tests
+    pass it: the admin and the API never do."""
     key = key_clean(idempotency_key)
+    flow = _kind(kind)
+    quantity = whole_number(quantity, "quantity", minimum=1)
+    if not isinstance(product, Product):
+        raise ValidationError(
+            {"product": ValidationError("Choose a product.", code="product_required")}
+        )
+    cylinder_check(product, allow_inactive=not flow.to_vehicle)
+    return _distribution_post(
+        sales_rep=sales_rep,
+        depot=depot,
+        flow=flow,
+        lines=[StockLine(product, quantity)],
+        fields=["quantity"],
+        actor=actor,
+        key=key,
+        action="distribution_create",
+        at=at,
+    )
+
+
+def _kind(kind: str) -> DistributionKind:
     if kind not in DistributionKind.values:
         raise ValidationError(
             {
@@ -51,35 +114,49 @@ def distribution_create(
                 )
             }
         )
-    quantity = whole_number(quantity, "quantity", minimum=1)
-    flow = DistributionKind(kind)
+    return DistributionKind(kind)
+
+
+def _distribution_post(
+    *,
+    sales_rep: User,
+    depot: Depot,
+    flow: DistributionKind,
+    lines: list[StockLine],
+    fields: list[str],
+    actor: User,
+    key: str | None,
+    action: str,
+    at: datetime | None,
+) -> Distribution:
+    """Post checked lines; `fields` names each line's quantity for a shortage."""
     returning = not flow.to_vehicle
     sales_rep_home_depot(sales_rep, depot, allow_inactive=returning)
     if depot is None:
         raise ValidationError({"depot": ValidationError("Choose a depot.", code="required")})
     if not returning:
         depot_check(depot)
-    cylinder_check(product, allow_inactive=returning)
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
 
     state = flow.state
-    at_depot = LevelKey(depot=depot, product=product, state=state)
-    on_vehicle = LevelKey(depot=depot, product=product, state=state, sales_rep=sales_rep)
-    source, target = (at_depot, on_vehicle) if flow.to_vehicle else (on_vehicle, at_depot)
+    sides: list[tuple[LevelKey, LevelKey]] = []
+    for line in lines:
+        at_depot = LevelKey(depot=depot, product=line.product, state=state)
+        on_vehicle = LevelKey(depot=depot, product=line.product, state=state, sales_rep=sales_rep)
+        sides.append((at_depot, on_vehicle) if flow.to_vehicle else (on_vehicle, at_depot))
     request = ""
     if key is not None:
-        request = fingerprint(
-            kind=kind, sales_rep=sales_rep, depot=depot, product=product, quantity=quantity
-        )
+        request = _fingerprint(flow, sales_rep, depot, lines)
         existing = _distribution_keyed(actor, key)
         if existing is not None:
             return _distribution_replay(existing, request)
-    levels = levels_lock([source, target])
+    levels = levels_lock([level for pair in sides for level in pair])
     if key is not None:
         existing = _distribution_keyed(actor, key)
         if existing is not None:  # a retry that waited for the first one's locks
             return _distribution_replay(existing, request)
-    availability_check(levels[source], source, quantity, field="quantity")
+    for line, (source, _), field in zip(lines, sides, fields, strict=True):
+        availability_check(levels[source], source, line.quantity, field=field)
 
     # One moment for the created_at, the number's year, the ledger, history and audit.
     now = posting_moment(at)
@@ -87,11 +164,11 @@ def distribution_create(
         with transaction.atomic():
             distribution = Distribution(
                 distribution_no=document_number_next(series="DST", at=now),
-                kind=kind,
+                kind=flow.value,
                 sales_rep=sales_rep,
                 depot=depot,
-                product=product,
-                quantity=quantity,
+                product=lines[0].product if len(lines) == 1 else None,
+                quantity=sum(line.quantity for line in lines),
                 created_by=actor,
                 created_at=now,
                 idempotency_key=key,
@@ -104,36 +181,65 @@ def distribution_create(
         if existing:
             return _distribution_replay(existing, request)
         raise
-    movement_post(
-        kind=kind,
-        product=product,
-        state=state,
-        quantity=quantity,
+    DistributionLine.objects.bulk_create(
+        DistributionLine(distribution=distribution, product=line.product, quantity=line.quantity)
+        for line in lines
+    )
+    movements_post(
+        [
+            Move(
+                kind=flow.value,
+                product=line.product,
+                state=state,
+                quantity=line.quantity,
+                from_level=levels[source],
+                to_level=levels[target],
+            )
+            for line, (source, target) in zip(lines, sides, strict=True)
+        ],
         actor=actor,
         depot=depot,
         sales_rep=sales_rep,
-        from_level=levels[source],
-        to_level=levels[target],
         document=distribution,
         reference=distribution.distribution_no,
         at=now,
     )
-    audit_record(
-        actor=actor,
-        action="distribution_create",
-        obj=distribution,
-        depot=depot,
-        at=now,
-        data={
-            "number": distribution.distribution_no,
-            "kind": kind,
-            "sales_rep": sales_rep.username,
-            "depot": depot.code,
-            "product": product.code,
-            "quantity": quantity,
-        },
-    )
+    data: dict[str, Any] = {
+        "number": distribution.distribution_no,
+        "kind": flow.value,
+        "sales_rep": sales_rep.username,
+        "depot": depot.code,
+    }
+    if len(lines) == 1:
+        data |= {"product": lines[0].product.code, "quantity": lines[0].quantity}
+    else:
+        data |= {
+            "lines": [{"product": line.product.code, "quantity": line.quantity} for line in lines],
+            "quantity": distribution.quantity,
+        }
+    audit_record(actor=actor, action=action, obj=distribution, depot=depot, at=now, data=data)
     return distribution
+
+
+def _fingerprint(
+    flow: DistributionKind, sales_rep: User, depot: Depot, lines: list[StockLine]
+) -> str:
+    """One line: the fingerprint distribution_create always took, so keys posted before
+    load sheets had lines still replay."""
+    if len(lines) == 1:
+        return fingerprint(
+            kind=flow.value,
+            sales_rep=sales_rep,
+            depot=depot,
+            product=lines[0].product,
+            quantity=lines[0].quantity,
+        )
+    return fingerprint(
+        kind=flow.value,
+        sales_rep=sales_rep,
+        depot=depot,
+        lines=[[line.product.pk, line.quantity] for line in lines],
+    )
 
 
 def _distribution_keyed(actor: User, key: str) -> Distribution | None:
