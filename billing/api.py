@@ -1,7 +1,8 @@
 """The field API's printable documents: a sale's tax invoice (A4 PDF) and thermal copy
 (ESC/POS bytes, or an 80 mm PDF with ?format=pdf; ?width=58 for a 58 mm printer), and
-the same for a payment's receipt. A representative gets only their own documents, a
-manager their depots', head office all (core.api_scope); anything else is a 404."""
+the same for a payment's receipt and a cylinder return's. A representative gets only
+their own documents, a manager their depots', head office all (core.api_scope); anything
+else is a 404."""
 
 from typing import Any
 
@@ -16,6 +17,9 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from billing.services import (
+    cylinder_return_escpos,
+    cylinder_return_pdf,
+    cylinder_return_thermal_pdf,
     invoice_pdf,
     invoice_printed_record,
     payment_escpos,
@@ -26,7 +30,7 @@ from billing.services import (
 from core.api import FieldPermission
 from core.api_scope import api_scope
 from core.models import User
-from sales.models import Payment, Transaction
+from sales.models import CylinderReturn, Payment, Transaction
 
 WIDTHS = ("58", "80")
 
@@ -74,6 +78,10 @@ def _sales(user: User) -> "QuerySet[Transaction]":
 
 def _payments(user: User) -> "QuerySet[Payment]":
     return api_scope(Payment.objects.all(), user, own_field="received_by")
+
+
+def _returns(user: User) -> "QuerySet[CylinderReturn]":
+    return api_scope(CylinderReturn.objects.all(), user, own_field="sales_rep")
 
 
 def _file(data: bytes, content_type: str, name: str) -> HttpResponse:
@@ -151,3 +159,30 @@ class PaymentReceiptView(DocumentView):
             return _file(data, "application/pdf", f"{payment.number}-{width}mm.pdf")
         data = payment_escpos(payment=payment, width_mm=width)
         return _file(data, "application/octet-stream", f"{payment.number}.bin")
+
+
+class ReturnReceiptPdfView(DocumentView):
+    """GET /api/returns/<number>/receipt.pdf: the cylinder return's receipt, A4 PDF."""
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request: Request, number: str) -> HttpResponse:
+        returned = self.document(_returns(self.user(request)), number)
+        data = cylinder_return_pdf(cylinder_return=returned)
+        return _file(data, "application/pdf", f"{returned.number}.pdf")
+
+
+class ReturnReceiptView(DocumentView):
+    """GET /api/returns/<number>/receipt/: the return's thermal copy (as for sales)."""
+
+    @extend_schema(
+        parameters=THERMAL_PARAMETERS,
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, number: str) -> HttpResponse:
+        width = self.width(request)
+        returned = self.document(_returns(self.user(request)), number)
+        if request.query_params.get("format") == "pdf":
+            data = cylinder_return_thermal_pdf(cylinder_return=returned, width_mm=width)
+            return _file(data, "application/pdf", f"{returned.number}-{width}mm.pdf")
+        data = cylinder_return_escpos(cylinder_return=returned, width_mm=width)
+        return _file(data, "application/octet-stream", f"{returned.number}.bin")

@@ -35,6 +35,11 @@ urlpatterns = [
         views.credit_note_thermal_pdf,
         name="credit_note_thermal_pdf",
     ),
+    path(
+        "admin/billing/returns/<int:pk>/return.pdf",
+        views.cylinder_return_pdf_view,
+        name="cylinder_return_pdf",
+    ),
     path("admin/billing/sales/<int:pk>/resend/", views.sale_resend, name="sale_resend"),
     path("admin/billing/payments/<int:pk>/resend/", views.payment_resend, name="payment_resend"),
     path(

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import (
     credit_note_pdf,
+    cylinder_return_pdf,
     document_verify,
     invoice_pdf,
     invoice_printed_record,
@@ -29,7 +30,7 @@ from billing.services.resend import document_resend
 from core.auth import client_ip
 from core.models import User
 from core.scoping import scope_queryset
-from sales.models import CreditNote, Payment, Transaction
+from sales.models import CreditNote, CylinderReturn, Payment, Transaction
 
 
 def _over_rate(request: HttpRequest) -> bool:
@@ -137,6 +138,13 @@ def credit_note_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
 def credit_note_thermal_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     note = _visible(request, CreditNote, pk, "transaction__depot")
     return _pdf(thermal_pdf(document=note), f"{note.number}-80mm.pdf")
+
+
+@staff_member_required
+@require_GET
+def cylinder_return_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
+    returned = _visible(request, CylinderReturn, pk, "depot")
+    return _pdf(cylinder_return_pdf(cylinder_return=returned), f"{returned.number}.pdf")
 
 
 def _resend(

@@ -14,6 +14,11 @@ from billing.services.documents import (
 )
 from billing.services.outbox import outbox_resend, outbox_send
 from billing.services.printing import invoice_printed_record
+from billing.services.returns import (
+    cylinder_return_escpos,
+    cylinder_return_pdf,
+    cylinder_return_thermal_pdf,
+)
 from billing.services.statement_issue import statement_issue
 from billing.services.statement_pdf import statement_pdf
 from billing.services.statement_run import (
@@ -30,6 +35,9 @@ __all__ = [
     "StatementEntry",
     "balance_at",
     "credit_note_pdf",
+    "cylinder_return_escpos",
+    "cylinder_return_pdf",
+    "cylinder_return_thermal_pdf",
     "document_pdf",
     "document_verify",
     "invoice_pdf",

@@ -74,6 +74,50 @@ def _sale(transaction: Transaction) -> Transaction:
     return invoice_sale(transaction)
 
 
+def _refund_went(sale: Transaction) -> str:
+    """Where a sale's deposit refund went: a credit customer's account, or cash the
+    representative paid out (DESIGN.md "Money and tax")."""
+    if sale.payment_type == PaymentType.CREDIT:
+        return "credited to the account"
+    return "paid in cash"
+
+
+def _deposit_lines(
+    sale: Transaction,
+) -> tuple[list[tuple[str, ...]], list[tuple[str, str, str]]]:
+    """The deposit lines of an invoice, in its table and on the thermal roll: per
+    cylinder product, the cylinders charged at the deposit in force, and the cylinders
+    taken back beyond those delivered with the deposit refunded on them. Never taxed."""
+    rows: list[tuple[str, ...]] = []
+    items: list[tuple[str, str, str]] = []
+    for line in sale.lines.all():
+        name = line.product.name
+        if line.deposit:
+            cylinders = max(line.quantity - line.empties_returned, 0)
+            rows.append(
+                (
+                    f"Deposit: {name} (not taxed)",
+                    str(cylinders),
+                    "",
+                    money(line.deposit_rate),
+                    money(line.deposit),
+                )
+            )
+            items.append(
+                (
+                    f"Deposit: {name} (not taxed)",
+                    f"{cylinders} x {money(line.deposit_rate)}",
+                    money(line.deposit),
+                )
+            )
+        if line.deposit_refund:
+            back = max(line.empties_returned - line.quantity, 0)
+            label = f"Deposit refunded: {name}"
+            rows.append((label, "", str(back), "", money(-line.deposit_refund)))
+            items.append((label, f"{back} cylinders back", money(-line.deposit_refund)))
+    return rows, items
+
+
 def invoice_document(*, transaction: Transaction) -> Document:
     """What the tax invoice says (DESIGN.md "Money and tax")."""
     sale = _sale(transaction)
@@ -91,6 +135,9 @@ def invoice_document(*, transaction: Transaction) -> Document:
         )
         detail = f"{line.quantity} x {money(line.rate)}, empties {line.empties_returned}"
         items.append((line.product.name, detail, money(line.subtotal)))
+    deposit_rows, deposit_items = _deposit_lines(sale)
+    rows += deposit_rows
+    items += deposit_items
     meter = getattr(sale, "meter_sale", None)
     facts = [("Payment", sale.get_payment_type_display()), ("Representative", str(sale.sales_rep))]
     if meter is not None:
@@ -117,12 +164,14 @@ def invoice_document(*, transaction: Transaction) -> Document:
     net = sale.net_amount if sale.net_amount is not None else sale.total_amount
     totals = [("Net", money(net))]
     totals.append((f"{settings.TAX_NAME} {sale.tax_rate.normalize():f} %", money(sale.tax_amount)))
-    deposit: Decimal | None = getattr(sale, "deposit_amount", None)
-    if deposit:
-        totals.append(("Deposits (not taxed)", money(deposit)))
+    if sale.deposit_amount:
+        totals.append(("Deposits (not taxed)", money(sale.deposit_amount)))
     totals.append(("Total", money(sale.total_amount)))
     due = sale.total_amount - sale.amount_paid
     totals.append(("Amount due", money(due)))
+    if sale.deposit_refund:
+        # Not in the total: a refund on cylinders taken back beyond those delivered.
+        totals.insert(-1, (f"Deposit refunded ({_refund_went(sale)})", money(sale.deposit_refund)))
     notes = []
     if sale.status == "VOID":
         credit = (

@@ -27,6 +27,7 @@ DEFAULT_STYLE: dict[str, Any] = {
         "receipt": "RECEIPT",
         "reversal": "PAYMENT REVERSAL NOTICE",
         "statement": "STATEMENT OF ACCOUNT",
+        "cylinder_return": "CYLINDER RETURN",
     },
 }
 
@@ -84,7 +85,7 @@ class Column:
 class Document:
     """A printable document: heading, parties, a table, totals and the QR block."""
 
-    kind: str  # "invoice", "credit_note", "receipt", "reversal", "statement"
+    kind: str  # "invoice", "credit_note", "receipt", "reversal", "statement", "cylinder_return"
     title: str
     number: str
     date: str  # readable, in the business time zone

@@ -5,8 +5,10 @@ Every entry is dated by its posting (created_at: when the document was issued, o
 reversal when the payment was reversed), never by a date a user may set, so a statement of
 a past period always reads the same. The documents that move a credit customer's balance
 are the ones DESIGN.md's balance names: credit sales (invoices; a voided one too, since its
-credit note takes it off), their credit notes, payments, and reversed payments (which
-count back). Cash sales are paid at the counter and never enter an account.
+credit note takes it off), their credit notes, payments, reversed payments (which
+count back), and deposit refunds credited to the account (a cylinder return's, or a
+sale's that took back more empties than it delivered; the void of such a sale puts its
+refund back, a debit). Cash sales are paid at the counter and never enter an account.
 
 The balance at a moment is those documents' sum up to it, so a statement to today closes
 on exactly sales.selectors.customer_balance.
@@ -24,7 +26,15 @@ from django.utils import timezone
 
 from billing.services.compiled import CompiledQuery
 from sales.amounts import MONEY
-from sales.models import CreditNote, Customer, Payment, PaymentType, Transaction
+from sales.models import (
+    CreditNote,
+    Customer,
+    HoldingEntry,
+    Payment,
+    PaymentType,
+    RefundTo,
+    Transaction,
+)
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -33,9 +43,12 @@ EARLIEST = date(2000, 1, 1)
 
 # An entry's kind, in the order entries of one moment are listed.
 INVOICE, CREDIT_NOTE, PAYMENT, REVERSAL = "INVOICE", "CREDIT_NOTE", "PAYMENT", "REVERSAL"
+DEPOSIT_REFUND, DEPOSIT_REFUND_VOID = "DEPOSIT_REFUND", "DEPOSIT_REFUND_VOID"
 KIND_LABELS = {
     INVOICE: "Tax invoice",
+    DEPOSIT_REFUND: "Deposit refund",
     CREDIT_NOTE: "Credit note",
+    DEPOSIT_REFUND_VOID: "Deposit refund reversed",
     PAYMENT: "Payment received",
     REVERSAL: "Payment reversed",
 }
@@ -152,6 +165,12 @@ def _credit_notes(customer: Customer) -> QuerySet[CreditNote]:
     )
 
 
+def _account_refunds(customer: Customer) -> QuerySet[HoldingEntry]:
+    """The customer's holding-ledger rows that moved their account: deposits refunded to
+    it (deposit < 0) and, by a void, taken back off it (deposit > 0)."""
+    return HoldingEntry.objects.filter(customer=customer, refund_to=RefundTo.ACCOUNT)
+
+
 def _total(queryset: QuerySet, group: str, column: str) -> Coalesce:  # type: ignore[type-arg]
     """The sum of `column` over `queryset` (one customer's rows), as a subquery."""
     summed = queryset.order_by().values(group).annotate(total=Sum(column)).values("total")[:1]
@@ -183,8 +202,13 @@ def _balance_query(op: str) -> CompiledQuery:
                 reversed_=_total(
                     payments.filter(**{f"reversed_at__{op}": before}), "customer", "amount"
                 ),
+                deposits=_total(
+                    _account_refunds(customer).filter(**{f"created_at__{op}": before}),
+                    "customer",
+                    "deposit",
+                ),
             )
-            .values_list("sold", "credited", "paid", "reversed_")
+            .values_list("sold", "credited", "paid", "reversed_", "deposits")
         )
 
     return CompiledQuery(build, customer_id=int, before=datetime)
@@ -195,13 +219,14 @@ _BALANCE_QUERIES = {False: _balance_query("lt"), True: _balance_query("lte")}
 
 def balance_at(*, customer: Customer, before: datetime, inclusive: bool = False) -> Decimal:
     """The customer's balance from every document posted before `before` (or at it too,
-    with `inclusive`): credit sales - credit notes + reversed payments - payments. One
-    query (an invoice's "balance after this invoice" reads it on every rendering)."""
+    with `inclusive`): credit sales - credit notes + reversed payments - payments -
+    deposit refunds credited to the account (+ their voids). One query (an invoice's
+    "balance after this invoice" reads it on every rendering)."""
     rows = _BALANCE_QUERIES[inclusive].rows(customer_id=customer.pk, before=before)
     if not rows:
         raise Customer.DoesNotExist(f"no customer with id {customer.pk}")
-    sold, credited, paid, reversed_ = rows[0]
-    return Decimal(sold - credited - paid + reversed_).quantize(CENT)
+    sold, credited, paid, reversed_, deposits = rows[0]
+    return Decimal(sold - credited - paid + reversed_ + deposits).quantize(CENT)
 
 
 def _period_entries(customer: Customer, start: datetime, end: datetime) -> list[tuple]:  # type: ignore[type-arg]
@@ -228,7 +253,28 @@ def _period_entries(customer: Customer, start: datetime, end: datetime) -> list[
         reversed_at__gte=start, reversed_at__lt=end
     ).values_list("reversed_at", "pk", "number", "amount"):
         rows.append((reversed_at, REVERSAL, pk, number, amount, ZERO))
+    rows += _refund_entries(customer, start, end)
     rows.sort(key=lambda row: (row[0], _KIND_ORDER[row[1]], row[2]))
+    return rows
+
+
+def _refund_entries(customer: Customer, start: datetime, end: datetime) -> list[tuple]:  # type: ignore[type-arg]
+    """One entry per document that refunded a deposit to the account in [start, end)
+    (its products' ledger rows summed): a credit, or a debit where a void took it back."""
+    rows: list[tuple] = []  # type: ignore[type-arg]
+    refunds = (
+        _account_refunds(customer)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .order_by()
+        .values("created_at", "doc_type", "doc_id", "reference")
+        .annotate(total=Sum("deposit"))
+        .values_list("created_at", "doc_id", "reference", "total")
+    )
+    for moment, doc_id, number, total in refunds:
+        if total < 0:
+            rows.append((moment, DEPOSIT_REFUND, doc_id or 0, number, ZERO, -total))
+        elif total > 0:
+            rows.append((moment, DEPOSIT_REFUND_VOID, doc_id or 0, number, total, ZERO))
     return rows
 
 

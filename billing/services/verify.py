@@ -28,6 +28,7 @@ SERIES: dict[str, tuple[str, str, str]] = {
     "TX": ("sales.Transaction", "total_amount", "Tax invoice"),
     "CN": ("sales.CreditNote", "amount", "Credit note"),
     "PAY": ("sales.Payment", "amount", "Receipt"),
+    "RET": ("sales.CylinderReturn", "refund_amount", "Cylinder return"),
 }
 CENTS = Decimal("0.01")
 
