@@ -5,10 +5,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum
 
 from core.models import Depot, User
-from stock.models import Product, StockLevel, StockMovement
+from stock.models import MovementKind, Product, StockLevel, StockMovement
 
 # (level, or the id of a level that no longer exists; the quantity the ledger replays to)
 LedgerDifference = tuple[StockLevel | int, int]
@@ -159,3 +159,12 @@ def count_sheet(
         for state in ("FULL", "EMPTY")
         if product.is_active or held.get((product.pk, "FULL")) or held.get((product.pk, "EMPTY"))
     ]
+
+
+def depot_movements(*, depot: Depot) -> QuerySet[StockMovement]:
+    """The ledger rows a depot's movement list shows: those recorded at it (its own stock
+    and its vehicles') and the transfers into it, which are recorded at the sending depot
+    (StockMovement.depot) with their to_level here."""
+    return StockMovement.objects.filter(
+        Q(depot=depot) | Q(kind=MovementKind.TRANSFER, to_level__depot=depot)
+    )

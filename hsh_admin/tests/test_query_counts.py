@@ -70,7 +70,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
 # the rows, and again where a serializer offers customers (payments, sales).
 API_QUERIES: dict[str, tuple[int, int, int]] = {
     "/api/customers/": (3, 4, 3),
-    "/api/distributions/": (2, 3, 2),
+    "/api/distributions/": (3, 4, 3),  # + the lines with their products
     "/api/payments/": (2, 4, 2),
     "/api/sales/": (4, 6, 4),
     "/api/me/stock/": (1, 2, 1),  # not paged: one query
