@@ -11,11 +11,28 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from sales.custody_selectors import (
+    customer_holdings as customer_holdings,
+)
+from sales.custody_selectors import (
+    cylinders_held as cylinders_held,
+)
+from sales.custody_selectors import (
+    deposit_held as deposit_held,
+)
+from sales.custody_selectors import (
+    deposit_in_force as deposit_in_force,
+)
+from sales.custody_selectors import (
+    deposits_in_force as deposits_in_force,
+)
 from sales.models import (
     Customer,
+    HoldingEntry,
     Payment,
     PaymentType,
     Rate,
+    RefundTo,
     TaxRate,
     Transaction,
     TransactionQuerySet,
@@ -136,7 +153,8 @@ def _total(queryset: QuerySet[Any], field: str) -> Coalesce:
 
 def balance_expression() -> CombinedExpression:
     """What a customer owes, as an expression over the customer row (OuterRef "pk"):
-    posted credit sales less the payments received (reversed ones count back). The one
+    posted credit sales less the payments received (reversed ones count back), less the
+    deposit refunds credited to the account (a void of one counts back). The one
     definition of the balance: customer_balance and every list (API, admin) use it.
 
     Positive: the customer owes; negative: the customer has paid in advance.
@@ -150,7 +168,12 @@ def balance_expression() -> CombinedExpression:
     )
     # Payments less reversed payments: a reversed payment counts back (it stays on file).
     paid = _total(Payment.objects.in_force().filter(customer=customer), "amount")
-    return sold - paid
+    # Holding entries' deposits credited to the account: a refund is negative, its void
+    # positive (sales.services.holdings).
+    refunded = _total(
+        HoldingEntry.objects.filter(customer=customer, refund_to=RefundTo.ACCOUNT), "deposit"
+    )
+    return sold - paid + refunded
 
 
 def customer_balance(*, customer: Customer) -> Decimal:

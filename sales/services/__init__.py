@@ -1,5 +1,5 @@
 """Every write of sales data: customers, rates, sales and voids, payments and their
-reversals.
+reversals, deposit rates, customers' cylinders held and their returns.
 
 Lock order for everything here: the customer row first, then the representative's user
 row (FOR SHARE, through stock.services.sales_rep_home_depot: their depot cannot change
@@ -7,7 +7,9 @@ under a posting), then stock levels by id (through stock.services.levels_lock), 
 document counter. See docs/architecture.md, "Lock order".
 """
 
+from sales.services.custody import cylinder_return, cylinders_held_adjust
 from sales.services.customers import customer_create, customer_update
+from sales.services.deposits import deposit_set
 from sales.services.payments import payment_record
 from sales.services.rates import (
     RateChange,
@@ -26,6 +28,9 @@ __all__ = [
     "customer_create",
     "customer_rates_set",
     "customer_update",
+    "cylinder_return",
+    "cylinders_held_adjust",
+    "deposit_set",
     "payment_record",
     "payment_reverse",
     "rate_import_undo",

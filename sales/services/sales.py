@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models
 
 from core.db import atomic_with_retry
-from core.idempotency import fingerprint, key_clean, replay
+from core.idempotency import key_clean
 from core.models import Depot, OutboxKind, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
@@ -17,6 +17,7 @@ from core.services import audit_record, document_number_next
 from core.services.moments import history_save, posting_moment
 from sales.models import (
     Customer,
+    HoldingKind,
     MeterSale,
     PaymentType,
     Transaction,
@@ -33,7 +34,9 @@ from sales.services.common import (
     settle,
 )
 from sales.services.delivery import document_email
+from sales.services.holdings import holding_entries_write, holdings_apply, sale_deposits
 from sales.services.lines import MeterFields, SaleLine, sale_lines_parse
+from sales.services.sale_keys import sale_fingerprint, sale_keyed, sale_replay
 from sales.services.tax import sale_tax, tax_rate_lock
 from stock.models import MovementKind, Product, ProductKind, StockState
 from stock.services import (
@@ -53,45 +56,6 @@ def _metered_product() -> Product:
         refusal = ValidationError("No metered product is on sale.", code="no_metered_product")
         raise ValidationError({"meter_reading": refusal})
     return product
-
-
-def _keyed(actor: User, key: str) -> Transaction | None:
-    """The actor's sale with this key. Sales posted through the API before keys were kept
-    per user hold it as "api:<user id>:<key>"; those rows are not rewritten (millions of
-    them, on a live table), so that form is matched too."""
-    return (
-        Transaction.objects.filter(
-            created_by=actor, idempotency_key__in=[key, f"api:{actor.pk}:{key}"]
-        )
-        .order_by("pk")
-        .first()
-    )
-
-
-def _replay(
-    existing: Transaction, customer: Customer, sales_rep: User, request: str
-) -> Transaction:
-    """The sale posted earlier with this key, if this is the same request again."""
-    return replay(
-        existing,
-        request_fingerprint=request,
-        what=f"sale {existing.number}",
-        # sales posted before fingerprints were kept: compare what can be compared
-        legacy_same=lambda: (
-            (existing.customer_id, existing.sales_rep_id) == (customer.pk, sales_rep.pk)
-        ),
-    )
-
-
-def _fingerprint(
-    customer: Customer, sales_rep: User, lines: list[SaleLine], reading: Decimal | None
-) -> str:
-    return fingerprint(
-        customer=customer,
-        sales_rep=sales_rep,
-        lines=sorted((line.product.pk, line.quantity, line.empties_returned) for line in lines),
-        meter_reading=reading,
-    )
 
 
 def sale_post(
@@ -131,10 +95,10 @@ def sale_post(
         )
     request = ""
     if key is not None:
-        request = _fingerprint(customer, sales_rep, parsed, reading)
-        existing = _keyed(actor, key)
+        request = sale_fingerprint(customer, sales_rep, parsed, reading)
+        existing = sale_keyed(actor, key)
         if existing is not None:
-            return _replay(existing, customer, sales_rep, request)
+            return sale_replay(existing, customer, sales_rep, request)
     customer_check(customer)
     depot = sales_rep_home_depot(sales_rep, lock=False)  # again, locked, in _post
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
@@ -153,9 +117,9 @@ def sale_post(
     except IntegrityError:
         # Another request with the same key committed first (it could not have waited on
         # our customer lock if it was for another customer).
-        existing = _keyed(actor, key) if key else None
+        existing = sale_keyed(actor, key) if key else None
         if existing:
-            return _replay(existing, customer, sales_rep, request)
+            return sale_replay(existing, customer, sales_rep, request)
         raise
 
 
@@ -185,9 +149,9 @@ def _post(
 ) -> Transaction:
     customer = lock_customer(customer)
     if key is not None:
-        existing = _keyed(actor, key)
+        existing = sale_keyed(actor, key)
         if existing is not None:  # a retry that waited for the first post's lock
-            return _replay(existing, customer, sales_rep, request)
+            return sale_replay(existing, customer, sales_rep, request)
     # The representative next (the lock order): their depot cannot change until this
     # sale commits, and it is still the one checked above.
     sales_rep_home_depot(sales_rep, depot)
@@ -251,15 +215,20 @@ def _post(
         availability_check(
             levels[full[line]], full[line], line.quantity, field=f"lines[{index}].quantity"
         )
+    # The customer's cylinders: deposits charged on those their holding grows by,
+    # refunded on those it shrinks by (refused if they hold fewer than taken back).
+    deposits = sale_deposits(customer=customer, lines=lines, at=now)
 
     subtotal = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
     subtotal += meter["subtotal"] if meter else Decimal("0")
     tax_rate, (net, tax, total) = sale_tax(subtotal=subtotal, at=now)
+    total += deposits.charged  # deposits carry no tax
     if total > MAX_AMOUNT:
         problem = f"The sale's total {money_text(total)} is too large; check the figures."
         raise ValidationError(problem, code="amount_too_large")
     if customer.payment_type == PaymentType.CREDIT and customer.credit_limit is not None:
-        owed = customer_balance(customer=customer) + total
+        # a refund on this sale is credited to the account at once
+        owed = customer_balance(customer=customer) + total - deposits.refunded
         if owed > customer.credit_limit:
             raise ValidationError(
                 {
@@ -294,6 +263,7 @@ def _post(
                 )
             )
     levels_move(moves, actor=actor, at=now)  # before the number: see levels_move
+    holding_ids = holdings_apply(deposits.changes, customer=customer, at=now)  # likewise
 
     cash = customer.payment_type == PaymentType.CASH
     sale = Transaction(
@@ -304,6 +274,8 @@ def _post(
         net_amount=net,
         tax_rate=tax_rate,
         tax_amount=tax,
+        deposit_amount=deposits.charged,
+        deposit_refund=deposits.refunded,
         total_amount=total,
         cylinders=sum(line.quantity for line in lines),
         metered=meter["quantity"] if meter else Decimal("0"),
@@ -322,8 +294,11 @@ def _post(
             empties_returned=line.empties_returned,
             rate=rate,
             subtotal=money(line.quantity * rate),
+            deposit_rate=deposit.rate,
+            deposit=deposit.deposit,
+            deposit_refund=deposit.refund,
         )
-        for line, rate in priced
+        for (line, rate), deposit in zip(priced, deposits.lines, strict=True)
     ]
     # From the number on, the year's counter row is locked until commit and every other
     # posting waits for it: as little as possible happens after it. On PostgreSQL the
@@ -351,6 +326,17 @@ def _post(
             reference=sale.number,
             at=now,
         )
+    holding_entries_write(
+        deposits.changes,
+        holding_ids,
+        customer=customer,
+        kind=HoldingKind.SALE,
+        actor=actor,
+        at=now,
+        document=sale,
+        reference=sale.number,
+        sales_rep=sales_rep,
+    )
     if meter:
         MeterSale.objects.create(transaction=sale, **meter)
         customer.last_meter_reading = meter["latest_reading"]
@@ -373,6 +359,9 @@ def _post(
             "net": str(net),
             "tax_rate": str(tax_rate),
             "tax": str(tax),
+            "deposit": str(deposits.charged),
+            "deposit_refund": str(deposits.refunded),
+            "refund_to": deposits.refund_to,
             "total": str(total),
             "lines": [
                 {

@@ -14,6 +14,7 @@ from core.services import audit_record, document_number_next
 from core.services.moments import history_save, posting_moment
 from sales.models import (
     CreditNote,
+    HoldingKind,
     MeterSale,
     Payment,
     PaymentAllocation,
@@ -23,6 +24,7 @@ from sales.models import (
 )
 from sales.services.common import lock_customer, settle
 from sales.services.delivery import document_email
+from sales.services.holdings import holdings_post, void_changes
 from stock.models import MovementKind, StockState
 from stock.services import (
     LevelKey,
@@ -68,6 +70,10 @@ def sale_void(
             code="already_void",
         )
     actor_access_check(actor=actor, depot=sale.depot, sales_rep=sale.sales_rep)
+    lines = list(sale.lines.select_related("product"))
+    # What the sale did to the customer's cylinders and deposits, undone (refused when
+    # cylinders have been returned since, so that too few are left to take back).
+    holding_changes = void_changes(customer=customer, sale=sale, lines=lines)
     now = posting_moment(at)
 
     meter = MeterSale.objects.filter(transaction=sale).first()
@@ -95,7 +101,6 @@ def sale_void(
         customer.last_meter_reading = meter.last_reading
         history_save(customer, at=now, update_fields=["last_meter_reading"])
 
-    lines = list(sale.lines.select_related("product"))
     # The cylinders go back on the vehicle where it is now: the representative's current
     # home depot (they may have moved since the sale).
     rep = sale.sales_rep
@@ -142,6 +147,18 @@ def sale_void(
         at=now,
     )
 
+    holdings_post(
+        holding_changes,
+        customer=customer,
+        kind=HoldingKind.VOID,
+        actor=actor,
+        at=now,
+        document=sale,
+        reference=sale.number,
+        sales_rep=rep,
+        note=reason,
+    )
+
     released = Decimal("0")
     if sale.payment_type == PaymentType.CREDIT and sale.amount_paid > 0:
         released = _release_allocations(sale, at=now)
@@ -177,6 +194,8 @@ def sale_void(
             "amount": str(sale.total_amount),
             "reason": reason,
             "released": str(released),
+            "deposit": str(sale.deposit_amount),
+            "deposit_refund": str(sale.deposit_refund),
             "meter_restored_to": str(meter.last_reading) if meter else None,
         },
     )
