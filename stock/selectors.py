@@ -1,14 +1,23 @@
 """Reads of stock that other code reuses."""
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from core.models import Depot, User
-from stock.models import MovementKind, Product, StockLevel, StockMovement
+from stock.models import MovementKind, Product, ReorderLevel, StockLevel, StockMovement
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class LevelStock(TypedDict):
+    full: int  # full cylinders at the depot now
+
 
 # (level, or the id of a level that no longer exists; the quantity the ledger replays to)
 LedgerDifference = tuple[StockLevel | int, int]
@@ -132,6 +141,39 @@ def _vehicle_depot_differences() -> Iterator[VehicleDepotDifference]:
                 yield "home", level, None, level.quantity
         elif home[0] != level.depot_id:
             yield "home", level, depots[home[0]], level.quantity
+
+
+def reorder_levels_stock() -> "QuerySet[WithAnnotations[ReorderLevel, LevelStock]]":
+    """Every reorder level with `full`: the full cylinders of its product at its depot
+    now (the depot's own stock, not its vehicles'), in the same query."""
+    full = StockLevel.objects.filter(
+        depot=OuterRef("depot"),
+        product=OuterRef("product"),
+        state="FULL",
+        sales_rep__isnull=True,
+    ).values("quantity")[:1]
+    return ReorderLevel.objects.annotate(full=Coalesce(Subquery(full), 0))
+
+
+def low_stock(
+    *, depot: Depot | None = None, depot_ids: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """The depots whose full cylinders of a product are under its reorder level, one
+    query: [{"depot", "product", "full", "minimum"}] by depot code and product. Open
+    depots and products still sold only. `depot_ids`: only these depots (a manager's)."""
+    levels = (
+        reorder_levels_stock()
+        .filter(full__lt=F("minimum_full"), depot__is_active=True, product__is_active=True)
+        .select_related("depot", "product")
+    )
+    if depot is not None:
+        levels = levels.filter(depot=depot)
+    if depot_ids is not None:
+        levels = levels.filter(depot_id__in=depot_ids)
+    return [
+        {"depot": lv.depot, "product": lv.product, "full": lv.full, "minimum": lv.minimum_full}
+        for lv in levels
+    ]
 
 
 def count_sheet(

@@ -2,6 +2,7 @@
 
 from reporting.reports import (  # noqa: F401
     audit_reports,
+    custody_reports,
     sales_reports,
     stock_reports,
     tax_reports,

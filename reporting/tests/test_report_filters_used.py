@@ -29,6 +29,12 @@ USES = {
     "receivables": {"depot", "customer"},
     # By month (date_from/date_to pick the documents by their own date) and depot.
     "tax-summary": {"date_from", "date_to", "depot"},
+    # Cylinder custody: low stock and deposits as they stand now; the plant exchange by
+    # period; cylinders held "not moved since" date_to.
+    "low-stock": {"depot", "product"},
+    "plant-exchange": {"date_from", "date_to", "depot", "product"},
+    "cylinders-held": {"date_to", "depot", "customer", "product"},
+    "deposits": {"depot", "customer", "product"},
 }
 SLUGS = sorted(USES)
 # A valid value for each filter, in the `history` fixture's world.

@@ -50,6 +50,7 @@ from stock.services.ledger import (
     movements_post,
 )
 from stock.services.products import product_create, product_update
+from stock.services.reorder import low_stock_alerts_send, reorder_level_set
 from stock.services.stock import stock_adjust, stock_receive
 from stock.services.transfers import stock_transfer
 from stock.services.vehicles import (
@@ -72,10 +73,12 @@ __all__ = [
     "ledger_write",
     "levels_lock",
     "levels_move",
+    "low_stock_alerts_send",
     "movement_post",
     "movements_post",
     "product_create",
     "product_update",
+    "reorder_level_set",
     "sales_rep_home_depot",
     "state_check",
     "stock_adjust",
