@@ -1,5 +1,8 @@
+"""Stock screens: products, stock levels (with the receive, count, dispatch and write-off
+forms), the movement ledger, and the dashboard's stock panels. Distributions, transfers
+and count sheets have their own modules, imported at the end to register them."""
+
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q, Sum
 from django.urls import path, reverse
 
@@ -7,52 +10,22 @@ from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
 from core.admin_services import ServiceSaveAdminMixin
-from core.models import Role, User
 from core.scoping import scope_queryset
-from stock import services
-from stock.forms import DistributionForm, ReceiptForm, StockCountForm
-from stock.models import (
-    Distribution,
-    DistributionKind,
-    Product,
-    StockLevel,
-    StockMovement,
-    StockState,
-)
+from stock import admin_custody, services
+from stock.admin_filters import LocationTypeFilter, VehicleFilter
+from stock.forms import ReceiptForm, StockCountForm
+from stock.models import Product, StockLevel, StockMovement, StockState
 from stock.selectors import stock_on_hand
 
-
-class VehicleFilter(admin.SimpleListFilter):
-    title = "vehicle"
-    parameter_name = "vehicle"
-
-    def lookups(self, request, model_admin):
-        reps = scope_queryset(User.objects.filter(role=Role.SALES), request.user)
-        return [(r.pk, f"{r.vehicle_no} ({r.username})") for r in reps.order_by("username")]
-
-    def queryset(self, request, queryset):
-        if self.value() is None:
-            return queryset
-        # The URL gives text; "Show counts" sets the choice itself (an integer pk).
-        value = str(self.value())
-        if value not in {str(pk) for pk, _ in self.lookup_choices}:
-            raise IncorrectLookupParameters(f"Unknown vehicle {value!r}.")
-        return queryset.filter(sales_rep_id=value)
-
-
-class LocationTypeFilter(admin.SimpleListFilter):
-    title = "location"
-    parameter_name = "location"
-
-    def lookups(self, request, model_admin):
-        return [("depot", "Depots"), ("vehicle", "Vehicles")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "depot":
-            return queryset.filter(sales_rep__isnull=True)
-        if self.value() == "vehicle":
-            return queryset.filter(sales_rep__isnull=False)
-        return queryset
+# Object tools of the stock levels' list: context name -> the permission that shows it.
+CUSTODY_TOOLS = {
+    "can_receive": "stock.receive_stock",
+    "can_count": "stock.count_stock",
+    "can_distribute": "stock.add_distribution",
+    "can_dispatch": "stock.dispatch_empties",
+    "can_write_off": "stock.write_off_stock",
+    "can_transfer": "stock.transfer_stock",
+}
 
 
 @admin.register(Product)
@@ -96,6 +69,8 @@ class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         return [
             path("receive/", wrap(self.receive_view), name="stock_stocklevel_receive"),
             path("count/", wrap(self.count_view), name="stock_stocklevel_count"),
+            path("dispatch/", wrap(self.dispatch_view), name="stock_stocklevel_dispatch"),
+            path("write-off/", wrap(self.write_off_view), name="stock_stocklevel_write_off"),
             *super().get_urls(),
         ]
 
@@ -109,11 +84,15 @@ class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
             )
             response.context_data["stock_totals"] = totals
             response.context_data["can_receive"] = request.user.has_perm("stock.receive_stock")
-            response.context_data["can_count"] = request.user.has_perm("stock.count_stock")
-            response.context_data["can_distribute"] = request.user.has_perm(
-                "stock.add_distribution"
-            )
+            for name, permission in CUSTODY_TOOLS.items():
+                response.context_data[name] = request.user.has_perm(permission)
         return response
+
+    def dispatch_view(self, request):
+        return admin_custody.dispatch_view(self, request)
+
+    def write_off_view(self, request):
+        return admin_custody.write_off_view(self, request)
 
     def receive_view(self, request):
         def preview(form, movement):
@@ -240,87 +219,6 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
         return obj.to_level.location_label if obj.to_level_id else "-"
 
 
-@admin.register(Distribution)
-class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
-    list_display = (
-        "distribution_no",
-        "created_at",
-        "kind",
-        "sales_rep",
-        "vehicle",
-        "depot",
-        "product",
-        "quantity",
-        "created_by",
-    )
-    list_filter = ("kind", "depot", "product", "created_at")
-    list_select_related = ("sales_rep", "depot", "product", "created_by")
-    search_fields = ("=distribution_no", "sales_rep__username", "sales_rep__vehicle_no")
-    show_full_result_count = False
-    paginator = CappedCountPaginator
-    readonly_fields = [f.name for f in Distribution._meta.fields]
-
-    @admin.display(description="Vehicle")
-    def vehicle(self, obj):
-        return obj.sales_rep.vehicle_no
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def add_view(self, request, form_url="", extra_context=None):
-        def preview(form, distribution):
-            d = form.cleaned_data
-            rep, product, quantity = d["sales_rep"], d["product"], d["quantity"]
-            depot = rep.home_depot
-            flow = DistributionKind(d["kind"])
-            at_depot = stock_on_hand(product=product, state=flow.state, depot=depot)
-            on_vehicle = stock_on_hand(product=product, state=flow.state, sales_rep=rep)
-            vehicle = f"vehicle {rep.vehicle_no} ({rep.username})"
-            if flow.to_vehicle:
-                return [
-                    f"Collection: {quantity} full {product.code} cylinders from depot "
-                    f"{depot.code} to {vehicle}.",
-                    f"Depot {depot.code}: {at_depot} -> {at_depot - quantity}; "
-                    f"vehicle: {on_vehicle} -> {on_vehicle + quantity}.",
-                ]
-            return [
-                f"Empty return: {quantity} empty {product.code} cylinders from {vehicle} "
-                f"to depot {depot.code}.",
-                f"Vehicle: {on_vehicle} -> {on_vehicle - quantity}; "
-                f"depot {depot.code}: {at_depot} -> {at_depot + quantity}.",
-            ]
-
-        def kwargs(form):
-            d = form.cleaned_data
-            return {
-                "sales_rep": d["sales_rep"],
-                "depot": d["sales_rep"].home_depot,
-                "product": d["product"],
-                "quantity": d["quantity"],
-                "kind": d["kind"],
-                "actor": request.user,
-            }
-
-        return confirm_and_post(
-            request,
-            self,
-            form_class=DistributionForm,
-            title="Record a collection or empty return",
-            permission="stock.add_distribution",
-            service=services.distribution_create,
-            service_kwargs=kwargs,
-            preview=preview,
-            success=lambda d: (
-                f"{d.distribution_no} posted: {d.get_kind_display().lower()} "
-                f"of {d.quantity} {d.product.code} for {d.sales_rep.username}.",
-                reverse("admin:stock_distribution_changelist"),
-            ),
-        )
-
-
 @dashboard.panel(order=50)
 def products_panel(request):
     if not request.user.has_perm("stock.view_product"):
@@ -369,3 +267,8 @@ def stock_panel(request):
         "link_text": "Stock levels",
         "empty": "No stock recorded yet.",
     }
+
+
+# Distributions, transfers and count sheets register themselves there.
+from stock import admin_distributions as admin_distributions  # noqa: E402
+from stock import admin_documents as admin_documents  # noqa: E402

@@ -54,6 +54,14 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),  # add is the collection/return form
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
+    "stock.transfer": {  # add is the transfer form; the page is read-only
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
+    },
+    "stock.stockcount": {  # add is the count sheet; the page is read-only
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
+    },
     # Customers and rates belong to head office; managers read them for their depots.
     "sales.creditnote": {  # issued by a void only; read-only, managers for their depots
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -110,6 +118,9 @@ EXPECTED = {
 EXTRA = {
     ("admin:stock_stocklevel_receive", None): {"ADMIN": OK, "MANAGER": OK},
     ("admin:stock_stocklevel_count", None): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:stock_stocklevel_dispatch", None): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:stock_stocklevel_write_off", None): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:stock_distribution_load_sheet", None): {"ADMIN": OK, "MANAGER": OK},
     ("admin:sales_customer_rates", "sales.customer"): {"ADMIN": OK, "MANAGER": FORBIDDEN},
     ("admin:sales_transaction_void", "sales.transaction"): {"ADMIN": OK, "MANAGER": OK},
     ("admin:sales_rateimport_undo", "sales.rateimport"): {"ADMIN": OK, "MANAGER": FORBIDDEN},
@@ -158,7 +169,7 @@ def objects(north, user_factory):
         SolarSchedule,
     )
 
-    from stock.services import distribution_create, stock_receive
+    from stock.services import distribution_create, stock_count_post, stock_receive, stock_transfer
 
     interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.DAYS)
     rep = user_factory("SALES", depots=[north])
@@ -182,7 +193,7 @@ def objects(north, user_factory):
 
     from billing.models import StatementRun
     from billing.services import statement_issue
-    from core.models import AuditLog
+    from core.models import AuditLog, Depot
     from core.services import outbox_enqueue
     from reporting.models import ExportJob, ReportSchedule
 
@@ -236,6 +247,18 @@ def objects(north, user_factory):
         "stock.stocklevel": receipt.to_level,
         "stock.stockmovement": receipt,
         "stock.distribution": distribution,
+        "stock.transfer": stock_transfer(
+            from_depot=north,
+            to_depot=Depot.objects.create(code="EAST", name="East depot"),
+            lines=[{"product": product, "quantity": 1}],
+            actor=boss,
+        ),
+        "stock.stockcount": stock_count_post(
+            depot=north,
+            lines=[{"product": product, "state": "EMPTY", "counted": 0}],
+            reason="routine",
+            actor=boss,
+        ),
         "core.user": rep,
         "core.depot": north,
         "auth.group": Group.objects.get(name="Sales"),

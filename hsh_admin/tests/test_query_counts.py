@@ -57,10 +57,12 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "sales.RateTable": (6, 10),
     "sales.TaxRate": (5, 7),
     "sales.Transaction": (5, 9),
-    "stock.Distribution": (6, 10),
+    "stock.Distribution": (7, 11),  # + the lines with their products
     "stock.Product": (5, 7),
+    "stock.StockCount": (7, 12),  # + the lines with their products
     "stock.StockLevel": (8, 13),
     "stock.StockMovement": (7, 12),
+    "stock.Transfer": (7, 12),  # + the lines with their products
 }
 
 # The most queries an API list may take for its page: (for the NORTH representative, the
@@ -314,6 +316,36 @@ class Rows:
             quantity=1,
             kind="COLLECTION",
             actor=self.manager,
+        )
+
+    def _stock_transfer(self, n: int) -> None:
+        from stock.services import stock_receive, stock_transfer
+
+        cyl, nine = self.products["12.7KG"], self.products["9KG"]
+        stock_receive(depot=self.north, product=cyl, quantity=2, actor=self.manager)
+        lines = [{"product": cyl, "quantity": 2}]
+        if n % 2:  # some with two products
+            lines = [{"product": cyl, "quantity": 1}, {"product": nine, "quantity": 1}]
+        stock_transfer(
+            from_depot=self.north,
+            to_depot=self.fixture("south"),
+            lines=lines,
+            reference=f"WB-{n}",
+            actor=self.manager,
+        )
+
+    def _stock_stockcount(self, n: int) -> None:
+        from stock.services import stock_count_post
+
+        place = {"sales_rep": self.rep} if n % 2 else {"depot": self.north}
+        stock_count_post(
+            lines=[
+                {"product": self.products["12.7KG"], "state": "EMPTY", "counted": n},
+                {"product": self.products["9KG"], "state": "EMPTY", "counted": n},
+            ],
+            reason=f"count {n}",
+            actor=self.manager,
+            **place,
         )
 
     def _stock_product(self, n: int) -> None:
