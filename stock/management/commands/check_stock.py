@@ -1,7 +1,10 @@
-"""Replay the stock ledger and compare every stock level with it."""
+"""Replay the stock ledger and compare every stock level with it; then the checks the
+layers above register (stock.checks_registry): sales' holdings and conservation of
+cylinders (invariant 11). All in one snapshot."""
 
 from django.core.management.base import BaseCommand
 
+from stock.checks_registry import check_snapshot, stock_checks
 from stock.models import StockLevel
 from stock.selectors import ledger_differences, vehicle_depot_differences
 
@@ -9,8 +12,10 @@ from stock.selectors import ledger_differences, vehicle_depot_differences
 class Command(BaseCommand):
     help = (
         "Replays the stock ledger, compares every stock level with it (its quantity, and "
-        "for a vehicle the depot its stock belongs to), names each difference and exits "
-        "with status 1 when there is one."
+        "for a vehicle the depot its stock belongs to), replays each customer's cylinders "
+        "held from their ledger, and proves per cylinder product that depots + vehicles + "
+        "customers = receipts - plant dispatches + adjustments - write-offs; names each "
+        "difference and exits with status 1 when there is one."
     )
 
     def add_arguments(self, parser):
@@ -26,6 +31,23 @@ class Command(BaseCommand):
     def handle(self, *args, repair_empty_vehicles=False, **options):
         if repair_empty_vehicles:
             self._repair_empty_vehicles()
+        with check_snapshot():
+            failed = self._levels()
+            for check in stock_checks:
+                outcome = check()
+                for line in outcome.differences:
+                    self.stdout.write(line)
+                if outcome.differences:
+                    failed.append(outcome.summary)
+                else:
+                    self.stdout.write(self.style.SUCCESS(outcome.summary))
+        if failed:
+            for line in failed:
+                self.stderr.write(self.style.ERROR(line))
+            raise SystemExit(1)
+
+    def _levels(self) -> list[str]:
+        """The stock ledger's own check; returns the failure summary (or nothing)."""
         differences = set()  # the levels that disagree, in one way or another
         for level, replayed in ledger_differences():
             differences.add(level.pk if isinstance(level, StockLevel) else level)
@@ -44,11 +66,9 @@ class Command(BaseCommand):
             self.stdout.write(self._depot_difference(kind, level, depot, quantity))
         checked = StockLevel.objects.count()
         if differences:
-            self.stderr.write(
-                self.style.ERROR(f"{len(differences)} of {checked} stock levels disagree.")
-            )
-            raise SystemExit(1)
+            return [f"{len(differences)} of {checked} stock levels disagree."]
         self.stdout.write(self.style.SUCCESS(f"All {checked} stock levels match the ledger."))
+        return []
 
     @staticmethod
     def _depot_difference(kind, level, depot, quantity) -> str:
