@@ -151,7 +151,7 @@ def reorder_levels_stock() -> "QuerySet[WithAnnotations[ReorderLevel, LevelStock
         product=OuterRef("product"),
         state="FULL",
         sales_rep__isnull=True,
-    ).values("quantity")[:1]
+    ).order_by().values("quantity")[:1]  # one row at most (unique): no sort, no joins
     return ReorderLevel.objects.annotate(full=Coalesce(Subquery(full), 0))
 
 

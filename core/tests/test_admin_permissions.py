@@ -62,6 +62,10 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
+    "stock.reorderlevel": {  # head office sets minimums (0 switches one off, never deleted)
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
     # Customers and rates belong to head office; managers read them for their depots.
     "sales.creditnote": {  # issued by a void only; read-only, managers for their depots
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -176,6 +180,9 @@ def objects(north, user_factory):
     boss = user_factory("ADMIN")
     product = Product.objects.get(code="12.7KG")
     receipt = stock_receive(depot=north, product=product, quantity=5, actor=boss)
+    from stock.services import reorder_level_set
+
+    reorder_level = reorder_level_set(depot=north, product=product, minimum_full=10, actor=boss)
     distribution = distribution_create(
         sales_rep=rep, depot=north, product=product, quantity=2, kind="COLLECTION", actor=boss
     )
@@ -263,6 +270,7 @@ def objects(north, user_factory):
         "core.depot": north,
         "auth.group": Group.objects.get(name="Sales"),
         "stock.product": Product.objects.get(code="12.7KG"),
+        "stock.reorderlevel": reorder_level,
         "django_celery_beat.periodictask": PeriodicTask.objects.create(
             name="nightly", task="noop", interval=interval
         ),

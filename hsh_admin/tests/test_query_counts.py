@@ -59,6 +59,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "sales.Transaction": (5, 9),
     "stock.Distribution": (7, 11),  # + the lines with their products
     "stock.Product": (5, 7),
+    "stock.ReorderLevel": (6, 10),
     "stock.StockCount": (7, 12),  # + the lines with their products
     "stock.StockLevel": (8, 13),
     "stock.StockMovement": (7, 12),
@@ -354,6 +355,15 @@ class Rows:
         Product.objects.create(
             code=f"P{n}", name=f"Product {n}", kind="CYLINDER", capacity_kg=n, sort_order=n
         )
+
+    def _stock_reorderlevel(self, n: int) -> None:
+        from stock.models import Product
+        from stock.services import reorder_level_set
+
+        product = Product.objects.create(
+            code=f"R{n}", name=f"Product {n}", kind="CYLINDER", capacity_kg=n, sort_order=n
+        )
+        reorder_level_set(depot=self.north, product=product, minimum_full=n, actor=self.head_office)
 
     def _stock_stocklevel(self, n: int) -> None:
         self._collected(self.users("SALES", depots=[self.north]), self.products["14KG"], n)

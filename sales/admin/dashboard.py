@@ -4,8 +4,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from core import dashboard
-from core.scoping import scope_queryset
+from core.scoping import ALL, scope_queryset, visible_depot_ids
 from sales.models import PaymentType, Transaction, TransactionStatus
+from stock.selectors import low_stock
 
 
 @dashboard.panel(order=30)
@@ -32,3 +33,34 @@ def sales_today_panel(request):
         "link_text": "All sales",
         "empty": "No sales posted today yet.",
     }
+
+
+@dashboard.panel(order=25)
+def low_stock_panel(request):
+    """Depots below a reorder level: head office sees every depot, a manager theirs."""
+    if not request.user.has_perm("stock.view_reorderlevel"):
+        return None
+    depot_ids = visible_depot_ids(request.user)
+    rows = low_stock(depot_ids=None if depot_ids is ALL else list(depot_ids))
+    return {
+        "title": "Below the reorder level",
+        "headers": ["Depot", "Product", "Full now", "Minimum", "Short"],
+        "rows": [
+            [
+                r["depot"].code,
+                r["product"].code,
+                r["full"],
+                r["minimum"],
+                r["minimum"] - r["full"],
+            ]
+            for r in rows
+        ],
+        "link": "admin:stock_reorderlevel_changelist",
+        "link_text": "Reorder levels",
+        "empty": "Every depot holds at least its minimum of full cylinders.",
+    }
+
+
+# The reorder levels' pages (and the depot page's panel of them) register with the panel
+# that reads them.
+from stock import admin_reorder as admin_reorder  # noqa: E402
