@@ -33,6 +33,7 @@ CUSTOMER_EDITABLE = (
     "depot",
     "payment_type",
     "credit_limit",
+    "deposit_exempt",
     "is_active",
 )
 CUSTOMER_FIELDS = ("code", *CUSTOMER_EDITABLE, "last_meter_reading")
@@ -52,6 +53,7 @@ def customer_create(
     phone: str = "",
     email: str = "",
     email_invoices: bool = True,
+    deposit_exempt: bool = False,
     is_active: bool = True,
     last_meter_reading: Decimal | str = Decimal("0"),
     at: datetime | None = None,
@@ -59,7 +61,8 @@ def customer_create(
     """A new customer account at `depot` (open). `credit_limit` None: no limit;
     `last_meter_reading`: the bulk tank's meter when the account opens. `email`: where
     its documents go when `email_invoices` (an address that does not validate is refused,
-    field "email", code "invalid").
+    field "email", code "invalid"). `deposit_exempt`: the customer owns their cylinders,
+    and is charged no deposit on them.
 
     `at`: the moment the account is opened (created_at, history, audit entry); None
     means now. Only the demo seed and tests pass it: the admin and the API never do."""
@@ -76,6 +79,7 @@ def customer_create(
         phone=phone,
         email=(email or "").strip(),
         email_invoices=email_invoices,
+        deposit_exempt=bool(deposit_exempt),
         is_active=is_active,
         last_meter_reading=decimal_value(
             last_meter_reading, "last_meter_reading", minimum=Decimal("0"), maximum=MAX_READING

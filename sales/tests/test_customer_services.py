@@ -51,6 +51,7 @@ def test_customer_create_is_audited_with_its_values(customer, head_office, north
             "depot": "NORTH",
             "payment_type": "CREDIT",
             "credit_limit": "1000.00",
+            "deposit_exempt": False,
             "is_active": True,
             "last_meter_reading": "0.00",
         },
