@@ -1,8 +1,10 @@
 """Reliability under real conditions (PostgreSQL, committed data, real threads).
 
 - A torture run: sixteen threads doing random field and office work through the services
-  for a while (HSH_TORTURE_SECONDS, default 20), then every invariant of DESIGN.md checked
-  on what they left behind.
+  for a while (HSH_TORTURE_SECONDS, default 20): sales, voids, payments, load sheets,
+  empty returns, receipts, cylinder returns, plant dispatches, transfers between depots,
+  count sheets, rate changes; then every invariant of DESIGN.md checked on what they left
+  behind (11, cylinders conserved, by check_stock).
 - The database connection cut in the middle of a sale (pg_terminate_backend on the
   request's own backend): nothing is half-written, the user gets a clear 503, the same
   request then posts exactly once.
@@ -32,6 +34,8 @@ from core.management.commands.verify_audit import first_break
 from core.models import AuditLog, DocumentCounter, IdempotencyKey, SubmissionToken, User
 from sales.models import (
     Customer,
+    CylinderHolding,
+    CylinderReturn,
     MeterSale,
     Payment,
     PaymentAllocation,
@@ -43,10 +47,30 @@ from sales.models import (
 from sales.resources import COLUMNS as RATE_COLUMNS
 from sales.resources import RateTableResource
 from sales.selectors import customer_balance
-from sales.services import payment_record, rate_import_undo, rate_set, sale_post, sale_void
-from stock.models import Distribution, Product, StockLevel, StockMovement
+from sales.services import (
+    cylinder_return,
+    payment_record,
+    rate_import_undo,
+    rate_set,
+    sale_post,
+    sale_void,
+)
+from stock.models import (
+    Distribution,
+    Product,
+    StockCount,
+    StockLevel,
+    StockMovement,
+    Transfer,
+)
 from stock.selectors import ledger_differences
-from stock.services import distribution_create, stock_receive
+from stock.services import (
+    distribution_create,
+    empties_dispatch,
+    stock_count_post,
+    stock_receive,
+    stock_transfer,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -73,6 +97,17 @@ def business(north, south, head_office, user_factory):
     for depot in (north, south):
         for product in (products["12.7KG"], products["9KG"]):
             stock_receive(depot=depot, product=product, quantity=400, actor=head_office)
+        # empties at the depot for the plant and for transfers (a count sheet: conservation
+        # counts them in as an adjustment)
+        stock_count_post(
+            depot=depot,
+            lines=[
+                {"product": products[code], "state": "EMPTY", "counted": 80}
+                for code in ("12.7KG", "9KG")
+            ],
+            reason="opening count of empties",
+            actor=head_office,
+        )
         for _ in range(3):
             rep = user_factory("SALES", depots=[depot])
             reps.append(rep)
@@ -141,6 +176,10 @@ class _Worker:
         ("rate_change", 4),
         ("rate_import", 3),
         ("rate_undo", 2),
+        ("customer_return", 6),
+        ("plant_dispatch", 4),
+        ("transfer", 4),
+        ("count_sheet", 3),
     )
 
     def __init__(self, seed, business, head_office_pk, deadline):
@@ -278,6 +317,65 @@ class _Worker:
             actor=self.head_office,
         )
 
+    def customer_return(self):
+        """Empties collected from a customer without a sale (RET-): refused when they
+        hold fewer than that."""
+        rep = self.rep()
+        codes = self.rng.sample(["12.7KG", "9KG"], self.rng.choice((1, 1, 2)))
+        cylinder_return(
+            customer=self.rng.choice(self.customers_of(rep)),
+            sales_rep=rep,
+            lines=[
+                {"product": self.products[c], "quantity": self.rng.randint(1, 3)} for c in codes
+            ],
+            actor=rep,
+        )
+
+    def plant_dispatch(self):
+        depot = self.rep_depot[self.rep().pk]
+        empties_dispatch(
+            depot=depot,
+            product=self.products[self.rng.choice(["12.7KG", "9KG"])],
+            quantity=self.rng.randint(1, 6),
+            actor=self.head_office,
+            reference=f"DN-{self.rng.randint(1, 99999)}",
+        )
+
+    def transfer(self):
+        """Either way between the two depots, full or empty: opposite transfers at once
+        must not deadlock."""
+        depots = list({d.pk: d for d in self.rep_depot.values()}.values())
+        source, target = self.rng.sample(depots, 2)
+        codes = self.rng.sample(["12.7KG", "9KG"], self.rng.choice((1, 2)))
+        stock_transfer(
+            from_depot=source,
+            to_depot=target,
+            lines=[
+                {"product": self.products[c], "quantity": self.rng.randint(1, 10)} for c in codes
+            ],
+            state=self.rng.choice(["FULL", "FULL", "EMPTY"]),
+            actor=self.head_office,
+        )
+
+    def count_sheet(self):
+        """A depot's or a vehicle's count sheet, a few cylinders off what the system held
+        a moment ago (postings in between move it: the sheet adjusts to the count)."""
+        rep = self.rep()
+        where = {"sales_rep": rep} if self.rng.random() < 0.3 else {"depot": self.rep_depot[rep.pk]}
+        levels = StockLevel.objects.filter(product__code__in=["12.7KG", "9KG"])
+        if "sales_rep" in where:
+            levels = levels.filter(sales_rep=rep)
+        else:
+            levels = levels.filter(depot=where["depot"], sales_rep__isnull=True)
+        held = {(lv.product_id, lv.state): lv.quantity for lv in levels}
+        lines = []
+        for code in self.rng.sample(["12.7KG", "9KG"], self.rng.choice((1, 2))):
+            for state in self.rng.sample(["FULL", "EMPTY"], self.rng.choice((1, 2))):
+                system = held.get((self.products[code].pk, state), 0)
+                counted = max(0, system + self.rng.randint(-3, 2))
+                lines.append({"product": self.products[code], "state": state, "counted": counted})
+        stock_count_post(lines=lines, reason="torture count", actor=self.head_office, **where)
+
     def keyed_sale(self):
         key, rep_pk, customer_pk, code, quantity = self.rng.choice(self.business["keyed"])
         rep = next(r for r in self.reps if r.pk == rep_pk)
@@ -409,6 +507,7 @@ def test_sixteen_threads_of_random_business_keep_every_invariant(business, head_
     assert sum(refused.values()) >= 1
 
     _check_stock(business)
+    _check_cylinders_conserved()
     _check_sales_movements()
     _check_meter_chains(business)
     _check_rates()
@@ -436,6 +535,22 @@ def _check_stock(business):
     # (1) No level is negative; (2) every level is the replay of the ledger.
     assert not StockLevel.objects.filter(quantity__lt=0).exists()
     assert ledger_differences() == []
+
+
+def _check_cylinders_conserved():
+    """(11) Holdings never below zero and equal to their ledger; per cylinder product,
+    depots + vehicles + customers = receipts - plant dispatches + adjustments -
+    write-offs: check_stock proves both (it exits 1, naming each difference)."""
+    assert not CylinderHolding.objects.filter(quantity__lt=0).exists()
+    assert not CylinderHolding.objects.filter(deposit_held__lt=0).exists()
+    out = StringIO()
+    try:
+        call_command("check_stock", stdout=out, stderr=out)
+    except SystemExit:
+        pytest.fail(f"check_stock found differences:\n{out.getvalue()}")
+    assert "Cylinders are conserved for all" in out.getvalue()
+    assert "cylinder holdings match their ledger" in out.getvalue()
+    assert CylinderHolding.objects.filter(quantity__gt=0).count() >= 3
 
 
 def _vehicle_levels():
@@ -569,6 +684,9 @@ def _check_numbers():
     _numbers_gapless(Transaction.objects.values_list("number", flat=True), "TX")
     _numbers_gapless(Distribution.objects.values_list("distribution_no", flat=True), "DST")
     _numbers_gapless(Payment.objects.values_list("number", flat=True), "PAY")
+    _numbers_gapless(CylinderReturn.objects.values_list("number", flat=True), "RET")
+    _numbers_gapless(Transfer.objects.values_list("number", flat=True), "TRF")
+    _numbers_gapless(StockCount.objects.values_list("number", flat=True), "CNT")
 
 
 def _check_idempotency(business, keyed):
@@ -662,6 +780,12 @@ def _check_audit(done):
     assert actions["distribution_create"] == Distribution.objects.count()
     assert actions["rate_set"] == Rate.objects.count()
     assert actions["stock_receive"] == StockMovement.objects.filter(kind="RECEIPT").count()
+    assert actions["cylinder_return"] == CylinderReturn.objects.count()
+    assert (
+        actions["empties_dispatch"] == StockMovement.objects.filter(kind="PLANT_DISPATCH").count()
+    )
+    assert actions["stock_transfer"] == Transfer.objects.count()
+    assert actions["stock_count_post"] == StockCount.objects.count()
     # Refused work wrote nothing: what the threads saw succeed is what the log holds (a
     # retried key returns its first sale without posting again).
     assert actions["payment_record"] >= done["payment"]
