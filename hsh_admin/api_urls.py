@@ -14,6 +14,8 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from billing.api import (
     PaymentReceiptPdfView,
     PaymentReceiptView,
+    ReturnReceiptPdfView,
+    ReturnReceiptView,
     SaleInvoicePdfView,
     SaleReceiptView,
 )
@@ -22,6 +24,7 @@ from core.api import error
 from core.services import user_logout_everywhere
 from reporting.api import ReportAPIView
 from sales.api import CustomerViewSet, PaymentViewSet, SaleViewSet
+from sales.api_returns import CylinderReturnViewSet
 from stock.api import DistributionViewSet, MyStockView
 
 
@@ -72,6 +75,7 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("distributions", DistributionViewSet, basename="distribution")
 router.register("sales", SaleViewSet, basename="sale")
 router.register("payments", PaymentViewSet, basename="payment")
+router.register("returns", CylinderReturnViewSet, basename="cylinder-return")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
@@ -87,6 +91,12 @@ urlpatterns = [
         name="payment-receipt-pdf",
     ),
     path("payments/<str:number>/receipt/", PaymentReceiptView.as_view(), name="payment-receipt"),
+    path(
+        "returns/<str:number>/receipt.pdf",
+        ReturnReceiptPdfView.as_view(),
+        name="return-receipt-pdf",
+    ),
+    path("returns/<str:number>/receipt/", ReturnReceiptView.as_view(), name="return-receipt"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

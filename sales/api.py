@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Prefetch, Q
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
@@ -17,7 +18,7 @@ from core.api import (
 )
 from core.api_scope import api_scope
 from core.models import User
-from sales.models import Customer, Payment, PaymentMethod, Transaction
+from sales.models import Customer, CylinderHolding, Payment, PaymentMethod, Transaction
 from sales.selectors import customers_with_account, listed_rates
 from sales.services import payment_record, sale_post
 from sales.services.common import MAX_AMOUNT, MAX_READING
@@ -29,10 +30,23 @@ def visible_customers(user):
     return api_scope(Customer.objects.filter(is_active=True).select_related("depot"), user)
 
 
+class HoldingSerializer(serializers.Serializer):
+    product = serializers.CharField(source="product.code")
+    quantity = serializers.IntegerField(help_text="Cylinders the customer holds.")
+    deposit_held = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="The deposit they paid on them."
+    )
+    last_movement_at = serializers.DateTimeField(allow_null=True)
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     depot = serializers.SlugRelatedField(slug_field="code", read_only=True)
     balance = serializers.SerializerMethodField()
     rates = serializers.SerializerMethodField()
+    holdings = HoldingSerializer(many=True, read_only=True, source="held")
+    deposit_held = serializers.SerializerMethodField(
+        help_text="The deposit held for the customer on all their cylinders."
+    )
 
     class Meta:
         model = Customer
@@ -48,10 +62,16 @@ class CustomerSerializer(serializers.ModelSerializer):
             "last_meter_reading",
             "balance",
             "rates",
+            "deposit_exempt",
+            "holdings",
+            "deposit_held",
         )
 
     def get_balance(self, obj) -> str:
         return f"{obj.balance_value:.2f}"  # amounts are decimal strings
+
+    def get_deposit_held(self, obj) -> str:
+        return f"{sum((held.deposit_held for held in obj.held), Decimal('0')):.2f}"
 
     @extend_schema_field(
         serializers.DictField(child=serializers.DecimalField(max_digits=14, decimal_places=2))
@@ -73,10 +93,16 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = CODE_IN_URL
 
     def get_queryset(self):
-        # Balance and rates come with the page's one query (no query per customer).
+        # Balance and rates come with the page's one query (no query per customer), the
+        # cylinders held with one more for the page.
+        held = (
+            CylinderHolding.objects.filter(~Q(quantity=0) | ~Q(deposit_held=0))
+            .select_related("product")
+            .order_by("product__sort_order", "product__code")
+        )
         return customers_with_account(
             visible_customers(self.request.user).order_by("code"), products=self.products
-        )
+        ).prefetch_related(Prefetch("holdings", queryset=held, to_attr="held"))
 
     @cached_property
     def products(self):

@@ -50,6 +50,9 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "reporting.ExportJob": (6, 10),
     "reporting.ReportSchedule": (6, 10),
     "sales.CreditNote": (5, 9),
+    "sales.CylinderHolding": (6, 10),
+    "sales.CylinderReturn": (5, 9),
+    "sales.HoldingEntry": (5, 8),
     "sales.Customer": (7, 11),
     "sales.Payment": (5, 9),
     "sales.Rate": (6, 10),
@@ -69,12 +72,14 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
 # The most queries an API list may take for its page: (for the NORTH representative, the
 # NORTH manager, head office). The test client signs in without a query; each is the
 # count and the page, and what the list adds: the active products (customers' rates),
-# the sales' lines and their products (prefetched). A manager's depots are read once for
+# the customers' cylinders held (prefetched), the sales' and returns' lines and their
+# products (prefetched). A manager's depots are read once for
 # the rows, and again where a serializer offers customers (payments, sales).
 API_QUERIES: dict[str, tuple[int, int, int]] = {
-    "/api/customers/": (3, 4, 3),
+    "/api/customers/": (4, 5, 4),
     "/api/distributions/": (3, 4, 3),  # + the lines with their products
     "/api/payments/": (2, 4, 2),
+    "/api/returns/": (4, 7, 4),  # + the lines and their products; a manager's depots
     "/api/sales/": (4, 6, 4),
     "/api/me/stock/": (1, 2, 1),  # not paged: one query
 }
@@ -83,6 +88,7 @@ API_ROWS = {
     "/api/customers/": "sales.Customer",
     "/api/distributions/": "stock.Distribution",
     "/api/payments/": "api.payments",
+    "/api/returns/": "sales.CylinderReturn",
     "/api/sales/": "sales.Transaction",
     "/api/me/stock/": "api.me_stock",
 }
@@ -302,6 +308,29 @@ class Rows:
         payment = payment_record(customer=customer, amount=f"{n}00.00", actor=actor or self.manager)
         if n % 2:
             payment_reverse(payment=payment, actor=self.manager, reason="cheque bounced")
+
+    def _sales_cylinderreturn(self, n: int) -> None:
+        """A customer who took cylinders (2 of 12.7KG, 1 of 9KG) and gave some back to the
+        representative: a return with one or two lines."""
+        from sales.services import cylinder_return, sale_post
+
+        customer = self.customers("CASH")
+        sale_post(
+            customer=customer,
+            sales_rep=self.rep,
+            actor=self.rep,
+            lines=[
+                {"product": self.products["12.7KG"], "quantity": 2, "empties_returned": 0},
+                {"product": self.products["9KG"], "quantity": 1, "empties_returned": 0},
+            ],
+        )
+        lines = [{"product": self.products["12.7KG"], "quantity": 1}]
+        if n % 2:
+            lines.append({"product": self.products["9KG"], "quantity": 1})
+        cylinder_return(customer=customer, sales_rep=self.rep, lines=lines, actor=self.rep)
+
+    _sales_cylinderholding = _sales_cylinderreturn  # a holding or two per customer
+    _sales_holdingentry = _sales_cylinderreturn  # and their entries
 
     def _api_payments(self, n: int) -> None:
         self._sales_payment(n, actor=self.rep)  # the representative sees those they took

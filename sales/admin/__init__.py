@@ -4,9 +4,11 @@ sales admin on the default admin site and the sales panel on the dashboard."""
 from sales.admin.credit_notes import CreditNoteAdmin, CreditNoteInline
 from sales.admin.customers import CustomerAdmin, RateAdmin
 from sales.admin.dashboard import sales_today_panel
+from sales.admin.holdings import CylinderHoldingAdmin, HoldingEntryAdmin
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline, ReadOnlyInline
 from sales.admin.payments import PaymentAdmin, ReversalFilter
 from sales.admin.rate_table import ImportedRateInline, RateImportAdmin, RateTableAdmin
+from sales.admin.returns import CylinderReturnAdmin
 from sales.admin.tax import TaxRateAdmin
 from sales.admin.transactions import TransactionAdmin, UnpaidFilter
 
@@ -15,6 +17,9 @@ __all__ = [
     "CreditNoteAdmin",
     "CreditNoteInline",
     "CustomerAdmin",
+    "CylinderHoldingAdmin",
+    "CylinderReturnAdmin",
+    "HoldingEntryAdmin",
     "ImportedRateInline",
     "LineInline",
     "MeterInline",

@@ -18,6 +18,7 @@ from core.admin_mixins import (
 )
 from core.admin_services import ServiceSaveAdminMixin
 from sales import services
+from sales.admin.holdings import CustomerHoldingsMixin
 from sales.forms import SetRatesForm
 from sales.models import Customer, Rate
 from sales.selectors import (
@@ -32,6 +33,7 @@ from stock.models import Product
 
 @admin.register(Customer)
 class CustomerAdmin(
+    CustomerHoldingsMixin,
     ServiceSaveAdminMixin,
     DepotScopedAdminMixin,
     RecoverableAdminMixin,
@@ -66,13 +68,22 @@ class CustomerAdmin(
     )
 
     def get_fieldsets(self, request, obj=None):
-        return self.fieldsets + (self.account_fieldsets if obj is not None else ())
+        if obj is None:
+            return self.fieldsets
+        return self.fieldsets + self.account_fieldsets + self.holdings_fieldsets(request)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
         # The meter moves only with posted and voided meter sales.
-        return ("code", "last_meter_reading", "current_rates", "balance", "unpaid_sales")
+        return (
+            "code",
+            "last_meter_reading",
+            "current_rates",
+            "balance",
+            "unpaid_sales",
+            *self.HOLDING_FIELDS,
+        )
 
     def service_create(self, request, form, values):
         return services.customer_create(actor=request.user, **values)
@@ -163,6 +174,7 @@ class CustomerAdmin(
         wrap = self.admin_site.admin_view
         return [
             path("<int:pk>/rates/", wrap(self.rates_view), name="sales_customer_rates"),
+            *self.holdings_urls(),
             *super().get_urls(),
         ]
 

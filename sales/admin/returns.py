@@ -1,0 +1,155 @@
+"""Cylinder returns (RET-): the list (managers see their depots'), recording one with the
+confirming preview of the other posting forms, and the read-only page of one: its lines,
+the deposit refunded and where the refund went."""
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from core.admin_flow import CappedCountPaginator, confirm_and_post
+from core.admin_mixins import DepotScopedAdminMixin
+from core.numbers import money_text
+from sales import services
+from sales.forms_custody import CylinderReturnForm, line_errors_on_fields
+from sales.models import CylinderReturn, RefundTo
+from sales.selectors import customer_balance
+
+
+def _return_record(**kwargs):
+    """sales.services.cylinder_return, its refusal of a line shown on that line's field."""
+    try:
+        return services.cylinder_return(**kwargs)
+    except ValidationError as exc:
+        raise line_errors_on_fields(exc, kwargs["lines"]) from None
+
+
+def _refund_words(returned: CylinderReturn) -> str:
+    if not returned.refund_amount:
+        return "No deposit refunded (none was held on these cylinders)."
+    where = {
+        RefundTo.ACCOUNT: "credited to the customer's account",
+        RefundTo.CASH: f"paid out in cash by {returned.sales_rep.username}",
+    }.get(returned.refund_to, "")
+    return f"{money_text(returned.refund_amount)} deposit refunded, {where}."
+
+
+@admin.register(CylinderReturn)
+class CylinderReturnAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "number",
+        "created_at",
+        "customer",
+        "sales_rep",
+        "depot",
+        "refund",
+        "refund_to",
+    )
+    list_filter = ("refund_to", "depot", "created_at")
+    search_fields = ("=number", "=customer__code", "customer__name")
+    list_select_related = ("customer", "sales_rep", "depot")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    raw_id_fields = ("customer",)
+    fields = (
+        "number",
+        "created_at",
+        "customer",
+        "sales_rep",
+        "depot",
+        "returned_lines",
+        "refund",
+        "refund_went",
+        "created_by",
+        "receipt",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Deposit refunded", ordering="refund_amount")
+    def refund(self, obj: CylinderReturn) -> str:
+        return money_text(obj.refund_amount)
+
+    @admin.display(description="Where the refund went")
+    def refund_went(self, obj: CylinderReturn) -> str:
+        return _refund_words(obj)
+
+    @admin.display(description="Cylinders taken back")
+    def returned_lines(self, obj: CylinderReturn) -> str:
+        lines = obj.lines.select_related("product").order_by("id")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((line.product.code, line.quantity, money_text(line.refund)) for line in lines),
+        )
+        return format_html(
+            "<table><thead><tr><th>Product</th><th>Cylinders</th><th>Deposit refunded</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Document")
+    def receipt(self, obj: CylinderReturn) -> str:
+        return format_html(
+            '<a href="{}">Return receipt (PDF)</a>',
+            reverse("billing:cylinder_return_pdf", args=[obj.pk]),
+        )
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("sales.add_cylinderreturn")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        """A return's number (any case), or a customer's code or part of their name."""
+        term = search_term.replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
+        if not term:
+            return queryset, False
+        return super().get_search_results(request, queryset, term)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        def preview(form, returned):
+            lines = [
+                f"Return from {returned.customer}: taken "
+                f"back by {returned.sales_rep.username} (vehicle "
+                f"{returned.sales_rep.vehicle_no or '-'}), onto the vehicle as empties."
+            ]
+            for line in returned.lines.select_related("product").order_by("id"):
+                lines.append(
+                    f"{line.quantity} x {line.product.code}: deposit refunded "
+                    f"{money_text(line.refund)}."
+                )
+            lines.append(_refund_words(returned))
+            if returned.refund_amount and returned.refund_to == RefundTo.ACCOUNT:
+                after = customer_balance(customer=returned.customer)
+                lines.append(
+                    f"Balance of {returned.customer.code}: "
+                    f"{money_text(after + returned.refund_amount)} -> {money_text(after)}."
+                )
+            return lines
+
+        return confirm_and_post(
+            request,
+            self,
+            form_class=CylinderReturnForm,
+            title="Record a cylinder return",
+            permission="sales.add_cylinderreturn",
+            service=_return_record,
+            service_kwargs=lambda form: {
+                "customer": form.cleaned_data["customer"],
+                "sales_rep": form.cleaned_data["sales_rep"],
+                "lines": form.lines(),
+                "actor": request.user,
+            },
+            preview=preview,
+            preview_in_dry_run=True,
+            success=lambda returned: (
+                f"{returned.number}: {sum(line.quantity for line in returned.lines.all())} "
+                f"cylinders taken back from {returned.customer.code}; "
+                f"{money_text(returned.refund_amount)} deposit refunded.",
+                reverse("admin:sales_cylinderreturn_change", args=[returned.pk]),
+            ),
+        )
