@@ -82,6 +82,12 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
             extra_context["page"] = distribution_page(obj)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.product_id is None:  # several products: see its lines
+            fields.remove("product")
+        return fields
+
     def has_change_permission(self, request, obj=None):
         return False
 

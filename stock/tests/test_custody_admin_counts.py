@@ -242,3 +242,24 @@ def test_another_depots_count_is_not_shown_to_a_manager(
     page = client.get(reverse("admin:stock_stockcount_change", args=[count.pk]))
     assert page.status_code == 302
     assert client.get(reverse("admin:stock_stockcount_history", args=[count.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["stock_stockcount", "stock_transfer", "stock_distribution"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"depot__id__exact": "abc"},
+        {"from_depot__id__exact": "9" * 30},
+        {"to_depot__id__exact": "-1"},
+        {"vehicle": "abc"},
+        {"product": "9" * 30},
+        {"state__exact": "PURPLE"},
+        {"created_at__gte": "2026-02-30"},
+        {"q": "CNT\x00"},
+        {"o": "99"},
+    ],
+)
+def test_tampered_list_addresses_are_not_a_500(client, manager, stocked, name, query):
+    client.force_login(manager)
+    response = client.get(reverse(f"admin:{name}_changelist"), query)
+    assert response.status_code in (200, 302, 400)
