@@ -2,7 +2,12 @@
 
 Every representative's day, in order: load the vehicle in the morning, sell to customers
 of the depot (cylinders and meter readings), sometimes void a sale, bring the empties
-back in the evening. Credit customers pay on Fridays; prices rose ten days ago. All of it
+back in the evening. Credit customers pay on Fridays; prices rose ten days ago. Cylinders
+carry a deposit (DEPOSITS, in force from a year before): sales charge it on the
+cylinders a customer's holding grows by, and now and then a representative collects
+empties without a sale (a cylinder return, the deposit refunded to a credit customer's
+account or in cash to a cash one); C004 owns its cylinders (deposit exempt), and one
+customer's cylinders held were set by a count at a site visit. All of it
 goes through the services, each told the moment it posts at (`at=days_ago(...)`), so
 documents, ledger and audit log agree. Every sale is taxed (TAX_PERCENT, in force from a
 year before); a few customers take their documents by e-mail (EMAILS). Idempotent:
@@ -20,7 +25,22 @@ from django.utils import timezone
 
 from core.demo import days_ago
 from core.models import Depot, Role, User
-from sales.models import Customer, Payment, PaymentType, TaxRate, Transaction, TransactionStatus
+from sales.demo_custody import (
+    DEPOSIT_EXEMPT,
+    DEPOSITS,
+    RETURN_CHANCE,
+    cylinder_return_posted,
+    deposits_set,
+    holding_count,
+)
+from sales.models import (
+    Customer,
+    Payment,
+    PaymentType,
+    TaxRate,
+    Transaction,
+    TransactionStatus,
+)
 from sales.selectors import customer_balance
 from sales.services import (
     customer_create,
@@ -87,9 +107,13 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
     _tax(admin)
     manager = User.objects.get(username="manager")
     products = {p.code: p for p in Product.objects.all()}
+    deposits_set(admin, products)
     customers = _customers(admin, products)
     rng = random.Random(2026)  # demo data: the same every time
-    counts: Counts = {"sales": 0, "voids": 0, "payments": 0}
+    # The returns draw from their own generator, so the rounds stay those they were.
+    returns_rng = random.Random(2027)
+    counts: Counts = {"sales": 0, "voids": 0, "payments": 0, "returns": 0, "adjustments": 0}
+    counts["adjustments"] += holding_count(customers, products, admin, at=days_ago(DAYS, 7, 30))
     distributions = Distribution.objects.count()
     deliveries = StockMovement.objects.filter(kind=MovementKind.RECEIPT).count()
     for days in range(DAYS, 0, -1):
@@ -107,6 +131,11 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
                     )
         for rep in reps:
             _one_day(rep, days, customers, products, rng, admin, manager, counts)
+            if returns_rng.random() < RETURN_CHANCE:
+                mine = [c for c in customers if c.code not in EMAILS]
+                at = days_ago(days, 16, 45)
+                counts["returns"] += cylinder_return_posted(rep, mine, returns_rng, at=at)
+            _empties_back(rep, days, products)
         if moment.weekday() == 4:  # Friday: credit customers pay part of what they owe
             _payments(days, customers, rng, admin, counts)
     # This morning's load at 08:00 (or now, to the minute, if the seed runs before then:
@@ -121,7 +150,9 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
         f"Sales: {len(customers)} customers, {counts['sales']} sales over {DAYS} days, "
         f"{counts['voids']} voids, {counts['payments']} payments, {distributions} "
         f"distributions (daily loads and empty returns), {deliveries} stock deliveries; "
-        f"{TAX_PERCENT} % tax on every sale."
+        f"{TAX_PERCENT} % tax on every sale; deposits on {len(DEPOSITS)} cylinder "
+        f"products, {counts['returns']} cylinder returns, {counts['adjustments']} "
+        "holding adjustment."
     )
     return {}
 
@@ -159,6 +190,7 @@ def _customers(admin: User, products: dict[str, Product]) -> list[Customer]:
             "credit_limit": limit,
             "address": f"{name}, {depot.title()} area",
             "email": EMAILS.get(code, ""),
+            "deposit_exempt": code in DEPOSIT_EXEMPT,
             "is_active": True,
         }
         found = Customer.objects.filter(code=code).first()
@@ -262,6 +294,11 @@ def _one_day(
             at=days_ago(days, 16, 30),
         )
         counts["voids"] += 1
+
+
+def _empties_back(rep: User, days: int, products: dict[str, Product]) -> None:
+    """The evening: every empty on the vehicle back to the depot."""
+    depot = sales_rep_home_depot(rep, lock=False)
     for code in LOAD:
         empties = stock_on_hand(product=products[code], state="EMPTY", sales_rep=rep)
         if empties:
