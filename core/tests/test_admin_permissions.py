@@ -83,6 +83,10 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
     },
+    "sales.depositrate": {  # versions: head office adds one (deposit_set), never changes one
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
     "sales.ratetable": {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
         "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -204,7 +208,14 @@ def objects(north, user_factory):
         sales_rep=rep, depot=north, product=product, quantity=2, kind="COLLECTION", actor=boss
     )
     from sales.models import Customer, RateImport, RateTable
-    from sales.services import payment_record, rate_set, sale_post, sale_void, tax_rate_set
+    from sales.services import (
+        deposit_set,
+        payment_record,
+        rate_set,
+        sale_post,
+        sale_void,
+        tax_rate_set,
+    )
 
     customer = Customer.objects.create(
         code="C001", name="Perera Stores", depot=north, payment_type="CREDIT"
@@ -268,6 +279,7 @@ def objects(north, user_factory):
         "sales.rate": customer.rates.get(),
         "sales.ratetable": RateTable.objects.get(pk=customer.pk),
         "sales.taxrate": tax_rate_set(rate="10", actor=boss),
+        "sales.depositrate": deposit_set(product=product, amount="500", actor=boss),
         "sales.rateimport": RateImport.objects.create(file_name="rates.csv", created_by=boss),
         "sales.transaction": sale,
         "sales.creditnote": sale_void(

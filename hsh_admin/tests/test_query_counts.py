@@ -52,6 +52,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "sales.CreditNote": (5, 9),
     "sales.CylinderHolding": (6, 10),
     "sales.CylinderReturn": (5, 9),
+    "sales.DepositRate": (5, 7),
     "sales.HoldingEntry": (5, 8),
     "sales.Customer": (7, 11),
     "sales.Payment": (5, 9),
@@ -276,6 +277,12 @@ class Rows:
         from sales.services import tax_rate_set
 
         tax_rate_set(rate=f"{n}.50", actor=self.head_office)
+
+    def _sales_depositrate(self, n: int) -> None:
+        from sales.services import deposit_set
+
+        product = self.products["9KG" if n % 2 else "12.7KG"]
+        deposit_set(product=product, amount=f"{n}00.00", actor=self.head_office)
 
     def _sales_transaction(self, n: int) -> None:
         from sales.services import sale_post, sale_void

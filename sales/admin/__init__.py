@@ -4,6 +4,7 @@ sales admin on the default admin site and the sales panel on the dashboard."""
 from sales.admin.credit_notes import CreditNoteAdmin, CreditNoteInline
 from sales.admin.customers import CustomerAdmin, RateAdmin
 from sales.admin.dashboard import sales_today_panel
+from sales.admin.deposits import DepositRateAdmin
 from sales.admin.holdings import CylinderHoldingAdmin, HoldingEntryAdmin
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline, ReadOnlyInline
 from sales.admin.payments import PaymentAdmin, ReversalFilter
@@ -19,6 +20,7 @@ __all__ = [
     "CustomerAdmin",
     "CylinderHoldingAdmin",
     "CylinderReturnAdmin",
+    "DepositRateAdmin",
     "HoldingEntryAdmin",
     "ImportedRateInline",
     "LineInline",

@@ -58,7 +58,7 @@ class CustomerAdmin(
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("code", "name", "address", "phone", "depot", "is_active")}),
-        ("Terms", {"fields": ("payment_type", "credit_limit")}),
+        ("Terms", {"fields": ("payment_type", "credit_limit", "deposit_exempt")}),
         ("Documents by e-mail", {"fields": ("email", "email_invoices")}),
         ("Meter", {"fields": ("last_meter_reading",)}),
     )
