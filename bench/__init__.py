@@ -14,4 +14,6 @@ BENCHMARKS: list[str] = [
     "billing_render",
     "sale_posting_tax",
     "statement_run",
+    "cylinders_held",
+    "check_stock",
 ]
