@@ -423,3 +423,23 @@ def test_sales_representatives_and_strangers_are_kept_out(client, sales_rep, nam
     assert client.get(reverse(name)).status_code == 302  # to the login page
     client.force_login(sales_rep)
     assert client.get(reverse(name)).status_code == 302
+
+
+@pytest.mark.parametrize("typed", ["1,000", "1e2", "2.0", "\u0661\u0660"])
+def test_a_row_says_how_to_write_a_whole_number(client, manager, north, south, cyl, typed):
+    client.force_login(manager)
+    response = client.post(
+        reverse(TRANSFER),
+        {
+            "from_depot": north.pk,
+            "to_depot": south.pk,
+            "state": "FULL",
+            f"qty_{cyl.pk}": typed,
+            "_preview": "1",
+        },
+    )
+    assert response.context["form"].errors[f"qty_{cyl.pk}"] == [
+        "Enter a whole number: digits only, such as 12, without a decimal point, thousands "
+        "separators or an exponent."
+    ]
+    assert not Transfer.objects.exists()
