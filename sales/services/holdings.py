@@ -229,14 +229,17 @@ def _upsert_sql(rows: int) -> str:
     )
 
 
-def _upsert_params(changes: list[HoldingChange], customer: Customer, at: datetime) -> list[object]:
-    inserted = [
+Param = int | Decimal | datetime
+
+
+def _upsert_params(changes: list[HoldingChange], customer: Customer, at: datetime) -> list[Param]:
+    inserted: list[Param] = [
         value
         for c in changes
         for value in (customer.pk, c.product.pk, max(c.quantity, 0), max(c.deposit, ZERO), at)
     ]
-    quantities = [value for c in changes for value in (c.product.pk, c.quantity)]
-    deposits = [value for c in changes for value in (c.product.pk, c.deposit)]
+    quantities: list[Param] = [value for c in changes for value in (c.product.pk, c.quantity)]
+    deposits: list[Param] = [value for c in changes for value in (c.product.pk, c.deposit)]
     return [*inserted, *quantities, *deposits]
 
 
