@@ -15,5 +15,6 @@ BENCHMARKS: list[str] = [
     "sale_posting_tax",
     "statement_run",
     "cylinders_held",
+    "cylinders_held",
     "check_stock",
 ]

@@ -1,5 +1,7 @@
 """Demo stock: opening stock at every depot four weeks ago, and a first morning's
-collections and returns. (sales/demo.py carries on from there, day by day.)
+collections and returns; reorder levels (EAST below its 50KG-L minimum after a transfer
+to NORTH), and the first morning's empties sent to the filling plant. (sales/demo.py
+carries on from there, day by day.)
 
 Runs through the services, each told the moment it posts at (`at=`), so the demo
 ledger, levels, documents and audit log are consistent and dated in the past.
@@ -14,18 +16,38 @@ from django.core.management.base import OutputWrapper
 
 from core.demo import days_ago
 from core.models import Depot, Role, User
-from stock.models import Distribution, MovementKind, Product, ProductKind, StockMovement
+from stock.models import (
+    Distribution,
+    MovementKind,
+    Product,
+    ProductKind,
+    ReorderLevel,
+    StockMovement,
+)
 from stock.services import (
     distribution_create,
+    empties_dispatch,
+    reorder_level_set,
     sales_rep_home_depot,
     stock_adjust,
     stock_receive,
+    stock_transfer,
 )
 
 OPENING_NOTE = "Opening stock (demo)"
 OPENING = {"9KG": 120, "12.7KG": 300, "14KG": 80, "50KG-POL": 40, "50KG-L": 30}
 # product, full cylinders collected, empties found on the vehicle, empties returned
 MORNING = [("12.7KG", 40, 25, 20), ("9KG", 15, 10, 10), ("50KG-POL", 4, 2, 2)]
+# depot -> product -> minimum full cylinders. EAST sends 12 of its 30 50KG-L to NORTH
+# (TRANSFER) and is left below its minimum of 25: the dashboard and the daily alert show it.
+REORDER = {
+    "NORTH": {"12.7KG": 20, "9KG": 10, "50KG-L": 5},
+    "SOUTH": {"12.7KG": 20, "9KG": 10},
+    "EAST": {"12.7KG": 100, "50KG-L": 25},
+}
+TRANSFER = ("EAST", "NORTH", [("50KG-L", 12), ("50KG-POL", 6)], "WB-DEMO-0001")
+# depot, product, empties sent to the plant that afternoon (of the first morning's returns)
+DISPATCHES = [("NORTH", "12.7KG", 15), ("NORTH", "9KG", 8), ("SOUTH", "12.7KG", 15)]
 
 
 def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
@@ -61,7 +83,52 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
         f"Stock: {received} opening receipts, {distributed} distributions posted "
         f"(a first morning's collections and returns; run check_stock to verify the ledger)."
     )
+    _custody(actor, products, stdout)
     return {}
+
+
+def _custody(actor: User, products: dict[str, Product], stdout: OutputWrapper) -> None:
+    """Reorder levels, a transfer and plant dispatches, once (none if levels exist)."""
+    if ReorderLevel.objects.exists():
+        return
+    depots = {d.code: d for d in Depot.objects.filter(code__in=REORDER, is_active=True)}
+    if set(depots) != set(REORDER):
+        return  # not the demo's depots
+    levels = 0
+    for code, minimums in REORDER.items():
+        for product, minimum in minimums.items():
+            reorder_level_set(
+                depot=depots[code],
+                product=products[product],
+                minimum_full=minimum,
+                actor=actor,
+                at=days_ago(28, 8),
+            )
+            levels += 1
+    source, target, lines, reference = TRANSFER
+    stock_transfer(
+        from_depot=depots[source],
+        to_depot=depots[target],
+        lines=[{"product": products[code], "quantity": n} for code, n in lines],
+        actor=actor,
+        reference=reference,
+        at=days_ago(25, 10),
+    )
+    dispatched = 0
+    for number, (code, product, quantity) in enumerate(DISPATCHES, start=1):
+        empties_dispatch(
+            depot=depots[code],
+            product=products[product],
+            quantity=quantity,
+            actor=actor,
+            reference=f"DN-DEMO-{number:04d}",
+            at=days_ago(22, 15),
+        )
+        dispatched += 1
+    stdout.write(
+        f"Custody: {levels} reorder levels, 1 transfer between depots ({source} to "
+        f"{target}), {dispatched} dispatches of empties to the filling plant."
+    )
 
 
 def totals() -> list[str]:
