@@ -15,6 +15,5 @@ BENCHMARKS: list[str] = [
     "sale_posting_tax",
     "statement_run",
     "cylinders_held",
-    "cylinders_held",
     "check_stock",
 ]
