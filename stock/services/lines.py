@@ -34,16 +34,13 @@ class CountLine:
 
 @contextmanager
 def field_named(field: str) -> Iterator[None]:
-    """Refusals of a check about one field (cylinder_check's "product"), keyed to
-    `field` instead (lines[2].product), each keeping its code."""
+    """Refusals of a check keyed by one field (cylinder_check's "product",
+    state_check's "state"), keyed to `field` instead (lines[2].product), each keeping its
+    code."""
     try:
         yield
     except ValidationError as exc:
-        errors = (
-            [e for group in exc.error_dict.values() for e in group]
-            if hasattr(exc, "error_dict")
-            else exc.error_list
-        )
+        errors = [e for group in exc.error_dict.values() for e in group]
         raise ValidationError(
             {field: [ValidationError(e.messages[0], code=e.code) for e in errors]}
         ) from None

@@ -134,3 +134,33 @@ def test_document_numbers_stay_gapless_when_some_postings_are_refused(
         assert gapless(numbers), sorted(numbers)
     assert not StockLevel.objects.filter(quantity__lt=0).exists()
     assert list(ledger_differences()) == []
+
+
+def test_one_transfer_key_sent_at_once_posts_once(
+    concurrently, north, south, cyl, nine, head_office
+):
+    for product in (cyl, nine):
+        stock_receive(depot=north, product=product, quantity=20, actor=head_office)
+
+    def send(product):
+        return lambda: stock_transfer(
+            from_depot=north,
+            to_depot=south,
+            lines=[{"product": product, "quantity": 2}],
+            actor=head_office,
+            idempotency_key="waybill-9",
+        )
+
+    # Eight retries of one request, and two other requests with the same key (other
+    # levels, so they do not wait on the first one's locks: the key's unique row decides).
+    outcomes = concurrently([send(cyl)] * 8 + [send(nine)] * 2)
+    transfer = Transfer.objects.get()
+    posted = [o for o in outcomes if isinstance(o, Transfer)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert len(posted) + len(refused) == 10, outcomes
+    assert {t.pk for t in posted} == {transfer.pk}
+    assert all(e.error_dict["idempotency_key"][0].code == "idempotency_key_reused" for e in refused)
+    product = transfer.lines.get().product
+    assert len(refused) == (2 if product == cyl else 8)
+    assert stock_on_hand(product=product, depot=south) == 2
+    assert list(ledger_differences()) == []

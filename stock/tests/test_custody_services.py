@@ -760,3 +760,54 @@ def test_count_sheet_names_one_place(north, sales_rep):
         count_sheet()
     with pytest.raises(ValidationError):
         count_sheet(depot=north, sales_rep=sales_rep)
+
+
+def test_a_transfer_names_both_depots(south, cyl, head_office):
+    refused(
+        lambda: stock_transfer(
+            from_depot=None,
+            to_depot=south,
+            lines=[{"product": cyl, "quantity": 1}],
+            actor=head_office,
+        ),
+        "from_depot",
+        "required",
+    )
+
+
+def test_a_document_of_more_than_a_hundred_lines_is_refused(north, south, cyl, head_office):
+    lines = [{"product": cyl, "quantity": 1}] * 101
+    message = refused(
+        lambda: stock_transfer(from_depot=north, to_depot=south, lines=lines, actor=head_office),
+        "lines",
+        "too_many_lines",
+    )
+    assert message == "101 lines is more than 100; check the sheet."
+
+
+def test_a_count_reason_must_be_text(north, cyl, head_office):
+    refused(
+        lambda: stock_count_post(
+            depot=north,
+            lines=[{"product": cyl, "state": "FULL", "counted": 1}],
+            reason=["routine"],
+            actor=head_office,
+        ),
+        "reason",
+        "invalid",
+    )
+
+
+def test_distribution_create_names_a_missing_product(north, head_office, sales_rep):
+    refused(
+        lambda: distribution_create(
+            sales_rep=sales_rep,
+            depot=north,
+            product=None,
+            quantity=1,
+            kind="COLLECTION",
+            actor=head_office,
+        ),
+        "product",
+        "product_required",
+    )
