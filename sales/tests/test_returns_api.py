@@ -167,3 +167,20 @@ def test_customers_list_their_cylinders_and_deposit_held(held, loaded_vehicle, c
     empty = next(row for code, row in rows.items() if code != held.code)
     assert empty["holdings"] == []
     assert empty["deposit_held"] == "0.00"
+
+
+def test_a_sale_answers_with_the_deposit_charged_and_refunded(held, loaded_vehicle):
+    """deposit_amount is in the total; deposit_refund (empties beyond those delivered,
+    credited to the account here) is not."""
+    response = client_for(loaded_vehicle).post(
+        "/api/sales/",
+        {
+            "customer": held.code,
+            "lines": [{"product": "12.7KG", "quantity": 1, "empties_returned": 3}],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+    assert response.data["deposit_amount"] == "0.00"
+    assert response.data["deposit_refund"] == "5000.00"  # 2 of 3 held, 2,500.00 each
+    assert response.data["total_amount"] == "3000.00"
