@@ -22,6 +22,7 @@ from billing.services import (
     invoice_pdf,
     receipt_escpos,
     statement_build,
+    statement_pdf,
 )
 from billing.services.statements import (
     DEPOSIT_REFUND,
@@ -209,3 +210,15 @@ def test_a_cash_customers_refund_is_not_on_any_statement(
     statement = statement_build(customer=cash, date_from=today, date_to=today)
     assert statement.entries == []
     assert statement.closing_balance == customer_balance(customer=cash) == D("0")
+
+
+def test_the_statement_pdf_names_the_deposit_refund(
+    deposits, loaded_vehicle, credit_customer, products
+):
+    sell(loaded_vehicle, credit_customer, (products["12.7KG"], 2, 0))
+    returned = give_back(loaded_vehicle, credit_customer, products["12.7KG"], 1)
+    today = timezone.localdate()
+    statement = statement_build(customer=credit_customer, date_from=today, date_to=today)
+    content = text(statement_pdf(statement=statement))
+    assert f"Deposit refund {returned.number}" in content
+    assert "2,500.00" in content
