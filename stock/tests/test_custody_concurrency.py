@@ -9,7 +9,7 @@ import random
 import pytest
 from django.core.exceptions import ValidationError
 
-from stock.models import Distribution, StockCount, StockLevel, Transfer
+from stock.models import Distribution, StockCount, StockLevel, StockMovement, Transfer
 from stock.selectors import ledger_differences, stock_on_hand
 from stock.services import (
     distribution_post,
@@ -163,4 +163,44 @@ def test_one_transfer_key_sent_at_once_posts_once(
     product = transfer.lines.get().product
     assert len(refused) == (2 if product == cyl else 8)
     assert stock_on_hand(product=product, depot=south) == 2
+    assert list(ledger_differences()) == []
+
+
+def test_a_count_sheet_reads_the_system_figure_under_the_lock(
+    concurrently, north, cyl, head_office, user_factory
+):
+    """Collections race a count sheet: the count's system figure is what the collections
+    committed before it left, and the level ends at the count less those after it."""
+    reps = [user_factory("SALES", depots=[north]) for _ in range(4)]
+    stock_receive(depot=north, product=cyl, quantity=40, actor=head_office)
+
+    def collect(rep):
+        return lambda: distribution_post(
+            sales_rep=rep,
+            depot=north,
+            kind="COLLECTION",
+            lines=[{"product": cyl, "quantity": 1}],
+            actor=head_office,
+        )
+
+    def count():
+        return stock_count_post(
+            depot=north,
+            lines=[{"product": cyl, "state": "FULL", "counted": 25}],
+            reason="month end",
+            actor=head_office,
+        )
+
+    calls = [collect(reps[i % 4]) for i in range(12)]
+    outcomes = concurrently([*calls[:6], count, *calls[6:]])
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    sheet = StockCount.objects.get()
+    line = sheet.lines.get()
+    adjustment = StockMovement.objects.get(kind="ADJUSTMENT", doc_id=sheet.pk)
+    collections = StockMovement.objects.filter(kind="COLLECTION")
+    before = collections.filter(pk__lt=adjustment.pk).count()
+    after = collections.filter(pk__gt=adjustment.pk).count()
+    assert before + after == 12
+    assert line.system_quantity == 40 - before
+    assert stock_on_hand(product=cyl, depot=north) == 25 - after
     assert list(ledger_differences()) == []
