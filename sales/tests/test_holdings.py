@@ -268,3 +268,32 @@ def test_holdings_equal_the_replay_of_their_ledger(
         assert holding.last_movement_at == max(e.created_at for e in entries)
         assert holding.quantity >= 0
         assert holding.deposit_held >= 0
+
+
+def test_the_sale_reads_deposits_and_holdings_once_and_writes_them_once(
+    credit_customer, loaded_vehicle, products, cyl, deposit, head_office
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    deposit_set(product=products["9KG"], amount="300", actor=head_office)
+    sell(credit_customer, loaded_vehicle, products["9KG"], 3, empties=0)
+    lines = [
+        {"product": cyl, "quantity": 2, "empties_returned": 0},  # grows: charged
+        {"product": products["9KG"], "quantity": 1, "empties_returned": 3},  # refunded
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        sale = sale_post(
+            customer=credit_customer, sales_rep=loaded_vehicle, actor=loaded_vehicle, lines=lines
+        )
+    sql = [q["sql"] for q in queries.captured_queries]
+
+    def count(table, verb):
+        return sum(1 for s in sql if s.lstrip().upper().startswith(verb) and table in s)
+
+    assert count("sales_depositrate", "SELECT") == 1
+    assert count("sales_cylinderholding", "SELECT") == 1
+    assert count("sales_cylinderholding", "INSERT") == 1  # the upsert, both lines
+    assert count("sales_cylinderholding", "UPDATE") == 0
+    assert count("sales_holdingentry", "INSERT") == 1
+    assert (sale.deposit_amount, sale.deposit_refund) == (D("1000.00"), D("600.00"))
