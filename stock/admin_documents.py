@@ -71,7 +71,8 @@ def _lines_text(lines) -> str:
 
 
 class _DocumentAdmin(DepotScopedAdminMixin):
-    """Read-only posted documents; "add" is the document's entry screen."""
+    """Read-only posted documents; "add" is the document's entry screen. A subclass
+    gives page(obj): the panels of its change page (document_page)."""
 
     add_permission = ""
     change_form_template = DOCUMENT_PAGE
@@ -97,9 +98,6 @@ class _DocumentAdmin(DepotScopedAdminMixin):
 
     def search_lookup(self, term: str) -> Q:
         return Q(number=term.upper())
-
-    def page(self, obj) -> dict:
-        raise NotImplementedError
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})

@@ -263,3 +263,58 @@ def test_tampered_list_addresses_are_not_a_500(client, manager, stocked, name, q
     client.force_login(manager)
     response = client.get(reverse(f"admin:{name}_changelist"), query)
     assert response.status_code in (200, 302, 400)
+
+
+def test_a_vehicle_count_is_listed_by_its_vehicle(client, manager, head_office, sales_rep, cyl):
+    stock_count_post(
+        sales_rep=sales_rep,
+        lines=[{"product": cyl, "state": "EMPTY", "counted": 2}],
+        reason="found two",
+        actor=head_office,
+    )
+    client.force_login(manager)
+    listed = client.get(reverse("admin:stock_stockcount_changelist"), {"vehicle": sales_rep.pk})
+    assert f"vehicle {sales_rep.vehicle_no} (northrep)" in listed.content.decode()
+    assert "12.7KG empty +2" in listed.content.decode()
+
+
+def test_a_refusal_of_a_line_stands_under_its_row(cyl):
+    from django.core.exceptions import ValidationError
+
+    from stock.admin_custody import rows_keyed
+    from stock.forms_custody import CountSheetForm
+
+    def refuses(**kwargs):
+        raise ValidationError(
+            {
+                "lines[0].counted": ValidationError("Too many.", code="max_value"),
+                "lines[5].counted": ValidationError("No such line.", code="x"),
+                "reason": ValidationError("Say why.", code="required"),
+            }
+        )
+
+    line = {"product": cyl, "state": "FULL", "counted": 1}
+    with pytest.raises(ValidationError) as refused:
+        rows_keyed(refuses, CountSheetForm.line_field)(lines=[line])
+    assert {key: [e.code for e in errors] for key, errors in refused.value.error_dict.items()} == {
+        f"counted_{cyl.pk}_full": ["max_value"],
+        "lines[5].counted": ["x"],  # not a line of this form: shown above the form
+        "reason": ["required"],
+    }
+
+    def refuses_plainly(**kwargs):
+        raise ValidationError("Not now.", code="closed")
+
+    with pytest.raises(ValidationError) as plain:
+        rows_keyed(refuses_plainly, CountSheetForm.line_field)(lines=[line])
+    assert plain.value.messages == ["Not now."]
+
+
+def test_without_the_count_permission_the_sheet_is_forbidden(client, manager, north):
+    from django.contrib.auth.models import Permission
+
+    group = manager.groups.get()
+    group.permissions.remove(Permission.objects.get(codename="count_stock"))
+    client.force_login(manager)
+    assert client.get(reverse(SHEET), {"depot": north.pk}).status_code == 403
+    assert client.get(reverse(SHEET)).status_code == 403
