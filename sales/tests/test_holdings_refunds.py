@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sales.models import Customer, CylinderHolding, HoldingEntry
 from sales.services import cylinder_return, deposit_set, rate_set, sale_post
 from sales.services.holdings import refund_average
+from stock.services import distribution_create, stock_receive
 
 D = Decimal
 _codes = itertools.count(1)
@@ -100,6 +101,15 @@ def test_sales_and_returns_keep_the_deposit_held_within_what_was_paid(
     whole, and afterwards the holding is the replay of its ledger, refunds never exceed
     charges, nothing is negative."""
     cyl = products["9KG"]
+    stock_receive(depot=north, product=cyl, quantity=25, actor=head_office)
+    distribution_create(
+        sales_rep=loaded_vehicle,
+        depot=north,
+        product=cyl,
+        quantity=25,
+        kind="COLLECTION",
+        actor=head_office,
+    )  # enough on the vehicle for every sale the example may post
     customer = Customer.objects.create(
         code=f"H{next(_codes):04d}", name="Hypothesis", depot=north, payment_type="CREDIT"
     )
