@@ -4,7 +4,8 @@ and count sheets have their own modules, imported at the end to register them.""
 
 from django.contrib import admin
 from django.db.models import Q, Sum
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
@@ -176,7 +177,7 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     list_display = (
         "created_at",
         "kind",
-        "reference",
+        "document",
         "product",
         "state",
         "quantity",
@@ -209,6 +210,21 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
         if by_reference.exists():
             return by_reference, False
         return queryset.filter(note__icontains=term), False
+
+    @admin.display(description="Reference", ordering="reference")
+    def document(self, obj):
+        """The reference, linked to its document's page where it has one (TRF-, CNT-,
+        DST-, TX-...); a delivery note or an adjustment's is plain text."""
+        url = None
+        if obj.doc_type and obj.doc_id is not None:
+            app_label, _, model_name = obj.doc_type.partition(".")
+            try:
+                url = reverse(f"admin:{app_label}_{model_name}_change", args=[obj.doc_id])
+            except NoReverseMatch:
+                url = None
+        if url is None or not obj.reference:
+            return obj.reference
+        return format_html('<a href="{}">{}</a>', url, obj.reference)
 
     @admin.display(description="From")
     def source(self, obj):

@@ -443,3 +443,15 @@ def test_a_row_says_how_to_write_a_whole_number(client, manager, north, south, c
         "separators or an exponent."
     ]
     assert not Transfer.objects.exists()
+
+
+def test_the_ledger_links_a_reference_to_its_document(
+    client, head_office, north, south, cyl, stocked
+):
+    transfer = stock_transfer(
+        from_depot=north, to_depot=south, lines=[{"product": cyl, "quantity": 1}], actor=head_office
+    )
+    client.force_login(head_office)
+    page = client.get(reverse("admin:stock_stockmovement_changelist")).content.decode()
+    url = reverse("admin:stock_transfer_change", args=[transfer.pk])
+    assert f'<a href="{url}">{transfer.number}</a>' in page
