@@ -26,7 +26,7 @@ from hypothesis.stateful import (
 from core.models import Depot
 from core.services import user_bootstrap, user_create
 from sales.conservation import conservation_check, holdings_check
-from sales.models import Customer, CylinderHolding
+from sales.models import Customer, CylinderHolding, HoldingEntry
 from sales.services import (
     cylinder_return,
     cylinders_held_adjust,
@@ -35,7 +35,7 @@ from sales.services import (
     sale_post,
     sale_void,
 )
-from stock.models import Product, StockLevel
+from stock.models import Product, StockLevel, StockMovement
 from stock.selectors import ledger_differences
 from stock.services import (
     distribution_post,
@@ -99,6 +99,14 @@ class CustodyMachine(RuleBasedStateMachine):
         self.stock: dict[tuple[object, str, str], int] = {}
         self.held: dict[tuple[int, str], int] = {}  # (customer index, product) -> cylinders
         self.sales: list = []  # posted sales not voided yet: (sale, rep, customer, lines)
+        # A morning's start: fulls at depot A, some on each vehicle, a deposit in force.
+        for code, product in self.products.items():
+            stock_receive(depot=self.depots["A"], product=product, quantity=30, actor=self.boss)
+            self.move("A", code, "FULL", 30)
+            deposit_set(product=product, amount="40.00", actor=self.boss)
+        for rep in REPS:
+            self.distribute(rep, "COLLECTION", dict.fromkeys(PRODUCTS, 6))
+        self.count_held(0, "12.7KG", 4)  # cylinders the cash customer had before
 
     # --- the model -----------------------------------------------------------------
 
@@ -303,7 +311,11 @@ class CustodyMachine(RuleBasedStateMachine):
             self.held[(customer, product)] = self.holds(customer, product) - quantity + empties
         self.refused(call, "already_void")  # and only once
 
-    @rule(rep=st.sampled_from(REPS), customer=st.sampled_from(CUSTOMERS), lines=lines)
+    @rule(
+        rep=st.sampled_from(REPS),
+        customer=st.sampled_from(CUSTOMERS),
+        lines=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 3), min_size=1),
+    )
     def take_back(self, rep, customer, lines):
         call = lambda: cylinder_return(  # noqa: E731
             customer=self.customers[customer],
@@ -372,6 +384,13 @@ def test_custody_state_machine():
             max_examples=20,
             stateful_step_count=25,
             deadline=None,
+            derandomize=True,  # the same sequences on every run: the check below holds
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+    # Every service succeeded at least once over the examples (they share the database).
+    kinds = set(StockMovement.objects.values_list("kind", flat=True))
+    assert kinds >= {"RECEIPT", "PLANT_DISPATCH", "TRANSFER", "COLLECTION", "EMPTY_RETURN"}
+    assert kinds >= {"SALE", "VOID", "CUSTOMER_RETURN", "ADJUSTMENT", "WRITE_OFF"}
+    entries = set(HoldingEntry.objects.values_list("kind", flat=True))
+    assert entries == {"SALE", "VOID", "RETURN", "ADJUSTMENT"}
