@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
@@ -139,7 +140,7 @@ class CustomerHoldingsMixin:
             "<table><thead><tr><th>Product</th><th>Cylinders</th><th>Deposit held</th>"
             "<th>Last movement</th></tr></thead><tbody>{}</tbody></table>"
             "<p>Deposit held in all: {}{}</p>",
-            rows if holdings else format_html('<tr><td colspan="4">None.</td></tr>'),
+            rows if holdings else mark_safe('<tr><td colspan="4">None.</td></tr>'),
             money_text(total),
             " (deposit exempt: they own their cylinders)" if obj.deposit_exempt else "",
         )

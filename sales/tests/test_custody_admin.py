@@ -172,3 +172,11 @@ def test_a_count_without_a_reason_is_refused_and_a_manager_may_not_count(
     client.force_login(manager)
     assert client.get(url).status_code == 403
     assert cylinders_held(customer=holder, product=cylinder) == 3
+
+
+def test_a_customer_without_cylinders_shows_none_held(client, manager, customer_factory):
+    customer = customer_factory("CASH")
+    client.force_login(manager)
+    content = client.get(reverse("admin:sales_customer_change", args=[customer.pk])).content
+    assert b'<td colspan="4">None.</td>' in content
+    assert b"Deposit held in all: 0.00" in content
