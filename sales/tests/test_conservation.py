@@ -240,3 +240,22 @@ def test_a_transfer_with_one_side_missing_is_named(
     assert status == 1
     assert "DIFFERENCE depot SOUTH 9KG FULL: level says 5, ledger says 0" in out
     assert ("CONSERVATION 9KG: transfer between depots movements net -5 in the stock ledger") in out
+
+
+@pytest.mark.postgres
+def test_a_holding_below_zero_is_named(custody, products, capsys):
+    """Only with its CHECK constraint dropped (by the schema's owner; the test's
+    transaction puts it back)."""
+    holding = _holding(custody, products, "9KG")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending
+        cursor.execute(
+            "ALTER TABLE sales_cylinderholding DROP CONSTRAINT sales_holding_quantity_not_negative"
+        )
+        cursor.execute("UPDATE sales_cylinderholding SET quantity = -2 WHERE id = %s", [holding.pk])
+    status, out, _err = _check(capsys)
+    assert status == 1
+    assert (
+        f"HOLDING C001 9KG: below zero: holding says -2 cylinders, deposit 0.00 "
+        f"(holding id {holding.pk})"
+    ) in out
