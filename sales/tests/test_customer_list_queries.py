@@ -14,7 +14,9 @@ from sales.services import payment_record, rate_set, sale_post
 
 pytestmark = pytest.mark.django_db
 
-API_QUERIES = 3  # the active products, the page's count, the page (balance and rates in it)
+# the active products, the page's count, the page (balance and rates in it), and the
+# cylinders held of the page's customers (one prefetch)
+API_QUERIES = 4
 # session, user, two permission reads, the depot filter's choices, count, page, and the
 # savepoint pair of reversion's changelist
 ADMIN_QUERIES = 9
