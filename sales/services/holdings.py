@@ -9,8 +9,10 @@ A holding grows by a sale's `quantity - empties_returned` and is charged the dep
 force on each cylinder it grows by (none for a deposit_exempt customer). It shrinks by a
 return, or by a sale taking back more empties than it delivers, and refunds the average
 the customer paid per cylinder held (refund_average), so refunds never exceed deposits
-held. A refund is credited to a credit customer's account (refund_to ACCOUNT: part of
-customer_balance) or paid out in cash by the representative (CASH: their cash-up)."""
+held (an exempt customer has paid none, unless before they became exempt: that is
+refunded as it comes back). A refund is credited to a credit customer's account
+(refund_to ACCOUNT: part of customer_balance) or paid out in cash by the representative
+(CASH: their cash-up)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
