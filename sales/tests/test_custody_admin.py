@@ -180,3 +180,18 @@ def test_a_customer_without_cylinders_shows_none_held(client, manager, customer_
     content = client.get(reverse("admin:sales_customer_change", args=[customer.pk])).content
     assert b'<td colspan="4">None.</td>' in content
     assert b"Deposit held in all: 0.00" in content
+
+
+def test_the_return_forms_customer_field_finds_customers_by_code(client, manager, holder):
+    client.force_login(manager)
+    response = client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "sales",
+            "model_name": "cylinderreturn",
+            "field_name": "customer",
+            "term": holder.code,
+        },
+    )
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [str(holder.pk)]
