@@ -288,3 +288,4 @@ def stock_panel(request):
 # Distributions, transfers and count sheets register themselves there.
 from stock import admin_distributions as admin_distributions  # noqa: E402
 from stock import admin_documents as admin_documents  # noqa: E402
+from stock import admin_reorder as admin_reorder  # noqa: E402

@@ -59,8 +59,3 @@ def low_stock_panel(request):
         "link_text": "Reorder levels",
         "empty": "Every depot holds at least its minimum of full cylinders.",
     }
-
-
-# The reorder levels' pages (and the depot page's panel of them) register with the panel
-# that reads them.
-from stock import admin_reorder as admin_reorder  # noqa: E402
