@@ -104,8 +104,8 @@ def _orm_balance_at(*, customer, before, inclusive=False):
     from billing.services.statements import _BALANCE_QUERIES, CENT
 
     query = _BALANCE_QUERIES[inclusive].build(customer_id=customer.pk, before=before)
-    sold, credited, paid, reversed_ = query.get()
-    return Decimal(sold - credited - paid + reversed_).quantize(CENT)
+    sold, credited, paid, reversed_, deposits = query.get()
+    return Decimal(sold - credited - paid + reversed_ + deposits).quantize(CENT)
 
 
 def _orm_document_code(document):
