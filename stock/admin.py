@@ -11,12 +11,12 @@ from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
 from core.admin_services import ServiceSaveAdminMixin
-from core.scoping import scope_queryset
+from core.scoping import ALL, scope_queryset, visible_depot_ids
 from stock import admin_custody, services
-from stock.admin_filters import LocationTypeFilter, VehicleFilter
+from stock.admin_filters import LocationTypeFilter, MovementDepotFilter, VehicleFilter
 from stock.forms import ReceiptForm, StockCountForm
 from stock.models import Product, StockLevel, StockMovement, StockState
-from stock.selectors import stock_on_hand
+from stock.selectors import depot_movements_filter, stock_on_hand
 
 # Object tools of the stock levels' list: context name -> the permission that shows it.
 CUSTODY_TOOLS = {
@@ -186,7 +186,7 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
         "actor",
         "note",
     )
-    list_filter = ("kind", "depot", VehicleFilter, "product", "state", "created_at")
+    list_filter = ("kind", MovementDepotFilter, VehicleFilter, "product", "state", "created_at")
     list_select_related = (
         "product",
         "actor",
@@ -199,6 +199,15 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 100
+
+    def get_queryset(self, request):
+        """A manager's depots' movements, the transfers into them included (a transfer is
+        recorded at the sending depot, with its to_level at the receiving one)."""
+        queryset = super(DepotScopedAdminMixin, self).get_queryset(request)
+        depot_ids = visible_depot_ids(request.user)
+        if depot_ids is ALL:
+            return queryset
+        return queryset.filter(depot_movements_filter(depot_ids))
 
     def get_search_results(self, request, queryset, search_term):
         """A document's reference (TX-2026-000123, a delivery note) through its index;

@@ -146,12 +146,16 @@ def _vehicle_depot_differences() -> Iterator[VehicleDepotDifference]:
 def reorder_levels_stock() -> "QuerySet[WithAnnotations[ReorderLevel, LevelStock]]":
     """Every reorder level with `full`: the full cylinders of its product at its depot
     now (the depot's own stock, not its vehicles'), in the same query."""
-    full = StockLevel.objects.filter(
-        depot=OuterRef("depot"),
-        product=OuterRef("product"),
-        state="FULL",
-        sales_rep__isnull=True,
-    ).order_by().values("quantity")[:1]  # one row at most (unique): no sort, no joins
+    full = (
+        StockLevel.objects.filter(
+            depot=OuterRef("depot"),
+            product=OuterRef("product"),
+            state="FULL",
+            sales_rep__isnull=True,
+        )
+        .order_by()
+        .values("quantity")[:1]
+    )  # one row at most (unique): no sort, no joins
     return ReorderLevel.objects.annotate(full=Coalesce(Subquery(full), 0))
 
 
@@ -203,10 +207,23 @@ def count_sheet(
     ]
 
 
+def depot_movements_filter(depot_ids: "list[int]") -> Q:
+    """The condition of a movement list limited to these depots: the rows recorded at
+    them (their own stock and their vehicles') and the transfers into them, which are
+    recorded at the sending depot (StockMovement.depot) with their to_level here.
+
+    The receiving levels are read first (one small query: a depot has a level per
+    product and state) so the database can use the indexes on depot and on to_level
+    rather than join every movement to its level."""
+    levels = list(
+        StockLevel.objects.filter(depot__in=depot_ids, sales_rep__isnull=True)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    return Q(depot__in=depot_ids) | Q(kind=MovementKind.TRANSFER, to_level__in=levels)
+
+
 def depot_movements(*, depot: Depot) -> QuerySet[StockMovement]:
     """The ledger rows a depot's movement list shows: those recorded at it (its own stock
-    and its vehicles') and the transfers into it, which are recorded at the sending depot
-    (StockMovement.depot) with their to_level here."""
-    return StockMovement.objects.filter(
-        Q(depot=depot) | Q(kind=MovementKind.TRANSFER, to_level__depot=depot)
-    )
+    and its vehicles') and the transfers into it (see depot_movements_filter)."""
+    return StockMovement.objects.filter(depot_movements_filter([depot.pk]))

@@ -66,7 +66,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "stock.ReorderLevel": (6, 10),
     "stock.StockCount": (7, 12),  # + the lines with their products
     "stock.StockLevel": (8, 13),
-    "stock.StockMovement": (7, 12),
+    "stock.StockMovement": (7, 13),  # + a manager's depot levels (transfers into them)
     "stock.Transfer": (7, 12),  # + the lines with their products
 }
 
