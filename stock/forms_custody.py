@@ -7,12 +7,20 @@ a count sheet). They collect input; the services decide."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
 
 from core.models import Depot, Role, User
 from core.numbers import PlainIntegerField
 from core.scoping import scope_queryset
 from stock.forms import RepChoiceField
-from stock.models import DistributionKind, Product, ProductKind, StockState, WriteOffCause
+from stock.models import (
+    DistributionKind,
+    Product,
+    ProductKind,
+    StockLevel,
+    StockState,
+    WriteOffCause,
+)
 from stock.selectors import count_sheet
 from stock.services import MAX_QUANTITY
 
@@ -32,14 +40,23 @@ def _depots(request):
     return scope_queryset(Depot.objects.filter(is_active=True), request.user)
 
 
-def _reps(request):
-    return scope_queryset(
-        User.objects.filter(role=Role.SALES, is_active=True), request.user
-    ).order_by("username")
+def _reps(request, *, departed: bool = False):
+    """The representatives of the user's depots; with departed, also those no longer
+    active, whose vehicle may still be emptied, written off and counted."""
+    reps = User.objects.filter(role=Role.SALES)
+    if not departed:
+        reps = reps.filter(is_active=True)
+    return scope_queryset(reps, request.user).order_by("username")
 
 
-def _cylinders():
-    return Product.objects.filter(is_active=True, kind=ProductKind.CYLINDER)
+def _cylinders(*, held: bool = False):
+    """Active cylinder products; with held, also the inactive ones still in stock
+    somewhere, whose cylinders may still be sent back, moved as empties and written off."""
+    products = Product.objects.filter(kind=ProductKind.CYLINDER)
+    if not held:
+        return products.filter(is_active=True)
+    stock = StockLevel.objects.filter(product=OuterRef("pk")).exclude(quantity=0)
+    return products.filter(Q(is_active=True) | Q(Exists(stock)))
 
 
 class ProductRowsForm(forms.Form):
@@ -47,13 +64,18 @@ class ProductRowsForm(forms.Form):
 
     row_label = "cylinders"
     row_heading = "Cylinders"
+    # Rows also for inactive products still in stock: their empties may still move.
+    held_products = False
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
-        self.cylinders = list(_cylinders())
+        self.cylinders = list(_cylinders(held=self.held_products))
         for product in self.cylinders:
-            self.fields[f"qty_{product.pk}"] = _quantity_field(f"{product.code} {self.row_label}")
+            label = f"{product.code} {self.row_label}"
+            if not product.is_active:
+                label = f"{product.code} (no longer sold: empties only) {self.row_label}"
+            self.fields[f"qty_{product.pk}"] = _quantity_field(label)
 
     @property
     def header_fields(self):
@@ -102,7 +124,7 @@ class DispatchForm(forms.Form):
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["depot"].queryset = _depots(request)
-        self.fields["product"].queryset = _cylinders()
+        self.fields["product"].queryset = _cylinders(held=True)
 
 
 class TransferForm(ProductRowsForm):
@@ -110,6 +132,7 @@ class TransferForm(ProductRowsForm):
 
     row_label = "to transfer"
     row_heading = "Cylinders to transfer"
+    held_products = True
 
     from_depot = forms.ModelChoiceField(
         queryset=Depot.objects.none(), label="From depot", help_text="Where the cylinders leave."
@@ -139,6 +162,7 @@ class LoadSheetForm(ProductRowsForm):
 
     row_label = "cylinders"
     row_heading = "Cylinders of each product"
+    held_products = True
 
     kind = forms.ChoiceField(
         choices=DistributionKind.choices,
@@ -154,7 +178,8 @@ class LoadSheetForm(ProductRowsForm):
 
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        self.fields["sales_rep"].queryset = _reps(request)
+        # A departed representative's vehicle may still be emptied (an empty return).
+        self.fields["sales_rep"].queryset = _reps(request, departed=True)
 
 
 class WriteOffForm(forms.Form):
@@ -185,8 +210,8 @@ class WriteOffForm(forms.Form):
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["depot"].queryset = _depots(request)
-        self.fields["sales_rep"].queryset = _reps(request)
-        self.fields["product"].queryset = _cylinders()
+        self.fields["sales_rep"].queryset = _reps(request, departed=True)
+        self.fields["product"].queryset = _cylinders(held=True)
 
     def clean(self):
         cleaned = super().clean()
@@ -213,9 +238,7 @@ class CountPlaceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["depot"].queryset = _depots(request)
         # An inactive representative's vehicle may still be counted (and emptied).
-        self.fields["sales_rep"].queryset = scope_queryset(
-            User.objects.filter(role=Role.SALES), request.user
-        ).order_by("username")
+        self.fields["sales_rep"].queryset = _reps(request, departed=True)
 
     def clean(self):
         cleaned = super().clean()

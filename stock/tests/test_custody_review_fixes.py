@@ -4,7 +4,9 @@ what its services refuse, as a clerk meets them."""
 import pytest
 from django.urls import reverse
 
-from stock.services import stock_adjust, stock_receive, stock_transfer
+from stock.models import StockMovement, Transfer
+from stock.selectors import stock_on_hand
+from stock.services import distribution_create, stock_adjust, stock_receive, stock_transfer
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +66,125 @@ def test_depot_filter_refuses_an_unknown_depot_without_an_error_page(client, hea
     client.force_login(head_office)
     response = client.get(reverse(MOVEMENTS), {"depot__id__exact": "9" * 30})
     assert response.status_code == 302  # the admin's "invalid filter" redirect (?e=1)
+
+
+# --- 2. Inactive products still in stock can leave it -----------------------------------
+
+DISPATCH = "admin:stock_stocklevel_dispatch"
+TRANSFER = "admin:stock_transfer_add"
+LOAD_SHEET = "admin:stock_distribution_load_sheet"
+WRITE_OFF = "admin:stock_stocklevel_write_off"
+
+
+def preview_and_confirm(client, url, data):
+    """What a clerk does: preview, then press the confirm button of that preview."""
+    preview = client.post(url, {**data, "_preview": "1"})
+    assert preview.context["stage"] == "confirm", preview.context["form"].errors
+    return client.post(url, {**data, "_confirm": "1", "_token": preview.context["token"]})
+
+
+@pytest.fixture
+def retired(cyl, stocked):
+    """12.7KG no longer sold, with full and empty cylinders still at NORTH."""
+    cyl.is_active = False
+    cyl.save(update_fields=["is_active"])
+    return cyl
+
+
+def test_empties_of_an_inactive_product_can_be_dispatched(client, manager, north, retired):
+    client.force_login(manager)
+    data = {"depot": north.pk, "product": retired.pk, "quantity": 2, "reference": "DN-7"}
+    assert preview_and_confirm(client, reverse(DISPATCH), data).status_code == 302
+    assert stock_on_hand(product=retired, state="EMPTY", depot=north) == 10
+
+
+def test_an_inactive_product_can_be_written_off(client, manager, north, retired):
+    client.force_login(manager)
+    data = {
+        "depot": north.pk,
+        "product": retired.pk,
+        "state": "EMPTY",
+        "quantity": 1,
+        "cause": "CONDEMNED",
+        "reason": "failed inspection",
+    }
+    assert preview_and_confirm(client, reverse(WRITE_OFF), data).status_code == 302
+    assert StockMovement.objects.filter(kind="WRITE_OFF", product=retired).count() == 1
+
+
+def test_an_inactive_product_moves_between_depots_as_empties_only(
+    client, manager, north, south, retired
+):
+    client.force_login(manager)
+    url = reverse(TRANSFER)
+    form = client.get(url).context["form"]
+    assert "no longer sold" in form.fields[f"qty_{retired.pk}"].label
+    empties = {"from_depot": north.pk, "to_depot": south.pk, "state": "EMPTY"}
+    data = {**empties, f"qty_{retired.pk}": "3"}
+    assert preview_and_confirm(client, url, data).status_code == 302
+    assert stock_on_hand(product=retired, state="EMPTY", depot=south) == 3
+    full = client.post(url, {**data, "state": "FULL", "_preview": "1"})
+    assert full.context["stage"] == "entry"
+    assert "no longer sold" in str(full.context["form"].errors[f"qty_{retired.pk}"])
+    assert Transfer.objects.count() == 1
+
+
+def test_an_inactive_product_with_no_stock_is_not_offered(client, manager, north, nine, stocked):
+    stock_adjust(product=nine, state="FULL", counted=0, reason="gone", actor=manager, depot=north)
+    nine.is_active = False
+    nine.save(update_fields=["is_active"])
+    client.force_login(manager)
+    assert f"qty_{nine.pk}" not in client.get(reverse(TRANSFER)).context["form"].fields
+    products = client.get(reverse(WRITE_OFF)).context["form"].fields["product"].queryset
+    assert nine not in products
+
+
+# --- 3. A departed representative's vehicle can be emptied and written off --------------
+
+
+@pytest.fixture
+def departed(user_factory, north, cyl, head_office, stocked):
+    """A NORTH representative who left with 4 full and 2 empty 12.7KG on the vehicle."""
+    rep = user_factory("SALES", depots=[north], username="leaver", vehicle_no="KBX 1")
+    distribution_create(
+        sales_rep=rep, depot=north, product=cyl, quantity=4, kind="COLLECTION", actor=head_office
+    )
+    stock_adjust(
+        product=cyl, state="EMPTY", counted=2, reason="found", actor=head_office, sales_rep=rep
+    )
+    rep.is_active = False
+    rep.save(update_fields=["is_active"])
+    return rep
+
+
+def test_a_departed_representatives_empties_come_back_on_a_load_sheet(
+    client, manager, north, cyl, departed
+):
+    client.force_login(manager)
+    data = {"sales_rep": departed.pk, "kind": "EMPTY_RETURN", f"qty_{cyl.pk}": "2"}
+    assert preview_and_confirm(client, reverse(LOAD_SHEET), data).status_code == 302
+    assert stock_on_hand(product=cyl, state="EMPTY", sales_rep=departed) == 0
+    assert stock_on_hand(product=cyl, state="EMPTY", depot=north) == 14
+
+
+def test_a_departed_representatives_cylinders_can_be_written_off(client, manager, cyl, departed):
+    client.force_login(manager)
+    data = {
+        "sales_rep": departed.pk,
+        "product": cyl.pk,
+        "state": "FULL",
+        "quantity": 4,
+        "cause": "LOST",
+        "reason": "not handed back when they left",
+    }
+    assert preview_and_confirm(client, reverse(WRITE_OFF), data).status_code == 302
+    assert stock_on_hand(product=cyl, state="FULL", sales_rep=departed) == 0
+
+
+def test_a_departed_representative_gets_no_morning_load(client, manager, cyl, departed):
+    client.force_login(manager)
+    data = {"sales_rep": departed.pk, "kind": "COLLECTION", f"qty_{cyl.pk}": "1"}
+    response = client.post(reverse(LOAD_SHEET), {**data, "_preview": "1"})
+    assert response.context["stage"] == "entry"
+    assert "sales_rep" in response.context["form"].errors
+    assert stock_on_hand(product=cyl, state="FULL", sales_rep=departed) == 4
