@@ -246,6 +246,19 @@ def count_sheet_view(model_admin, request):
             }
             return TemplateResponse(request, "admin/stock/stockcount/choose_place.html", context)
 
+    # A figure that moved between the preview and the confirm would make the count
+    # adjust it back (cancelling, say, a collection posted meanwhile): show the preview
+    # again with the new figures instead of posting.
+    since = "the sheet was opened"
+    if request.method == "POST" and "_confirm" in request.POST:
+        check = CountSheetForm(request.POST, request=request)
+        if check.is_valid() and check.moved_since_shown():
+            again = request.POST.copy()
+            del again["_confirm"]
+            again["_preview"] = "1"
+            request.POST = again
+            since = "the preview"
+
     def kwargs(form):
         d = form.cleaned_data
         return {
@@ -268,12 +281,20 @@ def count_sheet_view(model_admin, request):
             )
         if not differences:
             shown.append("No differences: every count matches the system's figure.")
-        for row, figure in form.moved_since_shown():
+        moved = form.moved_since_shown()
+        if moved and since == "the preview":
+            shown.insert(
+                0,
+                "Nothing was posted: the system's figures changed since the preview. "
+                "Check the counts again, then confirm.",
+            )
+        for row, figure in moved:
             shown.append(
                 f"Check {_state(row['state'])} {row['product'].code}: the system's figure "
-                f"changed from {figure} to {row['system_quantity']} since the sheet was opened."
+                f"changed from {figure} to {row['system_quantity']} since {since}."
             )
         shown.append(f"Reason: {form.cleaned_data['reason']}")
+        form.mark_shown()
         return shown
 
     return confirm_and_post(

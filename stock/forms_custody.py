@@ -345,6 +345,15 @@ class CountSheetForm(CountPlaceForm):
                 moved.append((row, shown))
         return moved
 
+    def mark_shown(self) -> None:
+        """Carry the system's figures of this request as the ones shown: the preview's
+        confirm button sends them back, so a confirm can tell whether a figure moved
+        since the preview."""
+        data = self.data.copy()
+        for row in self.rows:
+            data[f"shown_{self._name(row['product'], row['state'])}"] = str(row["system_quantity"])
+        self.data = data
+
     @staticmethod
     def line_field(line: dict, attribute: str) -> str | None:
         return f"counted_{CountSheetForm._name(line['product'], line['state'])}"

@@ -188,3 +188,66 @@ def test_a_departed_representative_gets_no_morning_load(client, manager, cyl, de
     assert response.context["stage"] == "entry"
     assert "sales_rep" in response.context["form"].errors
     assert stock_on_hand(product=cyl, state="FULL", sales_rep=departed) == 4
+
+
+# --- 4. A count sheet is not posted over figures that moved since its preview -----------
+
+SHEET = "admin:stock_stockcount_add"
+
+
+def _page_data(form, **changes):
+    """What a page of the count sheet sends back: every field as the page holds it."""
+    data = {name: form[name].value() for name in form.fields}
+    return {**{k: "" if v is None else v for k, v in data.items()}, **changes}
+
+
+def test_a_count_confirmed_after_a_figure_moved_goes_back_to_the_preview(
+    client, manager, head_office, north, sales_rep, cyl, stocked
+):
+    from stock.models import StockCount
+
+    client.force_login(manager)
+    url = reverse(SHEET)
+    sheet = client.get(url, {"depot": north.pk}).context["form"]
+    data = _page_data(sheet, reason="month end")
+    preview = client.post(url, {**data, "_preview": "1"})
+    assert preview.context["stage"] == "confirm"
+    # Meanwhile the representative's morning load leaves the depot: 30 -> 26 full.
+    distribution_create(
+        sales_rep=sales_rep, depot=north, product=cyl, quantity=4, kind="COLLECTION",
+        actor=head_office,
+    )  # fmt: skip
+    confirm = _page_data(preview.context["form"])
+    again = client.post(url, {**confirm, "_confirm": "1", "_token": preview.context["token"]})
+    assert again.status_code == 200
+    assert again.context["stage"] == "confirm"
+    lines = again.context["preview_lines"]
+    assert lines[0].startswith("Nothing was posted: the system's figures changed since the preview")
+    assert (
+        "Check full 12.7KG: the system's figure changed from 30 to 26 since the preview." in lines
+    )
+    assert not StockCount.objects.exists()
+    assert stock_on_hand(product=cyl, depot=north) == 26  # the collection stands
+    # Confirmed again from the new preview (nothing moved since): posted as counted.
+    confirm = _page_data(again.context["form"])
+    posted = client.post(url, {**confirm, "_confirm": "1", "_token": again.context["token"]})
+    assert posted.status_code == 302
+    assert StockCount.objects.count() == 1
+
+
+def test_a_count_confirmed_with_nothing_moved_is_posted_at_once(
+    client, manager, head_office, north, cyl, stocked
+):
+    from stock.models import StockCount
+
+    client.force_login(manager)
+    url = reverse(SHEET)
+    sheet = client.get(url, {"depot": north.pk}).context["form"]
+    stock_receive(depot=north, product=cyl, quantity=3, actor=head_office)  # before the preview
+    data = _page_data(sheet, reason="month end")
+    preview = client.post(url, {**data, "_preview": "1"})
+    assert any("since the sheet was opened" in line for line in preview.context["preview_lines"])
+    confirm = _page_data(preview.context["form"])
+    posted = client.post(url, {**confirm, "_confirm": "1", "_token": preview.context["token"]})
+    assert posted.status_code == 302
+    assert StockCount.objects.get().lines.get(product=cyl, state="FULL").system_quantity == 33
