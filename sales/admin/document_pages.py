@@ -5,6 +5,7 @@ payments that settled it, its credit note, and how each document reached the cus
 Links go to admin pages and to billing's downloads by URL name (sales never imports
 billing: the URLs are looked up, not the views)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,14 @@ from django.utils.formats import date_format
 
 from core.numbers import money_text
 from sales.delivery_status import Delivery, document_delivery, invoice_status
-from sales.models import CreditNote, MeterSale, Payment, PaymentType, Transaction
+from sales.models import (
+    CreditNote,
+    MeterSale,
+    Payment,
+    PaymentType,
+    Transaction,
+    TransactionLine,
+)
 
 
 def money(amount: Decimal | int | None) -> str:
@@ -68,6 +76,57 @@ def email_rows(delivery: Delivery, *, never: str) -> list[Row]:
             state = "warn"
         rows.append(Row("E-mailed", text, state))
     return rows
+
+
+def refund_went(sale: Transaction) -> str:
+    """Where a sale's deposit refund went (DESIGN.md "Money and tax"): a credit customer's
+    account, or cash the representative paid out."""
+    if sale.payment_type == PaymentType.CREDIT:
+        return "credited to the account"
+    return f"paid out in cash by {sale.sales_rep.username}"
+
+
+def _cylinders(count: int) -> str:
+    return f"{count} cylinder{'' if count == 1 else 's'}"
+
+
+def line_deposit(
+    line: TransactionLine, *, went: str, fmt: Callable[[Decimal], str] = money
+) -> tuple[str, str] | None:
+    """What a sale line did to the customer's deposit, as (words, amount in the total):
+    the deposit charged on the cylinders their holding grew by (cylinders x deposit per
+    cylinder), or the deposit refunded on the cylinders taken back beyond those delivered
+    (not in the total: `went` says where it went). None when it did neither."""
+    code = line.product.code
+    if line.deposit:
+        grew = line.quantity - line.empties_returned
+        words = f"Deposit on {code} (not taxed): {_cylinders(grew)} x {fmt(line.deposit_rate)}"
+        return words, fmt(line.deposit)
+    if line.deposit_refund:
+        back = line.empties_returned - line.quantity
+        words = (
+            f"Deposit refunded on {code}: {_cylinders(back)} back, "
+            f"{fmt(line.deposit_refund)} {went} (not in the total)"
+        )
+        return words, ""
+    return None
+
+
+def deposit_amounts(sale: Transaction, *, fmt: Callable[[Decimal], str] = money) -> dict[str, Any]:
+    """The sale's deposit figures for its totals: the deposit charged (its own untaxed
+    line, part of the total) and the deposit refunded with where it went (not part of
+    it); each None when there is none (a deposit-exempt customer's sale has neither)."""
+    return {
+        "charged": ("Deposits (not taxed)", fmt(sale.deposit_amount))
+        if sale.deposit_amount
+        else None,
+        "refunded": (
+            f"Deposit refunded, {refund_went(sale)} (not in the total)",
+            fmt(sale.deposit_refund),
+        )
+        if sale.deposit_refund
+        else None,
+    }
 
 
 def _no_email(customer_text: str) -> str:
@@ -131,6 +190,17 @@ def sale_context(sale: Transaction) -> dict[str, Any]:
         }
         for a in sale.allocations.select_related("payment").order_by("id")
     ]
+    went = refund_went(sale) if sale.deposit_refund else ""
+    deposits = deposit_amounts(sale)
+    amounts = [
+        ("Net", money(sale.total_amount if sale.net_amount is None else sale.net_amount)),
+        (f"{settings.TAX_NAME} at {sale.tax_rate} %", money(sale.tax_amount)),
+        *([deposits["charged"]] if deposits["charged"] else []),
+        ("Total", money(sale.total_amount)),
+        *([deposits["refunded"]] if deposits["refunded"] else []),
+        ("Paid", money(sale.amount_paid)),
+        ("Due", money(status.due)),
+    ]
     return {
         "status_words": status.words,
         "status_rows": rows,
@@ -141,6 +211,7 @@ def sale_context(sale: Transaction) -> dict[str, Any]:
                 "empties": line.empties_returned,
                 "rate": money(line.rate),
                 "subtotal": money(line.subtotal),
+                "deposit": line_deposit(line, went=went),
             }
             for line in sale.lines.select_related("product")
         ],
@@ -154,14 +225,7 @@ def sale_context(sale: Transaction) -> dict[str, Any]:
             "rate": money(meter.rate),
             "subtotal": money(meter.subtotal),
         },
-        "amounts": [
-            ("Net", money(sale.total_amount if sale.net_amount is None else sale.net_amount)),
-            (f"{settings.TAX_NAME} at {sale.tax_rate} %", money(sale.tax_amount)),
-            ("Deposits", money(getattr(sale, "deposit_amount", 0))),
-            ("Total", money(sale.total_amount)),
-            ("Paid", money(sale.amount_paid)),
-            ("Due", money(status.due)),
-        ],
+        "amounts": amounts,
         "allocations": allocations,
         "credit_note": None
         if note is None

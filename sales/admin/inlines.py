@@ -18,7 +18,16 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LineInline(ReadOnlyInline):
     model = TransactionLine
-    fields = ("product", "quantity", "empties_returned", "rate", "subtotal")
+    fields = (
+        "product",
+        "quantity",
+        "empties_returned",
+        "rate",
+        "subtotal",
+        "deposit_rate",
+        "deposit",
+        "deposit_refund",
+    )
     readonly_fields = fields
 
 

@@ -13,7 +13,7 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.numbers import money_text
 from sales import services
-from sales.admin.document_pages import sale_context
+from sales.admin.document_pages import deposit_amounts, line_deposit, refund_went, sale_context
 from sales.delivery_status import (
     INVOICE_FILTERS,
     invoice_filter,
@@ -106,15 +106,24 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
         "net_amount": "net",
         "tax_rate": "tax_rate_shown",
         "tax_amount": "tax",
+        "deposit_amount": "deposits",
+        "deposit_refund": "deposit_refunded",
         "total_amount": "total",
         "amount_paid": "paid",
     }
 
     def get_readonly_fields(self, request, obj=None):
+        # A sale that charged or refunded no deposit (a deposit-exempt customer's) does
+        # not mention deposits at all.
+        hidden = {
+            name
+            for name in ("deposit_amount", "deposit_refund")
+            if obj is None or not getattr(obj, name)
+        }
         return [
             self.money_shown.get(f.name, f.name)
             for f in Transaction._meta.fields
-            if f.name not in self.exclude
+            if f.name not in self.exclude and f.name not in hidden
         ]
 
     def get_exclude(self, request, obj=None):
@@ -132,6 +141,14 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     @admin.display(description=settings.TAX_NAME)
     def tax(self, obj):
         return money_text(obj.tax_amount)
+
+    @admin.display(description="Deposits (not taxed)")
+    def deposits(self, obj):
+        return money_text(obj.deposit_amount)
+
+    @admin.display(description="Deposit refunded")
+    def deposit_refunded(self, obj):
+        return f"{money_text(obj.deposit_refund)}, {refund_went(obj)} (not in the total)"
 
     @admin.display(description="Total")
     def total(self, obj):
@@ -241,11 +258,16 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
                 f"Sale to {sale.customer} by {sale.sales_rep.username} "
                 f"(vehicle {sale.sales_rep.vehicle_no})."
             ]
+            went = refund_went(sale) if sale.deposit_refund else ""
             for line in sale.lines.select_related("product"):
                 lines.append(
                     f"{line.quantity} x {line.product.code} at {line.rate} = {line.subtotal}"
                     f" ({line.empties_returned} empties received)"
                 )
+                deposit = line_deposit(line, went=went, fmt=money_text)
+                if deposit is not None:
+                    words, amount = deposit
+                    lines.append(f"{words} = {amount}" if amount else f"{words}.")
             meter = MeterSale.objects.filter(transaction=sale).first()
             if meter:
                 lines.append(
@@ -256,14 +278,21 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
                 f"Net {money_text(sale.net_amount or 0)} + {settings.TAX_NAME} at "
                 f"{sale.tax_rate} % {money_text(sale.tax_amount)}"
             )
+            deposits = deposit_amounts(sale, fmt=money_text)
+            if deposits["charged"]:
+                lines.append("{}: {}".format(*deposits["charged"]))
             lines.append(f"Total: {sale.total_amount}")
+            if deposits["refunded"]:
+                lines.append("{}: {}".format(*deposits["refunded"]))
             if sale.payment_type == PaymentType.CASH:
                 lines.append("Cash sale: paid now.")
             else:
+                # The balance after counts the deposit refunded to the account.
                 after = customer_balance(customer=sale.customer)
+                before = after - sale.total_amount + sale.deposit_refund
                 limit = sale.customer.credit_limit
                 lines.append(
-                    f"Credit sale: balance {after - sale.total_amount} -> {after}"
+                    f"Credit sale: balance {before} -> {after}"
                     + (f" (limit {limit})." if limit is not None else ".")
                 )
             return lines
