@@ -22,7 +22,7 @@ from stock.models import (
     WriteOffCause,
 )
 from stock.selectors import count_sheet
-from stock.services import MAX_QUANTITY
+from stock.services import MAX_QUANTITY, WRITE_OFF_REASON_MAX_LENGTH
 
 
 def _quantity_field(label: str, **kwargs) -> PlainIntegerField:
@@ -201,7 +201,7 @@ class WriteOffForm(forms.Form):
     )
     cause = forms.ChoiceField(choices=WriteOffCause.choices)
     reason = forms.CharField(
-        max_length=255,
+        max_length=WRITE_OFF_REASON_MAX_LENGTH,  # the ledger note adds the cause
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What happened, in plain words (a police report number for a theft, the "
         "inspection that condemned them). Kept on the ledger and in the audit log.",

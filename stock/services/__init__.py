@@ -58,10 +58,11 @@ from stock.services.vehicles import (
     vehicle_levels_follow,
     vehicle_transfer_guard,
 )
-from stock.services.writeoffs import stock_write_off
+from stock.services.writeoffs import WRITE_OFF_REASON_MAX_LENGTH, stock_write_off
 
 __all__ = [
     "MAX_QUANTITY",
+    "WRITE_OFF_REASON_MAX_LENGTH",
     "LevelKey",
     "Move",
     "availability_check",

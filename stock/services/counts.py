@@ -20,8 +20,9 @@ from stock.services.lines import count_lines_parse
 REASON_MAX_LENGTH = 255  # StockCount.reason, StockMovement.note
 
 
-def reason_clean(reason: object, hint: str) -> str:
-    """A required reason: text, at most 255 characters; `hint` says what to write."""
+def reason_clean(reason: object, hint: str, *, max_length: int = REASON_MAX_LENGTH) -> str:
+    """A required reason: text, at most `max_length` characters (255: the column);
+    `hint` says what to write."""
     if reason is not None and not isinstance(reason, str):
         raise ValidationError(
             {"reason": ValidationError("Write the reason as text.", code="invalid")}
@@ -29,11 +30,11 @@ def reason_clean(reason: object, hint: str) -> str:
     text = (reason or "").strip()
     if not text:
         raise ValidationError({"reason": ValidationError(hint, code="required")})
-    if len(text) > REASON_MAX_LENGTH:
+    if len(text) > max_length:
         raise ValidationError(
             {
                 "reason": ValidationError(
-                    f"Use at most {REASON_MAX_LENGTH} characters; got {len(text)}.",
+                    f"Keep the reason to at most {max_length} characters; got {len(text)}.",
                     code="max_length",
                 )
             }

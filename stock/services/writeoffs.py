@@ -17,8 +17,12 @@ from stock.services.checks import (
     state_check,
     whole_number,
 )
-from stock.services.counts import location_check, reason_clean
+from stock.services.counts import REASON_MAX_LENGTH, location_check, reason_clean
 from stock.services.ledger import LevelKey, levels_lock, movement_post
+
+# The ledger note is "<cause>: <reason>" in 255 characters: the reason gets what the
+# longest cause leaves.
+WRITE_OFF_REASON_MAX_LENGTH = REASON_MAX_LENGTH - max(len(c.label) for c in WriteOffCause) - 2
 
 
 @atomic_with_retry
@@ -36,8 +40,9 @@ def stock_write_off(
 ) -> StockMovement:
     """Take `quantity` cylinders of a product in a state off a depot's stock or a vehicle's
     (sales_rep): refused with the figures when it holds fewer. `cause` is a WriteOffCause
-    (DAMAGED, LOST, CONDEMNED); `reason` says what happened and is required. The ledger
-    row's note is "<cause>: <reason>". Recorded by a depot manager or head office.
+    (DAMAGED, LOST, CONDEMNED); `reason` says what happened and is required, at most
+    WRITE_OFF_REASON_MAX_LENGTH characters. The ledger row's note is "<cause>: <reason>".
+    Recorded by a depot manager or head office.
 
     `at`: the moment the write-off is posted; None means now. Only the demo seed and tests
     pass it: the admin and the API never do."""
@@ -52,7 +57,9 @@ def stock_write_off(
                 )
             }
         )
-    reason = reason_clean(reason, "Say what happened to the cylinders.")
+    reason = reason_clean(
+        reason, "Say what happened to the cylinders.", max_length=WRITE_OFF_REASON_MAX_LENGTH
+    )
     cylinder_check(product, allow_inactive=True)
     depot = location_check(depot, sales_rep, "Write off either a depot's stock or a vehicle's")
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
@@ -73,7 +80,7 @@ def stock_write_off(
         depot=depot,
         sales_rep=sales_rep,
         from_level=level,
-        note=f"{label}: {reason}"[:255],
+        note=f"{label}: {reason}",
         at=now,
     )
     audit_record(

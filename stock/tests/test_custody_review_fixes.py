@@ -251,3 +251,44 @@ def test_a_count_confirmed_with_nothing_moved_is_posted_at_once(
     posted = client.post(url, {**confirm, "_confirm": "1", "_token": preview.context["token"]})
     assert posted.status_code == 302
     assert StockCount.objects.get().lines.get(product=cyl, state="FULL").system_quantity == 33
+
+
+# --- 5. A write-off's reason is kept whole ----------------------------------------------
+
+
+def test_a_write_off_reason_too_long_for_the_ledger_note_is_refused(manager, north, cyl, stocked):
+    from django.core.exceptions import ValidationError
+
+    from stock.services import WRITE_OFF_REASON_MAX_LENGTH, stock_write_off
+
+    longest = "x" * WRITE_OFF_REASON_MAX_LENGTH
+    kwargs = {"product": cyl, "state": "FULL", "quantity": 1, "cause": "CONDEMNED"}
+    with pytest.raises(ValidationError) as refused:
+        stock_write_off(**kwargs, reason=longest + "y", actor=manager, depot=north)
+    error = refused.value.error_dict["reason"][0]
+    assert error.code == "max_length"
+    assert f"at most {WRITE_OFF_REASON_MAX_LENGTH} characters" in error.message
+    assert not StockMovement.objects.filter(kind="WRITE_OFF").exists()
+    movement = stock_write_off(**kwargs, reason=longest, actor=manager, depot=north)
+    assert movement.note == f"Condemned (failed inspection): {longest}"  # whole, not cut
+
+
+def test_the_write_off_form_refuses_a_reason_too_long_under_its_field(
+    client, manager, north, cyl, stocked
+):
+    from stock.services import WRITE_OFF_REASON_MAX_LENGTH
+
+    client.force_login(manager)
+    data = {
+        "depot": north.pk,
+        "product": cyl.pk,
+        "state": "FULL",
+        "quantity": 1,
+        "cause": "LOST",
+        "reason": "x" * (WRITE_OFF_REASON_MAX_LENGTH + 1),
+        "_preview": "1",
+    }
+    response = client.post(reverse(WRITE_OFF), data)
+    assert response.context["stage"] == "entry"
+    assert str(WRITE_OFF_REASON_MAX_LENGTH) in str(response.context["form"].errors["reason"])
+    assert not StockMovement.objects.filter(kind="WRITE_OFF").exists()
