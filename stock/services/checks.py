@@ -69,10 +69,14 @@ def cylinder_check(product: Product, *, allow_inactive: bool = False) -> None:
         )
 
 
-def depot_check(depot: Depot | None) -> None:
+CLOSED_DEPOT_HINT = ": reopen it (Depots) to move its stock."
+
+
+def depot_check(depot: Depot | None, *, hint: str = CLOSED_DEPOT_HINT) -> None:
+    """A depot chosen and open; a closed one is refused with `hint`, what to do first."""
     if depot is None:
         raise ValidationError({"depot": ValidationError("Choose a depot.", code="required")})
-    depot_open_check(depot)
+    depot_open_check(depot, hint=hint)
 
 
 def sales_rep_home_depot(

@@ -42,10 +42,13 @@ def reason_clean(reason: object, hint: str, *, max_length: int = REASON_MAX_LENG
     return text
 
 
-def location_check(depot: Depot | None, sales_rep: User | None, what: str) -> Depot:
+def location_check(
+    depot: Depot | None, sales_rep: User | None, what: str, *, hint: str = ""
+) -> Depot:
     """A depot's own stock (open), or a representative's vehicle (sales_rep, depot None:
     their home depot, returned; an inactive representative's vehicle too). `what` begins
-    the refusal when both or neither are named."""
+    the refusal when both or neither are named; `hint` follows the refusal of a closed
+    depot (what to do first)."""
     if sales_rep is not None and depot is None:
         return sales_rep_home_depot(sales_rep, allow_inactive=True)
     if depot is None or sales_rep is not None:
@@ -56,7 +59,7 @@ def location_check(depot: Depot | None, sales_rep: User | None, what: str) -> De
                 )
             }
         )
-    depot_open_check(depot)
+    depot_open_check(depot, hint=hint)
     return depot
 
 
@@ -80,7 +83,12 @@ def stock_count_post(
     pass it: the admin and the API never do."""
     reason = reason_clean(reason, "Say why the stock was counted (routine, a loss...).")
     parsed = count_lines_parse(lines)
-    depot = location_check(depot, sales_rep, "Count either a depot or a vehicle")
+    depot = location_check(
+        depot,
+        sales_rep,
+        "Count either a depot or a vehicle",
+        hint=": reopen it (Depots) to count its stock.",
+    )
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     if actor.role == Role.SALES:
         raise PermissionDenied("Stock counts are recorded by a depot manager or head office.")

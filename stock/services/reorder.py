@@ -42,7 +42,7 @@ def reorder_level_set(
     `at`: the moment of the change; None means now. Only the demo seed and tests pass it."""
     head_office_check(actor=actor, what="Reorder levels")
     minimum = whole_number(minimum_full, "minimum_full", minimum=0)
-    depot_check(depot)
+    depot_check(depot, hint=": reopen it (Depots) to set its reorder levels.")
     cylinder_check(product)
     now = posting_moment(at)
     levels = ReorderLevel.objects.select_for_update()

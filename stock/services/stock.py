@@ -109,7 +109,7 @@ def stock_adjust(
             }
         )
     else:
-        depot_open_check(depot)
+        depot_open_check(depot, hint=": reopen it (Depots) to count its stock.")
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     if actor.role == Role.SALES:
         raise PermissionDenied("Stock counts are recorded by a depot manager or head office.")

@@ -20,7 +20,7 @@ from core.scoping import actor_access_check
 from core.services import audit_record, depot_open_check, document_number_next
 from core.services.moments import history_save, posting_moment
 from stock.models import MovementKind, Transfer, TransferLine
-from stock.services.checks import availability_check, state_check
+from stock.services.checks import CLOSED_DEPOT_HINT, availability_check, state_check
 from stock.services.dispatch import reference_clean
 from stock.services.ledger import LevelKey, Move, levels_lock, movements_post
 from stock.services.lines import stock_lines_parse
@@ -58,7 +58,7 @@ def stock_transfer(
     for field, depot in (("from_depot", from_depot), ("to_depot", to_depot)):
         if not isinstance(depot, Depot):
             raise ValidationError({field: ValidationError("Choose a depot.", code="required")})
-        depot_open_check(depot, field=field)
+        depot_open_check(depot, field=field, hint=CLOSED_DEPOT_HINT)
     if from_depot.pk == to_depot.pk:
         raise ValidationError(
             {

@@ -61,7 +61,12 @@ def stock_write_off(
         reason, "Say what happened to the cylinders.", max_length=WRITE_OFF_REASON_MAX_LENGTH
     )
     cylinder_check(product, allow_inactive=True)
-    depot = location_check(depot, sales_rep, "Write off either a depot's stock or a vehicle's")
+    depot = location_check(
+        depot,
+        sales_rep,
+        "Write off either a depot's stock or a vehicle's",
+        hint=": reopen it (Depots) to write off its stock.",
+    )
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     if actor.role == Role.SALES:
         raise PermissionDenied("Write-offs are recorded by a depot manager or head office.")

@@ -292,3 +292,54 @@ def test_the_write_off_form_refuses_a_reason_too_long_under_its_field(
     assert response.context["stage"] == "entry"
     assert str(WRITE_OFF_REASON_MAX_LENGTH) in str(response.context["form"].errors["reason"])
     assert not StockMovement.objects.filter(kind="WRITE_OFF").exists()
+
+
+# --- 6. A closed depot's refusal says how to proceed ------------------------------------
+
+
+@pytest.fixture
+def closed_north(north, cyl, stocked):
+    north.is_active = False
+    north.save(update_fields=["is_active"])
+    return north
+
+
+def _refusal(call) -> tuple[str, str]:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        call()
+    ((field, errors),) = refused.value.error_dict.items()
+    return field, errors[0].message
+
+
+def test_closed_depot_refusals_say_reopen_it(head_office, closed_north, south, cyl):
+    from stock.services import empties_dispatch, stock_count_post, stock_write_off
+
+    moves = [{"product": cyl, "quantity": 1}]
+    assert _refusal(
+        lambda: stock_transfer(
+            from_depot=closed_north, to_depot=south, lines=moves, actor=head_office
+        )
+    ) == ("from_depot", "Depot NORTH is closed (inactive): reopen it (Depots) to move its stock.")
+    assert _refusal(
+        lambda: empties_dispatch(
+            depot=closed_north, product=cyl, quantity=1, reference="DN", actor=head_office
+        )
+    ) == ("depot", "Depot NORTH is closed (inactive): reopen it (Depots) to move its stock.")
+    assert _refusal(
+        lambda: stock_count_post(
+            depot=closed_north,
+            reason="year end",
+            actor=head_office,
+            lines=[{"product": cyl, "state": "FULL", "counted": 0}],
+        )
+    ) == ("depot", "Depot NORTH is closed (inactive): reopen it (Depots) to count its stock.")
+    assert _refusal(
+        lambda: stock_write_off(depot=closed_north, product=cyl, state="FULL", quantity=1,
+                                cause="LOST", reason="gone", actor=head_office)
+    ) == (
+        "depot",
+        "Depot NORTH is closed (inactive): reopen it (Depots) to write off its stock.",
+    )  # fmt: skip
+    assert StockMovement.objects.filter(depot=closed_north).count() == 3  # the fixture's only
