@@ -47,4 +47,9 @@ urlpatterns = [
         views.credit_note_resend,
         name="credit_note_resend",
     ),
+    path(
+        "admin/billing/returns/<int:pk>/resend/",
+        views.cylinder_return_resend,
+        name="cylinder_return_resend",
+    ),
 ]

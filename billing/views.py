@@ -1,6 +1,7 @@
 """Pages of billing outside the field API: the public check of a printed document
 (/verify/<number>/<code>/), the admin's downloads of a document's PDFs, and the
-"Resend by e-mail" buttons of a sale's, payment's and credit note's pages."""
+"Resend by e-mail" buttons of a sale's, payment's, credit note's and cylinder return's
+pages."""
 
 import time
 from typing import TypeVar
@@ -148,7 +149,7 @@ def cylinder_return_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _resend(
-    request: HttpRequest, document: Transaction | CreditNote | Payment
+    request: HttpRequest, document: Transaction | CreditNote | Payment | CylinderReturn
 ) -> HttpResponseRedirect:
     """E-mail `document` again (head office: core.resend_outboxmessage) and go back to
     its page, saying what happened or why not."""
@@ -183,3 +184,9 @@ def payment_resend(request: HttpRequest, pk: int) -> HttpResponseRedirect:
 @require_POST
 def credit_note_resend(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     return _resend(request, _visible(request, CreditNote, pk, "transaction__depot"))
+
+
+@staff_member_required
+@require_POST
+def cylinder_return_resend(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    return _resend(request, _visible(request, CylinderReturn, pk, "depot"))

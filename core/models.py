@@ -307,6 +307,7 @@ class OutboxKind(models.TextChoices):
     RECEIPT = "RECEIPT", "Receipt"
     REVERSAL = "REVERSAL", "Reversal notice"
     STATEMENT = "STATEMENT", "Statement of account"
+    RETURN = "RETURN", "Cylinder return receipt"
 
 
 class OutboxStatus(models.TextChoices):

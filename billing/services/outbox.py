@@ -23,6 +23,7 @@ import logging
 import smtplib
 from datetime import timedelta
 from email.utils import parseaddr
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -35,7 +36,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.services.documents import document_pdf
-from core.models import OutboxMessage, OutboxStatus, Role, User
+from billing.services.returns import cylinder_return_pdf
+from core.models import OutboxKind, OutboxMessage, OutboxStatus, Role, User
 from core.services import audit_record
 from core.services.outbox import outbox_send_soon
 
@@ -237,9 +239,17 @@ def _email(message: OutboxMessage) -> EmailMessage:
         to=[message.to],
         headers={"Message-ID": message_id(message)},
     )
-    filename, content = document_pdf(message)
+    filename, content = _attachment(message, document)
     email.attach(filename, content, "application/pdf")
     return email
+
+
+def _attachment(message: OutboxMessage, document: Any) -> tuple[str, bytes]:
+    """The PDF `message` attaches: a cylinder return's receipt (billing.services.returns),
+    or the document's own (billing.services.documents.document_pdf)."""
+    if message.kind == OutboxKind.RETURN:
+        return f"{document.number}.pdf", cylinder_return_pdf(cylinder_return=document)
+    return document_pdf(message)
 
 
 @transaction.atomic

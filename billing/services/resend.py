@@ -1,6 +1,7 @@
 """Resend a document's e-mail from its page (the sale's, the payment's, the credit
-note's): head office's "Resend by e-mail" button. The outbox's own Resend action
-(billing.admin) repeats one chosen message; this finds the document's latest one."""
+note's, the cylinder return's): head office's "Resend by e-mail" button. The outbox's own
+Resend action (billing.admin) repeats one chosen message; this finds the document's
+latest one."""
 
 from typing import cast
 
@@ -11,10 +12,10 @@ from django.utils import timezone
 from billing.services.outbox import outbox_resend
 from core.models import OutboxKind, OutboxMessage, Role, User
 from core.services import audit_record, outbox_enqueue
-from sales.models import CreditNote, Customer, Payment, Transaction
+from sales.models import CreditNote, Customer, CylinderReturn, Payment, Transaction
 from sales.services.delivery import documents_email_to
 
-Document = Transaction | CreditNote | Payment
+Document = Transaction | CreditNote | Payment | CylinderReturn
 
 
 def _customer(document: Document) -> Customer:
@@ -28,6 +29,8 @@ def _first_kind(document: Document) -> OutboxKind:
         return OutboxKind.INVOICE
     if isinstance(document, CreditNote):
         return OutboxKind.CREDIT_NOTE
+    if isinstance(document, CylinderReturn):
+        return OutboxKind.RETURN
     return OutboxKind.REVERSAL if document.reversed_at is not None else OutboxKind.RECEIPT
 
 

@@ -3,6 +3,7 @@ confirming preview of the other posting forms, and the read-only page of one: it
 the deposit refunded and where the refund went."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -11,6 +12,8 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin
 from core.numbers import money_text
 from sales import services
+from sales.admin.document_pages import email_rows
+from sales.delivery_status import document_delivery
 from sales.forms_custody import CylinderReturnForm, line_errors_on_fields
 from sales.models import CylinderReturn, RefundTo
 from sales.selectors import customer_balance
@@ -93,6 +96,27 @@ class CylinderReturnAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
             '<a href="{}">Return receipt (PDF)</a>',
             reverse("billing:cylinder_return_pdf", args=[obj.pk]),
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The page, with the receipt's e-mails (sent, waiting, failed and why) and head
+        office's "Resend by e-mail" (templates/admin/sales/cylinderreturn/)."""
+        extra_context = {
+            **(extra_context or {}),
+            "can_resend": request.user.has_perm("core.resend_outboxmessage"),
+        }
+        returned = self.get_object(request, unquote(object_id))
+        if returned is not None:  # else the admin says it does not exist
+            customer = f"{returned.customer.code} {returned.customer.name}"
+            never = (
+                f"Not e-mailed: {customer} had no e-mail address for documents when it was "
+                "posted (or chose paper)."
+            )
+            delivery = document_delivery(document=returned)
+            extra_context["email_rows"] = email_rows(delivery, never=never)
+            extra_context["resend_url"] = reverse(
+                "billing:cylinder_return_resend", args=[returned.pk]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return request.user.has_perm("sales.add_cylinderreturn")

@@ -16,7 +16,7 @@ from django.db import IntegrityError
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
-from core.models import Depot, Role, User
+from core.models import Depot, OutboxKind, Role, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
 from core.services.moments import posting_moment
@@ -29,6 +29,7 @@ from sales.models import (
     RefundTo,
 )
 from sales.services.common import customer_check, lock_customer
+from sales.services.delivery import document_email
 from sales.services.holdings import (
     Held,
     HoldingChange,
@@ -268,6 +269,7 @@ def _return_post(
             "idempotency_key": key,
         },
     )
+    document_email(kind=OutboxKind.RETURN, document=document, customer=customer, at=now)
     return document
 
 

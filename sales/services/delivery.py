@@ -6,19 +6,19 @@ from datetime import datetime
 
 from core.models import OutboxKind
 from core.services import outbox_enqueue
-from sales.models import CreditNote, Customer, Payment, Transaction
+from sales.models import CreditNote, Customer, CylinderReturn, Payment, Transaction
 
 
 def documents_email_to(customer: Customer) -> str:
-    """The address to e-mail `customer`'s invoices, credit notes and receipts to; empty
-    (no message) when they have none or chose paper."""
+    """The address to e-mail `customer`'s invoices, credit notes, receipts and cylinder
+    return receipts to; empty (no message) when they have none or chose paper."""
     return customer.email if customer.documents_by_email else ""
 
 
 def document_email(
     *,
     kind: OutboxKind,
-    document: Transaction | CreditNote | Payment,
+    document: Transaction | CreditNote | Payment | CylinderReturn,
     customer: Customer,
     at: datetime,
 ) -> None:
