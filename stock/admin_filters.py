@@ -17,7 +17,10 @@ class VehicleFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         reps = scope_queryset(User.objects.filter(role=Role.SALES), request.user)
-        return [(r.pk, f"{r.vehicle_no} ({r.username})") for r in reps.order_by("username")]
+        return [
+            (r.pk, f"{r.vehicle_no or 'no vehicle'} ({r.username})")
+            for r in reps.order_by("username")
+        ]
 
     def queryset(self, request, queryset):
         if self.value() is None:

@@ -82,7 +82,18 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     missing = [k for k in keys if not any(k.matches(level) for level in found)]
     if missing:
         # Two first-ever movements may race to create a row: the unique constraints keep
-        # one, and ON CONFLICT DO NOTHING lets the other go on to lock it.
+        # one, and ON CONFLICT DO NOTHING lets the other go on to lock it. The rows go in
+        # one fixed order (depot, representative, product, state): an insert waits on the
+        # other's uncommitted row of the same key, so two inserts in opposite orders (a
+        # load sheet's lines reversed) would deadlock.
+        missing.sort(
+            key=lambda k: (
+                k.depot.pk,
+                k.sales_rep.pk if k.sales_rep else 0,
+                k.product.pk,
+                k.state,
+            )
+        )
         StockLevel.objects.bulk_create(
             [
                 StockLevel(depot=k.depot, sales_rep=k.sales_rep, product=k.product, state=k.state)
