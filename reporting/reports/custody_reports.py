@@ -1,5 +1,6 @@
 """Cylinder custody reports: depots below their reorder level, the exchange of empties for
-fulls with the filling plant, the cylinders customers hold and the deposits held for them."""
+fulls with the filling plant, cylinders written off, the cylinders customers hold and the
+deposits held for them."""
 
 from collections import defaultdict
 from collections.abc import Iterator
@@ -130,6 +131,65 @@ class PlantExchange(Report):
                 sent - received,
                 outstanding[(depot, product)],
             )
+
+
+@register
+class WriteOffs(Report):
+    """Cylinders that left the books as losses (WRITE_OFF: damaged, lost or condemned),
+    apart from stock-count differences, with the cause and reason recorded."""
+
+    slug = "write-offs"
+    title = "Write-offs (losses)"
+    filters_used = ("date_from", "date_to", "depot", "sales_rep", "product")
+    description = (
+        "Every write-off in the period: when, where (depot or vehicle), which product, full "
+        "or empty, how many, the cause and reason given, and who recorded it."
+    )
+    columns = (
+        Column("date", "Date"),
+        Column("depot", "Depot"),
+        Column("vehicle", "Vehicle of"),
+        Column("product", "Product"),
+        Column("state", "State"),
+        Column("quantity", "Cylinders", total=True),
+        Column("reason", "Cause and reason"),
+        Column("recorded_by", "Recorded by"),
+    )
+
+    def queryset(self, f: Filters) -> QuerySet:
+        moves = StockMovement.objects.filter(kind=MovementKind.WRITE_OFF)
+        if f.depot_ids is not None:
+            moves = moves.filter(depot_id__in=f.depot_ids)
+        if f.depot is not None:
+            moves = moves.filter(depot=f.depot)
+        if f.sales_rep is not None:
+            moves = moves.filter(sales_rep=f.sales_rep)
+        if f.product is not None:
+            moves = moves.filter(product=f.product)
+        if f.start:
+            moves = moves.filter(created_at__gte=f.start)
+        if f.end:
+            moves = moves.filter(created_at__lt=f.end)
+        return moves
+
+    def rows(self, f: Filters) -> Iterator[tuple]:
+        moves = self.queryset(f).order_by("created_at", "id")
+        for depot, rep, product, state, quantity, note, actor, at in moves.values_list(
+            "depot__code",
+            "sales_rep__username",
+            "product__code",
+            "state",
+            "quantity",
+            "note",
+            "actor__username",
+            "created_at",
+        ).iterator(chunk_size=2000):
+            day = timezone.localtime(at).date()
+            state_label = "Full" if state == "FULL" else "Empty"
+            yield day, depot, rep or "", product, state_label, quantity, note, actor
+
+    def estimate(self, f: Filters) -> int:
+        return self.queryset(f).count()
 
 
 def _holdings(f: Filters) -> QuerySet[CylinderHolding]:

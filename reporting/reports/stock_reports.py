@@ -159,8 +159,8 @@ class VehicleReconciliation(Report):
     title = "Vehicle reconciliation"
     description = (
         "Per representative per day and product: opening + collected - sold - returned = "
-        "closing, for full and empty cylinders. Voids and stock counts show as a difference, "
-        "flagged CHECK."
+        "closing, for full and empty cylinders (empties received: with sales and cylinder "
+        "returns). Voids, stock counts and write-offs show as a difference, flagged CHECK."
     )
     columns = (
         Column("date", "Date"),
@@ -229,7 +229,8 @@ class VehicleReconciliation(Report):
                 sold = cell[(MovementKind.SALE, -1)]
                 returned = 0
             else:
-                collected = cell[(MovementKind.SALE, 1)]  # empties received from customers
+                # empties received from customers: with a sale, or collected without one
+                collected = cell[(MovementKind.SALE, 1)] + cell[(MovementKind.CUSTOMER_RETURN, 1)]
                 sold = 0
                 returned = cell[(MovementKind.EMPTY_RETURN, -1)]
             closing = start + sum(q * sign for (_, sign), q in cell.items())

@@ -35,6 +35,7 @@ USES = {
     "plant-exchange": {"date_from", "date_to", "depot", "product"},
     "cylinders-held": {"date_to", "depot", "customer", "product"},
     "deposits": {"depot", "customer", "product"},
+    "write-offs": {"date_from", "date_to", "depot", "sales_rep", "product"},
 }
 SLUGS = sorted(USES)
 # A valid value for each filter, in the `history` fixture's world.
