@@ -12,7 +12,12 @@ the customer paid per cylinder held (refund_average), so refunds never exceed de
 held (an exempt customer has paid none, unless before they became exempt: that is
 refunded as it comes back). A refund is credited to a credit customer's account
 (refund_to ACCOUNT: part of customer_balance) or paid out in cash by the representative
-(CASH: their cash-up)."""
+(CASH: their cash-up).
+
+A void reverses its sale's cylinders exactly and its deposit (the credit note gives the
+charge back), then settles with the customer whatever that leaves below zero or on no
+cylinders (void_changes): the deposit held is never negative, and none is held on no
+cylinders."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,6 +63,7 @@ class HoldingChange:
     quantity: int
     deposit: Decimal = ZERO
     refund_to: str = RefundTo.NONE
+    note: str = ""  # the entry's own note, instead of the posting's
 
 
 @dataclass(frozen=True)
@@ -177,13 +183,26 @@ def sale_deposits(*, customer: Customer, lines: list[SaleLine], at: datetime) ->
 def void_changes(
     *, customer: Customer, sale: Transaction, lines: list[TransactionLine]
 ) -> list[HoldingChange]:
-    """The holding changes that undo what `sale` did: per line, its holding change
-    (quantity - empties_returned) and its deposit (charged - refunded) negated, a
-    refund's reversal going where the refund went. Refused (holding_negative) when the
-    customer no longer holds enough cylinders or deposit to take back (cylinders
-    returned since the sale)."""
+    """The holding entries that undo what `sale` did, per line:
+
+    - its VOID entry reverses the cylinders exactly (quantity - empties_returned,
+      negated), the deposit it charged (-charged, refund_to "": the credit note gives
+      the charge back as part of the sale's total) and any refund it made (+refunded,
+      going where the refund went);
+    - then, when that would leave the deposit held below zero (returns since refunded
+      the average, more than this sale's charge left) or leave deposit on no cylinders
+      (never refundable), a second VOID entry settles the difference with the customer,
+      so that the deposit held ends at max(0, result) while cylinders remain and at 0
+      when none do: + the customer gives back a refund paid earlier, - the deposit left
+      is refunded; to a credit customer's account (ACCOUNT), in cash by the sale's
+      representative to a cash customer (CASH). It is written before the reversal when
+      it gives back (+), after it when it refunds (-), so that the ledger's running
+      deposit never goes below zero.
+
+    Refused (holding_negative) only when the customer holds fewer cylinders than the
+    void takes back (cylinders returned since the sale)."""
     refund_to = RefundTo.ACCOUNT if sale.payment_type == PaymentType.CREDIT else RefundTo.CASH
-    changes = [
+    reversals = [
         HoldingChange(
             line.product,
             line.empties_returned - line.quantity,
@@ -192,21 +211,49 @@ def void_changes(
         )
         for line in lines
     ]
-    taking = [c.product for c in changes if c.quantity < 0 or c.deposit < 0]
-    held = holdings_read(customer, taking) if taking else {}
-    for change in changes:
+    held = holdings_read(customer, [c.product for c in reversals]) if reversals else {}
+    changes: list[HoldingChange] = []
+    for change in reversals:
         holding = held.get(change.product.pk, Held())
-        if holding.quantity + change.quantity < 0 or holding.deposit + change.deposit < 0:
+        quantity = holding.quantity + change.quantity
+        if quantity < 0:
             raise ValidationError(
                 f"{sale.number} cannot be voided: it gave customer {customer.code} "
                 f"{-change.quantity} {change.product.code} cylinders beyond the empties "
-                f"taken back (deposit {money_text(-change.deposit)}), and they now hold "
-                f"{holding.quantity} (deposit {money_text(holding.deposit)}): cylinders "
-                "have been returned since. Set their cylinders held first, or leave the "
-                "sale posted.",
+                f"taken back, and they now hold {holding.quantity} (deposit "
+                f"{money_text(holding.deposit)}): cylinders have been returned since. "
+                "Set their cylinders held first (a count), or leave the sale posted.",
                 code="holding_negative",
             )
+        deposit = holding.deposit + change.deposit
+        target = max(deposit, ZERO) if quantity else ZERO
+        if target > deposit:
+            changes.append(_void_settlement(sale, change.product, target - deposit, refund_to))
+        changes.append(change)
+        if target < deposit:
+            changes.append(_void_settlement(sale, change.product, target - deposit, refund_to))
     return changes
+
+
+def _void_settlement(
+    sale: Transaction, product: Product, deposit: Decimal, refund_to: str
+) -> HoldingChange:
+    """The second VOID entry of void_changes: `deposit` settled with the customer."""
+    account = refund_to == RefundTo.ACCOUNT
+    rep = sale.sales_rep.username
+    if deposit > 0:
+        note = (
+            f"Deposit refunded earlier on returns, taken back with the void of {sale.number}: "
+            f"{money_text(deposit)} "
+            + ("debited to the account." if account else f"collected in cash by {rep}.")
+        )
+    else:
+        note = (
+            f"Deposit left on {product.code} cylinders no longer held, refunded with the "
+            f"void of {sale.number}: {money_text(-deposit)} "
+            + ("credited to the account." if account else f"paid out in cash by {rep}.")
+        )
+    return HoldingChange(product, 0, deposit, refund_to, note)
 
 
 def _upsert_sql(rows: int) -> str:
@@ -254,8 +301,19 @@ def holdings_apply(
     entries with holding_entries_write."""
     if not changes:
         return {}
+    merged: dict[int, HoldingChange] = {}  # one row per holding: a void may write two entries
+    for change in changes:
+        seen = merged.get(change.product.pk)
+        merged[change.product.pk] = (
+            change
+            if seen is None
+            else HoldingChange(
+                change.product, seen.quantity + change.quantity, seen.deposit + change.deposit
+            )
+        )
+    rows = list(merged.values())
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(len(changes)), _upsert_params(changes, customer, at))
+        cursor.execute(_upsert_sql(len(rows)), _upsert_params(rows, customer, at))
         return {product_id: pk for pk, product_id in cursor.fetchall()}
 
 
@@ -289,7 +347,7 @@ def holding_entries_write(
             doc_type=document._meta.label_lower if document is not None else "",
             doc_id=document.pk if document is not None else None,
             reference=reference,
-            note=note[:255],
+            note=(change.note or note)[:255],
         )
         for change in changes
     )
