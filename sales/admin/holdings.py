@@ -174,8 +174,10 @@ class CustomerHoldingsMixin:
                 f"{holding.quantity - change} -> {holding.quantity}.",
                 f"Deposit held on them: {money_text(holding.deposit_held)}"
                 + (
-                    f" (was {money_text(holding.deposit_held - entry.deposit)})."
-                    if entry is not None and entry.deposit
+                    f" (was {money_text(holding.deposit_held - entry.deposit)}): "
+                    f"{money_text(-entry.deposit)} deposit forfeited on the "
+                    f"{-change} missing, kept for the cylinders lost."
+                    if entry is not None and entry.deposit < 0
                     else "."
                 ),
                 f"Reason: {form.cleaned_data['reason']}",

@@ -17,6 +17,7 @@ from django.db import IntegrityError
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
 from core.models import Depot, OutboxKind, Role, User
+from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
 from core.services.moments import posting_moment
@@ -285,7 +286,10 @@ def cylinders_held_adjust(
 ) -> CylinderHolding:
     """Set how many cylinders of `product` the customer holds to `counted` (an opening
     count, or a count at their site): one ADJUSTMENT entry for the difference, with the
-    reason; the deposit held is left as it is (no money moves). Head office only."""
+    reason. A count up adds cylinders with no deposit. A count down forfeits the average
+    deposit on the missing cylinders (all of it when the count is 0): the company keeps
+    it for the cylinders lost (refund_to "": no money moves), so it can never be refunded
+    on other cylinders later. Head office only."""
     _head_office_check(actor, "A customer's count of cylinders held")
     reason = (reason or "").strip()
     if not reason:
@@ -298,7 +302,18 @@ def cylinders_held_adjust(
     customer = lock_customer(customer)
     now = posting_moment(at)
     held = holdings_read(customer, [product]).get(product.pk, Held())
-    change = HoldingChange(product, counted - held.quantity)
+    missing = max(held.quantity - counted, 0)
+    forfeited = refund_average(
+        quantity_held=held.quantity, deposit_held=held.deposit, returned=missing
+    )
+    change = HoldingChange(product, counted - held.quantity, -forfeited)
+    note = reason
+    if forfeited:
+        noun = "cylinder" if missing == 1 else "cylinders"
+        note = (
+            f"Deposit {money_text(forfeited)} on the {missing} missing {noun} forfeited "
+            f"(kept for the cylinders lost). {reason}"
+        )
     holding_ids = holdings_apply([change], customer=customer, at=now)
     holding_entries_write(
         [change],
@@ -307,7 +322,7 @@ def cylinders_held_adjust(
         kind=HoldingKind.ADJUSTMENT,
         actor=actor,
         at=now,
-        note=reason,
+        note=note,
     )
     holding = CylinderHolding.objects.get(pk=holding_ids[product.pk])
     audit_record(
@@ -321,6 +336,7 @@ def cylinders_held_adjust(
             "product": product.code,
             "before": held.quantity,
             "counted": counted,
+            "deposit_forfeited": str(forfeited),
             "reason": reason,
         },
     )

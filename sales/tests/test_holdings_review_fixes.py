@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.services import statement_build
+from core.models import AuditLog
 from sales.conservation import holdings_check
 from sales.models import HoldingEntry
 from sales.selectors import customer_balance, cylinders_held, deposit_held
@@ -146,3 +148,59 @@ def test_a_void_is_still_refused_when_fewer_cylinders_are_held_than_it_takes_bac
     assert exc.value.code == "holding_negative"
     assert "they now hold 1 (deposit 400.00)" in exc.value.messages[0]
     assert HoldingEntry.objects.count() == entries
+
+
+# --- 5: a count down forfeits the deposit on the missing cylinders -------------------------
+
+
+def test_a_count_down_to_zero_forfeits_the_deposit_so_it_never_leaks_into_refunds(
+    credit_customer, loaded_vehicle, cyl, head_office
+):
+    deposit_set(product=cyl, amount="400", actor=head_office)
+    sell(credit_customer, loaded_vehicle, cyl, 2)
+    cylinders_held_adjust(
+        customer=credit_customer, product=cyl, counted=0, reason="lost", actor=head_office
+    )
+    assert deposit_held(customer=credit_customer, product=cyl) == D("0.00")
+    entry = HoldingEntry.objects.get(kind="ADJUSTMENT")
+    assert (entry.quantity, entry.deposit, entry.refund_to) == (-2, D("-800.00"), "")
+    assert "Deposit 800.00 on the 2 missing cylinders forfeited" in entry.note
+    audit = AuditLog.objects.filter(action="cylinders_held_adjust").latest("id")
+    assert audit.data["deposit_forfeited"] == "800.00"
+    sell(credit_customer, loaded_vehicle, cyl, 1)
+    assert take_back(credit_customer, loaded_vehicle, cyl, 1).refund_amount == D("400.00")
+    assert holdings_check().differences == []
+
+
+def test_a_count_down_forfeits_the_average_and_a_count_up_adds_no_deposit(
+    cash_customer, loaded_vehicle, cyl, head_office
+):
+    deposit_set(product=cyl, amount="1000", actor=head_office)
+    sell(cash_customer, loaded_vehicle, cyl, 3)
+    deposit_set(product=cyl, amount="0", actor=head_office)
+    sell(cash_customer, loaded_vehicle, cyl, 3)  # 6 held, 3000 paid: 500 each
+    cylinders_held_adjust(
+        customer=cash_customer, product=cyl, counted=5, reason="site visit", actor=head_office
+    )
+    assert deposit_held(customer=cash_customer, product=cyl) == D("2500.00")
+    cylinders_held_adjust(
+        customer=cash_customer, product=cyl, counted=8, reason="found 3", actor=head_office
+    )
+    assert cylinders_held(customer=cash_customer, product=cyl) == 8
+    assert deposit_held(customer=cash_customer, product=cyl) == D("2500.00")
+    up = HoldingEntry.objects.filter(kind="ADJUSTMENT").latest("id")
+    assert (up.quantity, up.deposit, up.note) == (3, D("0.00"), "found 3")
+
+
+def test_the_count_preview_says_how_much_deposit_is_forfeited(
+    client, credit_customer, loaded_vehicle, cyl, head_office
+):
+    deposit_set(product=cyl, amount="400", actor=head_office)
+    sell(credit_customer, loaded_vehicle, cyl, 2)
+    client.force_login(head_office)
+    url = reverse("admin:sales_customer_holdings_adjust", args=[credit_customer.pk])
+    data = {"product": cyl.pk, "counted": "1", "reason": "one lost", "_preview": "1"}
+    preview = client.post(url, data)
+    text = " ".join(preview.context["preview_lines"])
+    assert "400.00 deposit forfeited on the 1 missing" in text
+    assert deposit_held(customer=credit_customer, product=cyl) == D("800.00")  # not posted
