@@ -4,12 +4,13 @@ cylinders a customer holds. They collect input; the services decide."""
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from core.models import Role, User
 from core.numbers import PlainIntegerField
 from core.scoping import scope_queryset
 from core.widgets import AutocompleteSelect
-from sales.models import Customer, CylinderReturn
+from sales.models import Customer, CylinderHolding, CylinderReturn
 from stock.forms import RepChoiceField
 from stock.models import Product, ProductKind
 from stock.services import MAX_QUANTITY
@@ -24,7 +25,8 @@ class CylinderReturnForm(forms.Form):
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         customer = forms.ModelChoiceField(
-            queryset=scope_queryset(Customer.objects.filter(is_active=True), request.user),
+            # Closed customers too: their cylinders still come back, with their deposit.
+            queryset=scope_queryset(Customer.objects.all(), request.user),
             widget=AutocompleteSelect(CylinderReturn._meta.get_field("customer"), admin.site),
             help_text="Type the account number or a part of the name.",
         )
@@ -32,17 +34,20 @@ class CylinderReturnForm(forms.Form):
         self.fields["sales_rep"].queryset = scope_queryset(
             User.objects.filter(role=Role.SALES, is_active=True), request.user
         ).order_by("username")
+        # The closed cylinder products still held by a customer come back too.
+        held = CylinderHolding.objects.filter(quantity__gt=0).values("product_id")
         self.cylinders = list(
-            Product.objects.filter(kind=ProductKind.CYLINDER, is_active=True).order_by(
-                "sort_order", "code"
-            )
+            Product.objects.filter(kind=ProductKind.CYLINDER)
+            .filter(Q(is_active=True) | Q(pk__in=held))
+            .order_by("sort_order", "code")
         )
         for product in self.cylinders:
+            closed = "" if product.is_active else " (closed product)"
             self.fields[f"qty_{product.pk}"] = PlainIntegerField(
                 required=False,
                 min_value=0,
                 max_value=MAX_QUANTITY,
-                label=f"{product.code} empties taken back",
+                label=f"{product.code} empties taken back{closed}",
                 widget=forms.NumberInput(attrs={"class": "vIntegerField", "min": 0}),
             )
 

@@ -29,7 +29,7 @@ from sales.models import (
     HoldingKind,
     RefundTo,
 )
-from sales.services.common import customer_check, lock_customer
+from sales.services.common import lock_customer
 from sales.services.delivery import document_email
 from sales.services.holdings import (
     Held,
@@ -109,6 +109,8 @@ def cylinder_return(
     representative's vehicle (EMPTY), off the customer's holdings, each product's deposit
     refunded at the average the customer paid per cylinder held: credited to a credit
     customer's account, paid out in cash by the representative to a cash customer.
+    A closed (inactive) customer's cylinders come back too: the deposit on cylinders
+    that sat at a closed business is refunded like any other (sales stay refused).
     Refused whole when the customer holds fewer than a line takes back (more_than_held).
     lines: [{"product": Product, "quantity": int}]. A repeated idempotency_key (per
     actor) returns the return it first posted; the same key with another request is
@@ -128,7 +130,7 @@ def cylinder_return(
         existing = _return_keyed(actor, key)
         if existing is not None:
             return _return_replay(existing, request)
-    customer_check(customer)
+    # No customer_check: a closed customer's cylinders still come back, with their deposit.
     depot = sales_rep_home_depot(sales_rep, lock=False)  # again, locked, in _return_post
     actor_access_check(actor=actor, depot=depot, sales_rep=sales_rep)
     try:

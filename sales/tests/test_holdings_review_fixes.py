@@ -14,9 +14,10 @@ from django.utils import timezone
 from billing.services import statement_build
 from core.models import AuditLog
 from sales.conservation import holdings_check
-from sales.models import HoldingEntry
+from sales.models import Customer, HoldingEntry
 from sales.selectors import customer_balance, cylinders_held, deposit_held
 from sales.services import cylinder_return, cylinders_held_adjust, deposit_set, sale_post, sale_void
+from stock.models import Product
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +205,38 @@ def test_the_count_preview_says_how_much_deposit_is_forfeited(
     text = " ".join(preview.context["preview_lines"])
     assert "400.00 deposit forfeited on the 1 missing" in text
     assert deposit_held(customer=credit_customer, product=cyl) == D("800.00")  # not posted
+
+
+# --- 4: a closed customer's cylinders come back ---------------------------------------------
+
+
+def test_a_closed_customers_cylinders_come_back_with_their_deposit(
+    credit_customer, loaded_vehicle, cyl, head_office
+):
+    deposit_set(product=cyl, amount="400", actor=head_office)
+    sell(credit_customer, loaded_vehicle, cyl, 2)
+    Customer.objects.filter(pk=credit_customer.pk).update(is_active=False)
+    credit_customer.refresh_from_db()
+    returned = take_back(credit_customer, loaded_vehicle, cyl, 2)
+    assert (returned.refund_amount, returned.refund_to) == (D("800.00"), "ACCOUNT")
+    assert cylinders_held(customer=credit_customer, product=cyl) == 0
+    with pytest.raises(ValidationError) as exc:
+        sell(credit_customer, loaded_vehicle, cyl, 1)
+    assert "customer_inactive" in {e.code for e in exc.value.error_dict["customer"]}
+
+
+def test_the_return_form_offers_closed_customers_and_closed_products_still_held(
+    rf, credit_customer, loaded_vehicle, cyl, head_office
+):
+    from sales.forms_custody import CylinderReturnForm
+
+    deposit_set(product=cyl, amount="400", actor=head_office)
+    sell(credit_customer, loaded_vehicle, cyl, 2)
+    Customer.objects.filter(pk=credit_customer.pk).update(is_active=False)
+    Product.objects.filter(pk=cyl.pk).update(is_active=False)
+    request = rf.get("/")
+    request.user = head_office
+    form = CylinderReturnForm(request=request)
+    assert credit_customer in form.fields["customer"].queryset
+    assert cyl.pk in [product.pk for product in form.cylinders]
+    assert "(closed product)" in form.fields[f"qty_{cyl.pk}"].label
