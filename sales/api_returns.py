@@ -10,7 +10,6 @@ from core.api import CodeField, FieldPermission, PlainIntegerField, PostingViewS
 from core.api_scope import api_scope
 from core.models import Role, User
 from core.scoping import scope_queryset
-from sales.api import visible_customers
 from sales.models import Customer, CylinderReturn
 from sales.services import cylinder_return
 from stock.models import Product
@@ -95,7 +94,11 @@ class CylinderReturnSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
             user = request.user
-            self.fields["customer"].queryset = visible_customers(user)
+            # A closed customer's cylinders can still come back (their deposit refunded):
+            # every customer the caller may see, open or closed.
+            self.fields["customer"].queryset = api_scope(
+                Customer.objects.select_related("depot"), user
+            )
             reps = User.objects.filter(role=Role.SALES, is_active=True)
             self.fields["sales_rep"].queryset = (
                 reps.filter(pk=user.pk) if user.role == Role.SALES else scope_queryset(reps, user)

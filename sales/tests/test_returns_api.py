@@ -184,3 +184,28 @@ def test_a_sale_answers_with_the_deposit_charged_and_refunded(held, loaded_vehic
     assert response.data["deposit_amount"] == "0.00"
     assert response.data["deposit_refund"] == "5000.00"  # 2 of 3 held, 2,500.00 each
     assert response.data["total_amount"] == "3000.00"
+
+
+def test_a_closed_customers_cylinders_come_back_through_the_api(held, loaded_vehicle):
+    """A customer closed since (a business that shut) still returns its cylinders and
+    gets its deposit back; the API named it unknown before."""
+    from sales.models import Customer
+
+    Customer.objects.filter(pk=held.pk).update(is_active=False)
+    response = client_for(loaded_vehicle).post(
+        "/api/returns/", body(held, 3), format="json", HTTP_IDEMPOTENCY_KEY="ret-closed"
+    )
+    assert response.status_code == 201, response.data
+    assert response.data["refund_amount"] == "7500.00"
+    assert cylinders_held(customer=held, product=held.holdings.get().product) == 0
+
+
+def test_another_depots_closed_customer_stays_unknown(held, user_factory, south):
+    from sales.models import Customer
+
+    Customer.objects.filter(pk=held.pk).update(is_active=False)
+    stranger = user_factory("SALES", depots=[south])
+    response = client_for(stranger).post("/api/returns/", body(held, 1), format="json")
+    assert response.status_code == 400
+    assert "customer" in response.data["error"]["fields"]
+    assert not CylinderReturn.objects.exists()
