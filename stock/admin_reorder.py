@@ -4,7 +4,7 @@ of its levels with the full cylinders it holds now."""
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import DepotAdmin
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
@@ -74,47 +74,46 @@ class ReorderLevelAdmin(ServiceSaveAdminMixin, DepotScopedAdminMixin, HistoryAdm
         return False  # a minimum of 0 switches it off; the history stays
 
 
-class ReorderLevelInline(admin.TabularInline):
-    """The depot's levels, read-only: they are changed on their own page (the service)."""
-
-    model = ReorderLevel
-    fields = ("product", "minimum_full", "full_now", "status", "change_link")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "Reorder levels (minimum full cylinders)"
-
-    def get_queryset(self, request):
-        return reorder_levels_stock().select_related("product")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("stock.view_reorderlevel")
-
-    @admin.display(description="Full now")
-    def full_now(self, obj):
-        return obj.full
-
-    @admin.display(description="Status")
-    def status(self, obj):
-        return level_status(obj)
-
-    @admin.display(description="")
-    def change_link(self, obj):
-        url = reverse("admin:stock_reorderlevel_change", args=[obj.pk])
-        return format_html('<a href="{}">Change</a>', url)
-
-
 class DepotWithReorderLevelsAdmin(DepotAdmin):
-    """The depot page (core.admin.DepotAdmin) with its reorder levels: stock adds them,
-    since core may not import stock."""
+    """The depot page (core.admin.DepotAdmin) with its reorder levels, read-only (they are
+    changed on their own page, through the service): stock adds them, since core may not
+    import stock. A read-only panel, not an inline: the depot's form posts as before."""
 
-    inlines = [*DepotAdmin.inlines, ReorderLevelInline]
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and request.user.has_perm("stock.view_reorderlevel"):
+            fields += ("reorder_levels",)
+        return fields
+
+    @admin.display(description="Reorder levels (minimum full cylinders)")
+    def reorder_levels(self, obj):
+        levels = (
+            reorder_levels_stock()
+            .filter(depot=obj)
+            .select_related("product")
+            .order_by("product__sort_order", "product__code")
+        )
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">Change</a></td></tr>',
+            (
+                (
+                    level.product.code,
+                    level.minimum_full,
+                    level.full,
+                    level_status(level),
+                    reverse("admin:stock_reorderlevel_change", args=[level.pk]),
+                )
+                for level in levels
+            ),
+        )
+        if not rows:
+            return "None set (Stock > Reorder levels)."
+        return format_html(
+            "<table><thead><tr><th>Product</th><th>Minimum full</th><th>Full now</th>"
+            "<th>Status</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
 
 admin.site.unregister(Depot)

@@ -49,4 +49,11 @@ def test_every_service_refuses_a_closed_depot_through_it(depot_factory, head_off
     }
     assert refusal(
         stock_receive, depot=west, product=products["9KG"], quantity=1, actor=head_office
-    ) == {"depot": [("depot_inactive", "Depot WEST is closed (inactive).")]}
+    ) == {
+        "depot": [
+            (
+                "depot_inactive",
+                "Depot WEST is closed (inactive): reopen it (Depots) to move its stock.",
+            )
+        ]
+    }

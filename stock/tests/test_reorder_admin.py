@@ -85,3 +85,15 @@ def test_the_dashboard_lists_the_depots_below_their_minimum(client, head_office,
     panels = client.get(reverse("admin:index")).context["dashboard_panels"]
     low = next(p for p in panels if p["title"] == "Below the reorder level")
     assert low["rows"] == [["NORTH", "12.7KG", 12, 20, 8]]
+
+
+def test_the_depot_form_posts_as_before_with_its_levels_shown(client, head_office, levels, north):
+    """The levels are a read-only panel, not an inline: the depot's own form (name,
+    open or closed) posts without any formset data, as scripts and older tests send it."""
+    client.force_login(head_office)
+    response = client.post(
+        reverse("admin:core_depot_change", args=[north.pk]), {"name": "Nord", "is_active": "on"}
+    )
+    assert response.status_code == 302
+    north.refresh_from_db()
+    assert north.name == "Nord"
