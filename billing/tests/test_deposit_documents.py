@@ -170,6 +170,18 @@ def test_a_cash_return_says_the_refund_was_paid_in_cash(
     assert "paid to you in cash" in text(cylinder_return_pdf(cylinder_return=returned))
 
 
+def test_a_return_of_cylinders_without_deposit_says_nothing_is_refunded(
+    loaded_vehicle, credit_customer, products
+):
+    """No deposit rate when they were sold: the receipt says none was held, and shows 0."""
+    sell(loaded_vehicle, credit_customer, (products["9KG"], 1, 0))
+    returned = give_back(loaded_vehicle, credit_customer, products["9KG"], 1)
+    assert returned.refund_amount == 0
+    page = text(cylinder_return_pdf(cylinder_return=returned))
+    assert "nothing is refunded" in page
+    assert "credited to your account" not in page
+
+
 def test_a_statement_credits_deposit_refunds_and_debits_their_void(
     deposits, loaded_vehicle, credit_customer, products, head_office
 ):
