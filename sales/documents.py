@@ -135,10 +135,19 @@ class Payment(models.Model):
 
 
 class PaymentAllocation(AppendOnlyModel):
-    """Money of a payment applied to a credit sale. Append-only: when a sale is voided its
+    """Money on account applied to a credit sale: a payment's, or (payment empty) the
+    customer's deposit refunds credited to the account (sales.services.common.settle).
+    Append-only: when a sale is voided, a payment reversed or a refund taken back, its
     allocations are released by a negative allocation, never deleted."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        null=True,
+        blank=True,
+        help_text="Empty: the deposit refunds credited to the customer's account.",
+    )
     transaction = models.ForeignKey(
         "sales.Transaction", on_delete=models.PROTECT, related_name="allocations"
     )
@@ -150,4 +159,5 @@ class PaymentAllocation(AppendOnlyModel):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.payment_id} -> {self.transaction_id}: {self.amount}"
+        source = self.payment_id or "deposit credit"
+        return f"{source} -> {self.transaction_id}: {self.amount}"

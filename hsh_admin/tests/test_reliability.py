@@ -756,6 +756,12 @@ def _check_credit_and_money(business):
     for payment in payments.values():
         assert payment.allocated == allocated_from[payment.pk], payment.number
     assert limited >= 4
+    # check_money: the same, and no money on account left beside an unpaid sale.
+    out = StringIO()
+    try:
+        call_command("check_money", stdout=out, stderr=out)
+    except SystemExit:
+        pytest.fail(f"check_money found differences:\n{out.getvalue()}")
 
 
 APPEND_ONLY_SQL = """

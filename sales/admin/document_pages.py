@@ -180,13 +180,15 @@ def sale_context(sale: Transaction) -> dict[str, Any]:
     meter = MeterSale.objects.filter(transaction=sale).select_related("product").first()
     allocations = [
         {
-            "payment": a.payment.number,
-            "payment_url": reverse("admin:sales_payment_change", args=[a.payment_id]),
+            "payment": a.payment.number if a.payment else "Deposit refunds credited",
+            "payment_url": (
+                reverse("admin:sales_payment_change", args=[a.payment_id]) if a.payment else ""
+            ),
             "amount": money(a.amount),
             "released": a.amount < 0,
             "date": moment(a.created_at),
-            "received_on": day(a.payment.received_on),
-            "reversed": a.payment.reversed_at is not None,
+            "received_on": day(a.payment.received_on) if a.payment else "",
+            "reversed": a.payment is not None and a.payment.reversed_at is not None,
         }
         for a in sale.allocations.select_related("payment").order_by("id")
     ]

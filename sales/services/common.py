@@ -1,17 +1,21 @@
 """Input checks and money helpers shared by the sales services."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 
 from core.numbers import plain_decimal
 from core.services.moments import history_save, posting_moment
-from sales.models import Customer, Payment, PaymentAllocation
+from sales.custody_models import HoldingEntry, RefundTo
+from sales.models import Customer, Payment, PaymentAllocation, Transaction
 from sales.selectors import unpaid_transactions
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 MAX_AMOUNT = Decimal("999999999999.99")  # what a 14-digit money column holds
@@ -102,41 +106,110 @@ def lock_customers(customer_ids: Iterable[int]) -> None:
     list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
 
 
-def settle(customer: Customer, *, at: datetime | None = None) -> list[PaymentAllocation]:
-    """Apply unallocated payment money to the oldest unpaid credit sales first.
+@dataclass
+class _Money:
+    """Money on account that can settle sales: a payment's, or (payment None) the
+    deposit refunds credited to the account."""
 
-    Call with the customer locked: every writer of this customer's sales and payments
-    takes that lock first, so these rows cannot change underneath. `at`: the calling
-    posting's moment (None: now), which the allocations and history rows are stamped with.
+    payment: Payment | None
+    available: Decimal
+
+
+def settle(customer: Customer, *, at: datetime | None = None) -> list[PaymentAllocation]:
+    """Apply money on account to the oldest unpaid credit sales first: unallocated
+    payment money, then the deposit refunds credited to the account (cylinder returns,
+    voids) not yet applied. Those are allocations without a payment. When the deposit
+    credit falls below what was applied from it (a void took a refund back), the
+    newest sales it settled are released first, so that the unpaid sales always add up
+    to the balance.
+
+    Call with the customer locked: every writer of this customer's sales, payments and
+    account refunds takes that lock first, so these rows cannot change underneath.
+    `at`: the calling posting's moment (None: now), which the allocations and history
+    rows are stamped with.
     """
     now = posting_moment(at)
-    payments = list(
-        Payment.objects.with_money_on_account()
+    allocations: list[PaymentAllocation] = []
+    credited, applied = deposit_credit(customer)
+    if applied > max(credited, ZERO):
+        allocations += _deposit_credit_release(customer, applied - max(credited, ZERO), at=now)
+        applied = max(credited, ZERO)
+    sources = [
+        _Money(payment, payment.unallocated)
+        for payment in Payment.objects.with_money_on_account()
         .filter(customer=customer)
         .order_by("created_at", "id")
-    )
-    allocations: list[PaymentAllocation] = []
-    if not payments:
+    ]
+    if credited > applied:
+        sources.append(_Money(None, credited - applied))
+    if not sources:
+        PaymentAllocation.objects.bulk_create(allocations)
         return allocations
     index = 0
+    changed: dict[int, Payment] = {}
     for sale in unpaid_transactions(customer=customer):
         due = sale.total_amount - sale.amount_paid
-        while due > 0 and index < len(payments):
-            payment = payments[index]
-            take = min(due, payment.unallocated)
+        while due > 0 and index < len(sources):
+            source = sources[index]
+            take = min(due, source.available)
             allocations.append(
-                PaymentAllocation(payment=payment, transaction=sale, amount=take, created_at=now)
+                PaymentAllocation(
+                    payment=source.payment, transaction=sale, amount=take, created_at=now
+                )
             )
-            payment.allocated += take
+            if source.payment is not None:
+                source.payment.allocated += take
+                changed[source.payment.pk] = source.payment
+            source.available -= take
             sale.amount_paid += take
             due -= take
-            if payment.unallocated == 0:
+            if source.available == 0:
                 index += 1
         sale.is_paid = sale.amount_paid >= sale.total_amount
         history_save(sale, at=now, update_fields=["amount_paid", "is_paid"])
-        if index >= len(payments):
+        if index >= len(sources):
             break
     PaymentAllocation.objects.bulk_create(allocations)
-    for payment in payments:
+    for payment in changed.values():
         history_save(payment, at=now, update_fields=["allocated"])
     return allocations
+
+
+def deposit_credit(customer: Customer) -> tuple[Decimal, Decimal]:
+    """(credited, applied): the deposit refunds credited to the customer's account, net
+    of voids that took one back, and how much of them settles sales now."""
+    credited = HoldingEntry.objects.filter(customer=customer, refund_to=RefundTo.ACCOUNT).aggregate(
+        total=Sum("deposit")
+    )["total"]
+    applied = PaymentAllocation.objects.filter(
+        payment__isnull=True, transaction__customer=customer
+    ).aggregate(total=Sum("amount"))["total"]
+    return -(credited or ZERO), applied or ZERO
+
+
+def _deposit_credit_release(
+    customer: Customer, excess: Decimal, *, at: datetime
+) -> list[PaymentAllocation]:
+    """Release `excess` of the deposit credit from the newest sales it settled, as
+    negative allocations: those sales are unpaid again, for other money to settle."""
+    settled = (
+        PaymentAllocation.objects.filter(payment__isnull=True, transaction__customer=customer)
+        .values("transaction")
+        .annotate(total=Sum("amount"))
+        .filter(total__gt=0)
+        .order_by("-transaction__created_at", "-transaction")
+    )
+    releases: list[PaymentAllocation] = []
+    for row in settled:
+        if excess <= 0:
+            break
+        take = min(excess, row["total"])
+        sale = Transaction.objects.get(pk=row["transaction"])
+        releases.append(
+            PaymentAllocation(payment=None, transaction=sale, amount=-take, created_at=at)
+        )
+        sale.amount_paid -= take
+        sale.is_paid = False
+        history_save(sale, at=at, update_fields=["amount_paid", "is_paid"])
+        excess -= take
+    return releases

@@ -29,7 +29,7 @@ from sales.models import (
     HoldingKind,
     RefundTo,
 )
-from sales.services.common import lock_customer
+from sales.services.common import lock_customer, settle
 from sales.services.delivery import document_email
 from sales.services.holdings import (
     Held,
@@ -253,6 +253,8 @@ def _return_post(
         reference=document.number,
         sales_rep=sales_rep,
     )
+    # A refund credited to the account settles the oldest unpaid sales at once.
+    settled = settle(customer, at=now) if document.refund_to == RefundTo.ACCOUNT else []
     audit_record(
         actor=actor,
         action="cylinder_return",
@@ -269,6 +271,7 @@ def _return_post(
                 {"product": product.code, "quantity": quantity, "refund": str(refund)}
                 for (product, quantity), refund in zip(lines, refunds, strict=True)
             ],
+            "settled": [{"sale": a.transaction.number, "amount": str(a.amount)} for a in settled],
             "idempotency_key": key,
         },
     )

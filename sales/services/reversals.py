@@ -75,7 +75,7 @@ def payment_reverse(*, payment: Payment, actor: User, reason: str) -> Payment:
             "resettled": [
                 {
                     "sale": a.transaction.number,
-                    "payment": a.payment.number,
+                    "payment": a.payment.number if a.payment else "deposit credit",
                     "amount": str(a.amount),
                 }
                 for a in resettled

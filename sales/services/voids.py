@@ -171,8 +171,10 @@ def sale_void(
         at=now,
         update_fields=["status", "void_reason", "voided_by", "voided_at", "amount_paid", "is_paid"],
     )
-    if released:
-        settle(customer, at=now)  # the released money settles the next oldest unpaid sales
+    if released or sale.payment_type == PaymentType.CREDIT:
+        # The released money, and any deposit refund the void credited to the account or
+        # took back from it, settle (or release) the oldest unpaid sales.
+        settle(customer, at=now)
     # The counter late (lock order), then the audit chain head.
     credit_note = CreditNote.objects.create(
         number=document_number_next(series="CN", at=now),
@@ -204,7 +206,8 @@ def sale_void(
 
 
 def _release_allocations(sale: Transaction, *, at: datetime) -> Decimal:
-    """Give a voided credit sale's payments back to their payments, as negative rows."""
+    """Give a voided credit sale's money back where it came from, as negative rows: to
+    its payments, and (payment None) to the deposit credit on the account."""
     per_payment = (
         PaymentAllocation.objects.filter(transaction=sale)
         .values("payment")
@@ -221,9 +224,10 @@ def _release_allocations(sale: Transaction, *, at: datetime) -> Decimal:
                 payment_id=row["payment"], transaction=sale, amount=-row["total"], created_at=at
             )
         )
-        payment = Payment.objects.get(pk=row["payment"])
-        payment.allocated -= row["total"]
-        history_save(payment, at=at, update_fields=["allocated"])
+        if row["payment"] is not None:
+            payment = Payment.objects.get(pk=row["payment"])
+            payment.allocated -= row["total"]
+            history_save(payment, at=at, update_fields=["allocated"])
         released += row["total"]
     PaymentAllocation.objects.bulk_create(reversals)
     sale.amount_paid = Decimal("0")

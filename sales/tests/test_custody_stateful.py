@@ -27,6 +27,7 @@ from core.models import Depot
 from core.services import user_bootstrap, user_create
 from sales.conservation import conservation_check, holdings_check
 from sales.models import Customer, CylinderHolding, HoldingEntry
+from sales.money_checks import allocations_check, settled_check
 from sales.services import (
     cylinder_return,
     cylinders_held_adjust,
@@ -370,6 +371,9 @@ class CustodyMachine(RuleBasedStateMachine):
         assert list(ledger_differences()) == []
         assert holdings_check().differences == []
         assert conservation_check().differences == []
+        # Refunds to the account and voids keep receivables whole (check_money).
+        assert allocations_check().differences == []
+        assert settled_check().differences == []
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sales.models import Customer, CylinderHolding, HoldingEntry
+from sales.money_checks import allocations_check, settled_check
 from sales.services import cylinder_return, deposit_set, rate_set, sale_post
 from sales.services.holdings import refund_average
 from stock.services import distribution_create, stock_receive
@@ -146,3 +147,6 @@ def test_sales_and_returns_keep_the_deposit_held_within_what_was_paid(
     assert refunded <= charged
     if holding.quantity == 0:
         assert holding.deposit_held == 0
+    # Refunds credited to the account settle the unpaid sales: the money checks agree.
+    for check in (allocations_check, settled_check):
+        assert check().differences == []
