@@ -7,11 +7,12 @@ DEBUG is off, SECRET_KEY must then be given, cookies are secure and HTTPS is enf
 """
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from hsh_admin.setting_values import logging_config, money_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -318,24 +319,27 @@ AXES_CLIENT_IP_CALLABLE = "core.auth.client_ip"
 # --- Money ----------------------------------------------------------------------------
 
 
-def _payment_max_amount(text: str) -> Decimal:
-    try:
-        amount = Decimal(text)
-        if amount.is_finite() and amount > 0 and amount.quantize(Decimal("0.01")) == amount:
-            return amount
-    except InvalidOperation:
-        pass
-    raise ImproperlyConfigured(
-        "PAYMENT_MAX_AMOUNT must be an amount above 0 with at most two decimal places, "
-        "e.g. 10000000.00."
-    )
-
-
 # The most one payment may be (a typo of 150,000,000.00 is refused, not posted).
-PAYMENT_MAX_AMOUNT = _payment_max_amount(env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"))
+PAYMENT_MAX_AMOUNT = money_setting(
+    "PAYMENT_MAX_AMOUNT",
+    env.str("PAYMENT_MAX_AMOUNT", default="10000000.00"),
+    example="10000000.00",
+)
 # How many days before the day it is recorded a payment may be dated (received_on).
 if (PAYMENT_BACKDATE_DAYS := env.int("PAYMENT_BACKDATE_DAYS", default=31)) < 0:
     raise ImproperlyConfigured("PAYMENT_BACKDATE_DAYS must be 0 or more days.")
+
+# --- The representative's day ---------------------------------------------------------
+# How long before now a document synced from a handheld may have happened (occurred_at).
+if (SYNC_MAX_AGE_DAYS := env.int("SYNC_MAX_AGE_DAYS", default=7)) < 1:
+    raise ImproperlyConfigured("SYNC_MAX_AGE_DAYS must be 1 or more days.")
+# A cash-up short or over by more than this needs a note from the manager confirming it.
+CASHUP_VARIANCE_TOLERANCE = money_setting(
+    "CASHUP_VARIANCE_TOLERANCE",
+    env.str("CASHUP_VARIANCE_TOLERANCE", default="0.00"),
+    example="50.00",
+    allow_zero=True,
+)
 
 # --- Documents ------------------------------------------------------------------------
 # The seller on every tax invoice, credit note and receipt (billing.services.documents).
@@ -379,21 +383,4 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Logging --------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"refusals": {"()": "core.log.RefusalsWithoutTraceback"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            # A 4xx (403, 404, 400) is one line; a 5xx keeps its traceback.
-            "filters": ["refusals"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Django's default config gives "django" a console handler of its own (with DEBUG
-    # on), so every request warning was printed twice: once there, once by the root.
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
-}
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"))

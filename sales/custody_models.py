@@ -159,6 +159,8 @@ class CylinderReturn(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # When it happened on the handheld (see Transaction.occurred_at).
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
 
@@ -166,7 +168,11 @@ class CylinderReturn(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["customer", "created_at"])]
+        indexes = [
+            models.Index(fields=["customer", "created_at"]),
+            models.Index(fields=["occurred_at"], name="sales_return_occurred"),
+            models.Index(fields=["customer", "occurred_at"], name="sales_return_cust_occurred"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(refund_amount__gte=0), name="sales_return_refund_not_negative"

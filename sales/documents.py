@@ -83,6 +83,8 @@ class Payment(models.Model):
     # The day the money came (on or before created_at); never changes: not in history.
     received_on = models.DateField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)  # see Transaction
+    # When it was recorded on the handheld (see Transaction.occurred_at); not in history.
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
     # A reversal (a bounced cheque, a mistaken entry): the payment stays, its allocations
@@ -94,13 +96,17 @@ class Payment(models.Model):
     reversal_reason = models.CharField(max_length=255, blank=True)
 
     objects = PaymentQuerySet.as_manager()
-    history = tracked(excluded_fields=["received_on"])
+    history = tracked(excluded_fields=["received_on", "occurred_at"])
 
     depot_scope = "depot"
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["customer", "created_at"])]
+        indexes = [
+            models.Index(fields=["customer", "created_at"]),
+            models.Index(fields=["occurred_at"], name="sales_payment_occurred"),
+            models.Index(fields=["customer", "occurred_at"], name="sales_payment_cust_occurred"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="sales_payment_positive"),
             models.CheckConstraint(

@@ -206,6 +206,10 @@ class Transaction(models.Model):
     # Set by the service to the moment its number's year comes from (not auto_now_add,
     # which would read the clock again, possibly in the next year).
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the sale happened on the handheld (offline capture; the posting's moment when
+    # posted live): its rates, tax and deposits are those in force then, and reports and
+    # statements date it by it. Never changes: not in history.
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
     void_reason = models.CharField(max_length=255, blank=True)
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -213,7 +217,7 @@ class Transaction(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
 
     objects = TransactionQuerySet.as_manager()
-    history = tracked()
+    history = tracked(excluded_fields=["occurred_at"])
 
     depot_scope = "depot"
 
@@ -224,6 +228,11 @@ class Transaction(models.Model):
             models.Index(fields=["depot", "created_at"]),
             models.Index(fields=["sales_rep", "created_at"]),
             models.Index(fields=["customer", "created_at"]),
+            # reports and statements date sales by when they happened
+            models.Index(fields=["occurred_at"], name="sales_tx_occurred"),
+            models.Index(fields=["depot", "occurred_at"], name="sales_tx_depot_occurred"),
+            models.Index(fields=["sales_rep", "occurred_at"], name="sales_tx_rep_occurred"),
+            models.Index(fields=["customer", "occurred_at"], name="sales_tx_customer_occurred"),
             # the changelist's status filter, newest first, without scanning every sale
             models.Index(fields=["status", "-id"], name="sales_tx_status_id"),
             models.Index(
@@ -321,6 +330,13 @@ from sales.custody_models import DepositRate as DepositRate  # noqa: E402
 from sales.custody_models import HoldingEntry as HoldingEntry  # noqa: E402
 from sales.custody_models import HoldingKind as HoldingKind  # noqa: E402
 from sales.custody_models import RefundTo as RefundTo  # noqa: E402
+
+# The representative's day: cash-ups and sync refusals, in their own module (size).
+from sales.day_models import CashUp as CashUp  # noqa: E402
+from sales.day_models import CashUpStatus as CashUpStatus  # noqa: E402
+from sales.day_models import SyncDocumentType as SyncDocumentType  # noqa: E402
+from sales.day_models import SyncRefusal as SyncRefusal  # noqa: E402
+from sales.day_models import SyncRefusalStatus as SyncRefusalStatus  # noqa: E402
 from sales.documents import CreditNote as CreditNote  # noqa: E402
 from sales.documents import Payment as Payment  # noqa: E402
 from sales.documents import PaymentAllocation as PaymentAllocation  # noqa: E402

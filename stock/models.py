@@ -9,10 +9,12 @@ from core.history import tracked
 class ProductKind(models.TextChoices):
     CYLINDER = "CYLINDER", "Cylinder"
     METERED = "METERED", "Metered (bulk tank)"
+    SERVICE = "SERVICE", "Service (never stocked)"
 
 
 class Product(models.Model):
-    """A cylinder type, or bulk LPG sold by meter reading."""
+    """A cylinder type, bulk LPG sold by meter reading, or a service (installation, a
+    delivery charge): priced and taxed, never stocked."""
 
     code = models.CharField(max_length=20, unique=True, help_text="e.g. 12.7KG, BULK.")
     name = models.CharField(max_length=100)
@@ -28,6 +30,15 @@ class Product(models.Model):
     unit = models.CharField(
         max_length=12, default="cylinder", help_text="What one unit sold is: cylinder, kg."
     )
+    list_price = models.DecimalField(
+        "list price",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The price for a customer without a contract rate for this product "
+        "(a walk-in cash customer). Empty: only customers with a rate can buy it.",
+    )
     sort_order = models.PositiveSmallIntegerField(default=100)
     is_active = models.BooleanField(default=True)
 
@@ -41,11 +52,17 @@ class Product(models.Model):
                     # isnull=False: a CHECK on NULL > 0 would pass (NULL is not false).
                     Q(kind=ProductKind.CYLINDER, capacity_kg__isnull=False, capacity_kg__gt=0)
                     | Q(kind=ProductKind.METERED, capacity_kg__isnull=True)
+                    | Q(kind=ProductKind.SERVICE, capacity_kg__isnull=True)
                 ),
                 name="stock_product_capacity_matches_kind",
                 violation_error_message=(
-                    "A cylinder needs a capacity above zero; a metered product has none."
+                    "A cylinder needs a capacity above zero; a metered product or a "
+                    "service has none."
                 ),
+            ),
+            models.CheckConstraint(
+                condition=Q(list_price__isnull=True) | Q(list_price__gte=0),
+                name="stock_product_list_price_not_negative",
             ),
         ]
 
@@ -235,12 +252,15 @@ class Distribution(models.Model):
     # Set by the service to the moment its number's year comes from (not auto_now_add,
     # which would read the clock again, possibly in the next year).
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # When it happened on the handheld (offline capture; the posting's moment when posted
+    # live). Never changes: not in history.
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     # The poster's Idempotency-Key and a fingerprint of the request, kept for good: a
     # retry with the key gets this document back; another request with it is refused.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
 
-    history = tracked()
+    history = tracked(excluded_fields=["occurred_at"])
 
     depot_scope = "depot"
 

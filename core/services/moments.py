@@ -8,8 +8,10 @@ and the API never do.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -37,3 +39,47 @@ def history_save(
         instance.save(update_fields=update_fields)
     finally:
         del instance._history_date  # type: ignore[attr-defined]
+
+
+# How far ahead of the server's clock a handheld's clock may run.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def occurred_moment(occurred_at: datetime | None, *, now: datetime) -> datetime:
+    """When a document happened (offline capture on a handheld): `occurred_at`, checked
+    against the posting's moment `now`; None means it happened now (posted live).
+
+    Refused, naming the field `occurred_at`: a naive datetime (code occurred_at_naive),
+    one in the future beyond CLOCK_SKEW (occurred_at_future), one more than
+    SYNC_MAX_AGE_DAYS before now (occurred_at_too_old). A moment within the skew ahead
+    is taken as now: nothing is dated after its own posting."""
+    if occurred_at is None:
+        return now
+    if timezone.is_naive(occurred_at):
+        raise _refused(
+            "Give when it happened with its time zone, e.g. 2026-11-30T09:15:00+08:00.",
+            "occurred_at_naive",
+        )
+    if occurred_at > now + CLOCK_SKEW:
+        raise _refused(
+            f"{_readable(occurred_at)} is in the future (the server's time is "
+            f"{_readable(now)}): check the handheld's clock.",
+            "occurred_at_future",
+        )
+    oldest = now - timedelta(days=settings.SYNC_MAX_AGE_DAYS)
+    if occurred_at < oldest:
+        raise _refused(
+            f"{_readable(occurred_at)} is more than {settings.SYNC_MAX_AGE_DAYS} days ago "
+            f"(the oldest a handheld may sync is {_readable(oldest)}): post it from the "
+            "admin with head office.",
+            "occurred_at_too_old",
+        )
+    return min(occurred_at, now)
+
+
+def _readable(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%d %b %Y %H:%M")
+
+
+def _refused(message: str, code: str) -> ValidationError:
+    return ValidationError({"occurred_at": ValidationError(message, code=code)})
