@@ -138,13 +138,17 @@ def sale_deposits(*, customer: Customer, lines: list[SaleLine], at: datetime) ->
     more. Refused (lines[i].empties_returned, more_than_held) when a line takes back more
     empties beyond those it delivers than the customer holds."""
     rates: dict[int, Decimal] = {}
-    if lines and not customer.deposit_exempt:
-        rates = deposits_in_force(products=[line.product for line in lines], at=at)
+    cylinders = [line.product for line in lines if line.product.is_cylinder]
+    if cylinders and not customer.deposit_exempt:
+        rates = deposits_in_force(products=cylinders, at=at)
     shrinking = [line.product for line in lines if line.empties_returned > line.quantity]
     held = holdings_read(customer, shrinking) if shrinking else {}
     refund_to = refund_to_for(customer)
     per_line, changes = [], []
     for index, line in enumerate(lines):
+        if not line.product.is_cylinder:  # a service: nothing at the customer's site
+            per_line.append(LineDeposit(ZERO, ZERO, ZERO))
+            continue
         rate = rates.get(line.product.pk, ZERO)
         growth = line.quantity - line.empties_returned
         charge = refund = ZERO
@@ -210,6 +214,7 @@ def void_changes(
             refund_to if line.deposit_refund else RefundTo.NONE,
         )
         for line in lines
+        if line.product.is_cylinder  # a service line left nothing at the customer's site
     ]
     held = holdings_read(customer, [c.product for c in reversals]) if reversals else {}
     changes: list[HoldingChange] = []

@@ -205,14 +205,18 @@ def _post(
             "subtotal": money(quantity * rate),
         }
 
-    full = {line: LevelKey(depot, line.product, StockState.FULL, sales_rep) for line in lines}
+    # Services (installation, a delivery charge) are priced and taxed, never stocked.
+    stocked = [line for line in lines if line.product.is_cylinder]
+    full = {line: LevelKey(depot, line.product, StockState.FULL, sales_rep) for line in stocked}
     empty = {
         line: LevelKey(depot, line.product, StockState.EMPTY, sales_rep)
-        for line in lines
+        for line in stocked
         if line.empties_returned
     }
     levels = levels_lock([*full.values(), *empty.values()])
     for index, line in enumerate(lines):
+        if line not in full:
+            continue
         availability_check(
             levels[full[line]], full[line], line.quantity, field=f"lines[{index}].quantity"
         )
@@ -243,7 +247,7 @@ def _post(
             )
 
     moves = []
-    for line in lines:
+    for line in stocked:
         moves.append(
             Move(
                 kind=MovementKind.SALE,
@@ -278,7 +282,7 @@ def _post(
         deposit_amount=deposits.charged,
         deposit_refund=deposits.refunded,
         total_amount=total,
-        cylinders=sum(line.quantity for line in lines),
+        cylinders=sum(line.quantity for line in stocked),
         metered=meter["quantity"] if meter else Decimal("0"),
         amount_paid=total if cash else Decimal("0"),
         is_paid=cash or total == 0,

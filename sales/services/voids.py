@@ -105,18 +105,19 @@ def sale_void(
     # home depot (they may have moved since the sale).
     rep = sale.sales_rep
     depot = sales_rep_home_depot(rep, allow_inactive=True)
-    full = {line.pk: LevelKey(depot, line.product, StockState.FULL, rep) for line in lines}
+    stocked = [line for line in lines if line.product.is_cylinder]  # services: no stock
+    full = {line.pk: LevelKey(depot, line.product, StockState.FULL, rep) for line in stocked}
     empty = {
         line.pk: LevelKey(depot, line.product, StockState.EMPTY, rep)
-        for line in lines
+        for line in stocked
         if line.empties_returned
     }
     levels = levels_lock([*full.values(), *empty.values()])
-    for line in lines:
+    for line in stocked:
         if line.pk in empty:
             availability_check(levels[empty[line.pk]], empty[line.pk], line.empties_returned)
     moves = []
-    for line in lines:
+    for line in stocked:
         moves.append(
             Move(
                 kind=MovementKind.VOID,
