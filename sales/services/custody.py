@@ -20,7 +20,7 @@ from core.models import Depot, OutboxKind, Role, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
-from core.services.moments import posting_moment
+from core.services.moments import occurred_moment, posting_moment
 from sales.models import (
     Customer,
     CylinderHolding,
@@ -41,6 +41,7 @@ from sales.services.holdings import (
     refund_average,
     refund_to_for,
 )
+from sales.services.sale_keys import occurred_request
 from stock.models import MovementKind, Product, StockState
 from stock.services import (
     LevelKey,
@@ -103,6 +104,7 @@ def cylinder_return(
     lines: Iterable[dict[str, Any]],
     actor: User,
     idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
     at: datetime | None = None,
 ) -> CylinderReturn:
     """Empties taken back from a customer without a sale (RET-YYYY-NNNNNN): onto the
@@ -116,16 +118,23 @@ def cylinder_return(
     actor) returns the return it first posted; the same key with another request is
     refused (idempotency_key_reused).
 
+    `occurred_at`: when the cylinders were taken back (on a handheld, offline); None
+    means when it is posted. Stored beside created_at; the refund is the average deposit
+    held, whenever it happened. Refused (naming occurred_at) when naive, in the future or
+    older than SYNC_MAX_AGE_DAYS.
+
     `at`: the moment the return is posted; None means now. Only the demo seed and tests
     pass it: the admin and the API never do."""
     key = key_clean(idempotency_key)
     parsed = _return_lines(lines)
+    occurred_part = occurred_request(occurred_at)  # a naive moment is refused here
     request = ""
     if key is not None:
         request = fingerprint(
             customer=customer,
             sales_rep=sales_rep,
             lines=sorted((product.pk, quantity) for product, quantity in parsed),
+            **occurred_part,
         )
         existing = _return_keyed(actor, key)
         if existing is not None:
@@ -142,6 +151,7 @@ def cylinder_return(
             lines=parsed,
             key=key,
             request=request,
+            occurred_at=occurred_at,
             at=at,
         )
     except IntegrityError:
@@ -162,6 +172,7 @@ def _return_post(
     lines: list[tuple[Product, int]],
     key: str | None,
     request: str,
+    occurred_at: datetime | None,
     at: datetime | None,
 ) -> CylinderReturn:
     customer = lock_customer(customer)
@@ -169,6 +180,8 @@ def _return_post(
         existing = _return_keyed(actor, key)
         if existing is not None:  # a retry that waited for the first one's lock
             return _return_replay(existing, request)
+    now = posting_moment(at)
+    occurred = occurred_moment(occurred_at, now=now)  # before anything is written
     sales_rep_home_depot(sales_rep, depot)  # locked: their depot stays the one checked
     if customer.depot_id != depot.pk:
         raise ValidationError(
@@ -200,7 +213,6 @@ def _return_post(
     ]
     total = sum(refunds, Decimal("0.00"))
 
-    now = posting_moment(at)
     keys = {
         product.pk: LevelKey(depot, product, StockState.EMPTY, sales_rep) for product, _ in lines
     }
@@ -226,6 +238,7 @@ def _return_post(
         refund_to=refund_to if total else RefundTo.NONE,
         created_by=actor,
         created_at=now,
+        occurred_at=occurred,
         idempotency_key=key,
         request_fingerprint=request,
     )
@@ -267,6 +280,7 @@ def _return_post(
             "sales_rep": sales_rep.username,
             "refund": str(total),
             "refund_to": document.refund_to,
+            "occurred_at": occurred.isoformat(),
             "lines": [
                 {"product": product.code, "quantity": quantity, "refund": str(refund)}
                 for (product, quantity), refund in zip(lines, refunds, strict=True)

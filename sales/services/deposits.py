@@ -50,13 +50,13 @@ def deposit_set(
     tax_rate_lock(exclusive=True)  # sales being posted finish first; new ones wait
     now = posting_moment(at)
     moment = effective_moment(effective_from, now=now)
-    latest = Transaction.objects.aggregate(latest=Max("created_at"))["latest"]
+    latest = Transaction.objects.aggregate(latest=Max("occurred_at"))["latest"]
     if latest is not None and moment < latest:
         raise ValidationError(
             {
                 "effective_from": ValidationError(
                     f"A {product.code} deposit from {timezone.localtime(moment):%Y-%m-%d %H:%M} "
-                    f"would reprice sales already posted (the latest at "
+                    f"would reprice sales already posted (the latest happened at "
                     f"{timezone.localtime(latest):%Y-%m-%d %H:%M}). Posted sales keep their "
                     "deposits: choose a later date, or none for 'from now'.",
                     code="reprices_history",

@@ -14,11 +14,12 @@ from core.models import OutboxKind, Role, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
-from core.services.moments import history_save, posting_moment
+from core.services.moments import history_save, occurred_moment, posting_moment
 from sales.models import Customer, Payment, PaymentMethod, PaymentType
 from sales.selectors import customer_balance, unpaid_transactions
 from sales.services.common import customer_check, decimal_value, lock_customer, settle
 from sales.services.delivery import document_email
+from sales.services.sale_keys import occurred_request
 
 
 @atomic_with_retry
@@ -31,6 +32,7 @@ def payment_record(
     reference: str = "",
     received_on: date | None = None,
     idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
     at: datetime | None = None,
 ) -> Payment:
     """Record money received; it settles the customer's oldest unpaid credit sales first.
@@ -43,6 +45,10 @@ def payment_record(
     may lie up to PAYMENT_BACKDATE_DAYS before the day it is recorded, never after. A
     cheque or bank transfer needs its reference (the cheque number, the bank's
     reference): a bounced cheque is traced by it.
+
+    `occurred_at`: when the money was taken (on a handheld, offline); None means when it
+    is recorded. Stored beside created_at; received_on defaults to its day. Refused
+    (naming occurred_at) when naive, in the future or older than SYNC_MAX_AGE_DAYS.
 
     `at`: the moment the payment is recorded (created_at, number's year, allocations,
     history, audit entry); None means now. Only the demo seed and tests pass it: the
@@ -72,18 +78,28 @@ def payment_record(
             }
         )
     key = key_clean(idempotency_key)
+    occurred_part = occurred_request(occurred_at)  # a naive moment is refused here
     request = ""
     if key is not None:
         # received_on only when given: a retry tomorrow of "today" is the same request,
         # and the fingerprints of payments keyed before received_on stay as they were.
+        # occurred_at likewise.
         dated = {} if received_on is None else {"received_on": str(received_on)}
         request = fingerprint(
-            customer=customer, amount=amount, method=method, reference=reference, **dated
+            customer=customer,
+            amount=amount,
+            method=method,
+            reference=reference,
+            **dated,
+            **occurred_part,
         )
         existing = _keyed(actor, key)
         if existing is not None:
             return _replay(existing, request)
     now = posting_moment(at)
+    occurred = occurred_moment(occurred_at, now=now)
+    if received_on is None and occurred_at is not None:
+        received_on = timezone.localdate(occurred)  # the day it was taken, not synced
     received_on = received_on_check(received_on, now=now)
     ceiling = settings.PAYMENT_MAX_AMOUNT
     if amount > ceiling:
@@ -134,6 +150,7 @@ def payment_record(
                 received_by=actor,
                 received_on=received_on,
                 created_at=now,
+                occurred_at=occurred,
                 idempotency_key=key,
                 request_fingerprint=request,
             )
@@ -158,6 +175,7 @@ def payment_record(
             "method": method,
             "reference": reference,
             "received_on": received_on.isoformat(),
+            "occurred_at": occurred.isoformat(),
             "settled": [
                 {"sale": a.transaction.number, "amount": str(a.amount)}
                 for a in allocations

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Max
 from django.utils import timezone
 
 from core.db import atomic_with_retry
@@ -14,7 +15,7 @@ from core.models import Depot, Role, User
 from core.scoping import actor_access_check
 from core.services import audit_record, audit_record_many
 from core.services.moments import posting_moment
-from sales.models import Customer, Rate, RateImport
+from sales.models import Customer, MeterSale, Rate, RateImport, Transaction, TransactionLine
 from sales.services.common import (
     customer_check,
     decimal_value,
@@ -76,7 +77,10 @@ def rate_set(
     at: datetime | None = None,
 ) -> Rate:
     """A new version of the customer's price for a product. `rate=None` withdraws the
-    product from the customer's contract (sales of it are then refused).
+    product from the customer's contract (sales of it are then refused). Refused
+    (effective_from, reprices_history) when it would take effect before a posted sale of
+    that product to that customer happened: a sale keeps the rate it was priced at (a
+    sale synced later that happened before it is priced at the rate then in force).
 
     `at`: the moment the version is written (its created_at, history and audit entry,
     and "now" for effective_from); None means now. Only the demo seed and tests pass it:
@@ -151,9 +155,23 @@ def rates_set(
             effective_from__lte=max([now, *moments]),
         ).order_by("effective_from", "id"):
             versions[(version.customer_id, version.product_id)].append(version)
+    sold = _latest_sold(changes, moments)
     rows, problems = [], []
     for change, moment in zip(changes, moments, strict=True):
         customer, product = change.customer, change.product
+        latest = sold.get((customer.pk, product.pk))
+        if latest is not None and moment < latest:
+            problems.append(
+                ValidationError(
+                    f"A {product.code} rate for customer {customer.code} from "
+                    f"{timezone.localtime(moment):%Y-%m-%d %H:%M} would reprice sales already "
+                    f"posted (the latest happened at {timezone.localtime(latest):%Y-%m-%d %H:%M}"
+                    "). Posted sales keep their prices: choose a later date, or none for "
+                    "'from now'.",
+                    code="reprices_history",
+                )
+            )
+            continue
         history = versions[(customer.pk, product.pk)]
         # A new version wins from its moment on, until a version with a later moment. If
         # such a version already took effect between that moment and now, it would never
@@ -212,6 +230,50 @@ def rates_set(
         ],
     )
     return created
+
+
+def _latest_sold(
+    changes: list[RateChange], moments: list[datetime]
+) -> dict[tuple[int, int], datetime]:
+    """{(customer id, product id): when the latest sale of it happened} for the changes
+    that take effect before their customer's latest sale (most take effect from now, and
+    one indexed query per customer rules them out). Read under the customers' locks: no
+    sale of theirs can be posted meanwhile."""
+    customer_ids = {c.customer.pk for c in changes}
+    if not customer_ids:
+        return {}
+    latest_sale = dict(
+        Transaction.objects.filter(customer_id__in=customer_ids)
+        .values("customer_id")
+        .annotate(latest=Max("occurred_at"))
+        .order_by()
+        .values_list("customer_id", "latest")
+    )
+    early = [
+        (c, m)
+        for c, m in zip(changes, moments, strict=True)
+        if c.customer.pk in latest_sale and m < latest_sale[c.customer.pk]
+    ]
+    if not early:
+        return {}
+    since = min(m for _, m in early)
+    sold: dict[tuple[int, int], datetime] = {}
+    for model in (TransactionLine, MeterSale):
+        rows = (
+            model.objects.filter(
+                transaction__customer_id__in={c.customer.pk for c, _ in early},
+                product_id__in={c.product.pk for c, _ in early},
+                transaction__occurred_at__gt=since,
+            )
+            .values("transaction__customer_id", "product_id")
+            .annotate(latest=Max("transaction__occurred_at"))
+            .order_by()
+            .values_list("transaction__customer_id", "product_id", "latest")
+        )
+        for customer_id, product_id, latest in rows:
+            pair = (customer_id, product_id)
+            sold[pair] = max(latest, sold.get(pair, latest))
+    return sold
 
 
 @atomic_with_retry

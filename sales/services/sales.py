@@ -14,7 +14,7 @@ from core.models import Depot, OutboxKind, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
-from core.services.moments import history_save, posting_moment
+from core.services.moments import history_save, occurred_moment, posting_moment
 from sales.models import (
     Customer,
     HoldingKind,
@@ -36,7 +36,8 @@ from sales.services.common import (
 from sales.services.delivery import document_email
 from sales.services.holdings import holding_entries_write, holdings_apply, sale_deposits
 from sales.services.lines import MeterFields, SaleLine, sale_lines_parse
-from sales.services.sale_keys import sale_fingerprint, sale_replay
+from sales.services.sale_audit import sale_audit_data
+from sales.services.sale_keys import occurred_request, sale_fingerprint, sale_replay
 from sales.services.sale_keys import sale_keyed as _keyed  # looked up here: tests patch it
 from sales.services.tax import sale_tax, tax_rate_lock
 from stock.models import MovementKind, Product, ProductKind, StockState
@@ -67,6 +68,7 @@ def sale_post(
     lines: Iterable[dict[str, Any]] = (),
     meter_reading: Decimal | int | str | None = None,
     idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
     at: datetime | None = None,
 ) -> Transaction:
     """Post a sale: cylinders off the representative's vehicle (empties onto it), and/or
@@ -75,9 +77,14 @@ def sale_post(
     returns the sale it first posted, for good; the same key with another sale is refused
     (code idempotency_key_reused).
 
-    `at`: the moment the sale is posted (its rates, created_at, number's year, ledger,
-    history and audit entry); None means now. Only the demo seed and tests pass it: the
-    admin and the API never do."""
+    `occurred_at`: when the sale happened (on a handheld, offline); None means when it is
+    posted. It prices the sale (the rates, tax and deposits in force then) and is stored
+    beside created_at; refused (naming occurred_at) when naive, in the future or older
+    than SYNC_MAX_AGE_DAYS (core.services.moments.occurred_moment).
+
+    `at`: the moment the sale is posted (its created_at, number's year, ledger, history
+    and audit entry); None means now. Only the demo seed and tests pass it: the admin
+    and the API never do."""
     key = key_clean(idempotency_key)
     parsed = sale_lines_parse(lines)
     reading = None
@@ -94,9 +101,10 @@ def sale_post(
                 )
             }
         )
+    occurred_part = occurred_request(occurred_at)  # a naive moment is refused here
     request = ""
     if key is not None:
-        request = sale_fingerprint(customer, sales_rep, parsed, reading)
+        request = sale_fingerprint(customer, sales_rep, parsed, reading, occurred_part)
         existing = _keyed(actor, key)
         if existing is not None:
             return sale_replay(existing, customer, sales_rep, request)
@@ -113,6 +121,7 @@ def sale_post(
             reading=reading,
             key=key,
             request=request,
+            occurred_at=occurred_at,
             at=at,
         )
     except IntegrityError:
@@ -146,6 +155,7 @@ def _post(
     reading: Decimal | None,
     key: str | None,
     request: str,
+    occurred_at: datetime | None,
     at: datetime | None,
 ) -> Transaction:
     customer = lock_customer(customer)
@@ -166,15 +176,16 @@ def _post(
                 )
             }
         )
-    # One moment for the rates in force, the stored created_at and the number's year (and
-    # the ledger, history and audit entry).
+    # One moment for the stored created_at and the number's year (and the ledger, history
+    # and audit entry); the rates, tax and deposits are those in force when it happened.
     tax_rate_lock()  # a tax rate change waits for this sale, or this sale for it
     now = posting_moment(at)
+    occurred = occurred_moment(occurred_at, now=now)  # before anything is written
     bulk = _metered_product() if reading is not None else None
     rates = rates_in_force(
         customer=customer,
         products=[line.product for line in lines] + ([bulk] if bulk else []),
-        at=now,
+        at=occurred,
         fields={
             **{line.product.pk: f"lines[{index}].product" for index, line in enumerate(lines)},
             **({bulk.pk: "meter_reading"} if bulk else {}),
@@ -222,11 +233,11 @@ def _post(
         )
     # The customer's cylinders: deposits charged on those their holding grows by,
     # refunded on those it shrinks by (refused if they hold fewer than taken back).
-    deposits = sale_deposits(customer=customer, lines=lines, at=now)
+    deposits = sale_deposits(customer=customer, lines=lines, at=occurred)
 
     subtotal = sum((money(line.quantity * rate) for line, rate in priced), Decimal("0"))
     subtotal += meter["subtotal"] if meter else Decimal("0")
-    tax_rate, (net, tax, total) = sale_tax(subtotal=subtotal, at=now)
+    tax_rate, (net, tax, total) = sale_tax(subtotal=subtotal, at=occurred)
     total += deposits.charged  # deposits carry no tax
     if total > MAX_AMOUNT:
         problem = f"The sale's total {money_text(total)} is too large; check the figures."
@@ -290,6 +301,7 @@ def _post(
         request_fingerprint=request,
         created_by=actor,
         created_at=now,
+        occurred_at=occurred,
     )
     sale_lines = [
         TransactionLine(
@@ -356,37 +368,9 @@ def _post(
         obj=sale,
         depot=depot,
         at=now,
-        data={
-            "number": sale.number,
-            "customer": customer.code,
-            "sales_rep": sales_rep.username,
-            "payment_type": sale.payment_type,
-            "net": str(net),
-            "tax_rate": str(tax_rate),
-            "tax": str(tax),
-            "deposit": str(deposits.charged),
-            "deposit_refund": str(deposits.refunded),
-            "refund_to": deposits.refund_to,
-            "total": str(total),
-            "lines": [
-                {
-                    "product": line.product.code,
-                    "quantity": line.quantity,
-                    "empties_returned": line.empties_returned,
-                    "rate": str(rate),
-                }
-                for line, rate in priced
-            ],
-            "meter": None
-            if not meter
-            else {
-                "last": str(meter["last_reading"]),
-                "latest": str(reading),
-                "quantity": str(meter["quantity"]),
-                "rate": str(meter["rate"]),
-            },
-            "idempotency_key": key,
-        },
+        data=sale_audit_data(
+            sale=sale, priced=priced, meter=meter, deposits=deposits, key=key, occurred=occurred
+        ),
     )
     document_email(kind=OutboxKind.INVOICE, document=sale, customer=customer, at=now)
     return sale

@@ -101,12 +101,12 @@ def tax_rate_set(
     tax_rate_lock(exclusive=True)  # sales being posted finish first; new ones wait
     now = posting_moment(at)
     moment = effective_moment(effective_from, now=now)
-    latest = Transaction.objects.aggregate(latest=Max("created_at"))["latest"]
+    latest = Transaction.objects.aggregate(latest=Max("occurred_at"))["latest"]
     if latest is not None and moment < latest:
         raise _refused(
             "effective_from",
             f"A tax rate from {timezone.localtime(moment):%Y-%m-%d %H:%M} would reprice "
-            f"sales already posted (the latest at "
+            f"sales already posted (the latest happened at "
             f"{timezone.localtime(latest):%Y-%m-%d %H:%M}). Posted sales keep their tax: "
             "choose a later date, or none for 'from now'.",
             "reprices_history",

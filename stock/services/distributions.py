@@ -4,18 +4,19 @@ One DST- document carries every product of the trip (distribution_post);
 distribution_create is its one-line case."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.db import atomic_with_retry
 from core.idempotency import fingerprint, key_clean, replay
 from core.models import Depot, User
 from core.scoping import actor_access_check
 from core.services import audit_record, document_number_next
-from core.services.moments import history_save, posting_moment
+from core.services.moments import history_save, occurred_moment, posting_moment
 from stock.models import Distribution, DistributionKind, DistributionLine, Product
 from stock.services.checks import (
     availability_check,
@@ -37,6 +38,7 @@ def distribution_post(
     lines: Sequence[dict[str, Any]],
     actor: User,
     idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
     at: datetime | None = None,
 ) -> Distribution:
     """One DST- document for several products: COLLECTION takes full cylinders from the
@@ -46,6 +48,10 @@ def distribution_post(
 
     A repeated idempotency_key (per actor) returns the distribution it first posted, for
     good; the same key with another request is refused (code idempotency_key_reused).
+
+    `occurred_at`: when it happened (on a handheld, offline); None means when it is
+    posted. Stored beside created_at; refused (naming occurred_at) when naive, in the
+    future or older than SYNC_MAX_AGE_DAYS.
 
     `at`: the moment the distribution is posted; None means now. Only the demo seed and
     tests pass it: the admin and the API never do."""
@@ -61,6 +67,7 @@ def distribution_post(
         actor=actor,
         key=key,
         action="distribution_post",
+        occurred_at=occurred_at,
         at=at,
     )
 
@@ -75,12 +82,14 @@ def distribution_create(
     kind: str,
     actor: User,
     idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
     at: datetime | None = None,
 ) -> Distribution:
     """COLLECTION: depot FULL -> vehicle FULL. EMPTY_RETURN: vehicle EMPTY -> depot EMPTY.
     A distribution of one product: distribution_post with one line, its refusals keyed
     "product" and "quantity". The same request as distribution_post's with that one line
-    (an idempotency key posted by either replays with the other).
+    (an idempotency key posted by either replays with the other). `occurred_at`: as
+    for distribution_post.
 
     `at`: the moment the distribution is posted; None means now. Only the demo seed and tests
     pass it: the admin and the API never do."""
@@ -101,6 +110,7 @@ def distribution_create(
         actor=actor,
         key=key,
         action="distribution_create",
+        occurred_at=occurred_at,
         at=at,
     )
 
@@ -127,9 +137,11 @@ def _distribution_post(
     actor: User,
     key: str | None,
     action: str,
+    occurred_at: datetime | None,
     at: datetime | None,
 ) -> Distribution:
     """Post checked lines; `fields` names each line's quantity for a shortage."""
+    occurred_part = _occurred_request(occurred_at)
     returning = not flow.to_vehicle
     sales_rep_home_depot(sales_rep, depot, allow_inactive=returning)
     if depot is None:
@@ -146,7 +158,7 @@ def _distribution_post(
         sides.append((at_depot, on_vehicle) if flow.to_vehicle else (on_vehicle, at_depot))
     request = ""
     if key is not None:
-        request = _fingerprint(flow, sales_rep, depot, lines)
+        request = _fingerprint(flow, sales_rep, depot, lines, occurred_part)
         existing = _distribution_keyed(actor, key)
         if existing is not None:
             return _distribution_replay(existing, request)
@@ -155,11 +167,13 @@ def _distribution_post(
         existing = _distribution_keyed(actor, key)
         if existing is not None:  # a retry that waited for the first one's locks
             return _distribution_replay(existing, request)
+    # One moment for the created_at, the number's year, the ledger, history and audit;
+    # when it happened beside it, checked before anything is written.
+    now = posting_moment(at)
+    occurred = occurred_moment(occurred_at, now=now)
     for line, (source, _), field in zip(lines, sides, fields, strict=True):
         availability_check(levels[source], source, line.quantity, field=field)
 
-    # One moment for the created_at, the number's year, the ledger, history and audit.
-    now = posting_moment(at)
     try:
         with transaction.atomic():
             distribution = Distribution(
@@ -171,6 +185,7 @@ def _distribution_post(
                 quantity=sum(line.quantity for line in lines),
                 created_by=actor,
                 created_at=now,
+                occurred_at=occurred,
                 idempotency_key=key,
                 request_fingerprint=request,
             )
@@ -209,6 +224,7 @@ def _distribution_post(
         "kind": flow.value,
         "sales_rep": sales_rep.username,
         "depot": depot.code,
+        "occurred_at": occurred.isoformat(),
     }
     if len(lines) == 1:
         data |= {"product": lines[0].product.code, "quantity": lines[0].quantity}
@@ -222,10 +238,14 @@ def _distribution_post(
 
 
 def _fingerprint(
-    flow: DistributionKind, sales_rep: User, depot: Depot, lines: list[StockLine]
+    flow: DistributionKind,
+    sales_rep: User,
+    depot: Depot,
+    lines: list[StockLine],
+    occurred: dict[str, str],
 ) -> str:
     """One line: the fingerprint distribution_create always took, so keys posted before
-    load sheets had lines still replay."""
+    load sheets had lines still replay. `occurred`: {} when posted live (likewise)."""
     if len(lines) == 1:
         return fingerprint(
             kind=flow.value,
@@ -233,13 +253,33 @@ def _fingerprint(
             depot=depot,
             product=lines[0].product,
             quantity=lines[0].quantity,
+            **occurred,
         )
     return fingerprint(
         kind=flow.value,
         sales_rep=sales_rep,
         depot=depot,
         lines=[[line.product.pk, line.quantity] for line in lines],
+        **occurred,
     )
+
+
+def _occurred_request(occurred_at: object) -> dict[str, str]:
+    """What occurred_at adds to the request's fingerprint: the instant in UTC, nothing
+    when None (as sales.services.sale_keys.occurred_request; stock cannot import sales).
+    Not a datetime, or a naive one, is refused before any key is looked up."""
+    if occurred_at is None:
+        return {}
+    if not isinstance(occurred_at, datetime):
+        refusal = ValidationError(
+            "Give when it happened as a date and time with its time zone, e.g. "
+            "2026-11-30T09:15:00+08:00.",
+            code="invalid",
+        )
+        raise ValidationError({"occurred_at": refusal})
+    if timezone.is_naive(occurred_at):
+        occurred_moment(occurred_at, now=timezone.now())  # refuses it: occurred_at_naive
+    return {"occurred_at": occurred_at.astimezone(UTC).isoformat()}
 
 
 def _distribution_keyed(actor: User, key: str) -> Distribution | None:
