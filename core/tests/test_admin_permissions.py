@@ -108,6 +108,10 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
+    "sales.cashup": {  # "add" is the new-cash-up form; the page is read-only
+        "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
+    },
     # Cylinders held and their ledger are written by the services: read-only lists.
     "sales.cylinderholding": {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -148,6 +152,7 @@ EXTRA = {
         "MANAGER": FORBIDDEN,
     },
     ("admin:sales_transaction_void", "sales.transaction"): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:sales_cashup_confirm", "sales.cashup"): {"ADMIN": OK, "MANAGER": OK},
     ("admin:sales_rateimport_undo", "sales.rateimport"): {"ADMIN": OK, "MANAGER": FORBIDDEN},
     ("admin:sales_ratetable_import", None): {"ADMIN": OK, "MANAGER": FORBIDDEN},
     ("admin:sales_ratetable_export", None): {"ADMIN": OK, "MANAGER": OK},
@@ -209,6 +214,7 @@ def objects(north, user_factory):
     )
     from sales.models import Customer, RateImport, RateTable
     from sales.services import (
+        cashup_post,
         deposit_set,
         payment_record,
         rate_set,
@@ -266,6 +272,7 @@ def objects(north, user_factory):
         ),
         "sales.customer": customer,
         "sales.cylinderreturn": returned,
+        "sales.cashup": cashup_post(sales_rep=rep, counted_cash="0", actor=boss),
         "sales.cylinderholding": customer.holdings.get(),
         "sales.holdingentry": HoldingEntry.objects.filter(customer=customer).first(),
         "billing.customerstatement": statement_issue(

@@ -1,6 +1,7 @@
 """The sales screens, one module per screen. Importing this package registers every
 sales admin on the default admin site and the sales panel on the dashboard."""
 
+from sales.admin.cashups import CashUpAdmin
 from sales.admin.credit_notes import CreditNoteAdmin, CreditNoteInline
 from sales.admin.customers import CustomerAdmin, RateAdmin
 from sales.admin.dashboard import sales_today_panel
@@ -15,6 +16,7 @@ from sales.admin.transactions import TransactionAdmin, UnpaidFilter
 
 __all__ = [
     "AllocationInline",
+    "CashUpAdmin",
     "CreditNoteAdmin",
     "CreditNoteInline",
     "CustomerAdmin",

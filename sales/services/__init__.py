@@ -7,6 +7,7 @@ under a posting), then stock levels by id (through stock.services.levels_lock), 
 document counter. See docs/architecture.md, "Lock order".
 """
 
+from sales.services.cashups import cashup_confirm, cashup_post
 from sales.services.custody import cylinder_return, cylinders_held_adjust
 from sales.services.customers import customer_create, customer_update
 from sales.services.deposits import deposit_set
@@ -25,6 +26,8 @@ from sales.services.voids import sale_void
 
 __all__ = [
     "RateChange",
+    "cashup_confirm",
+    "cashup_post",
     "customer_create",
     "customer_rates_set",
     "customer_update",
