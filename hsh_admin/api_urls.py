@@ -25,6 +25,7 @@ from core.services import user_logout_everywhere
 from reporting.api import ReportAPIView
 from sales.api import CustomerViewSet, PaymentViewSet, SaleViewSet
 from sales.api_returns import CylinderReturnViewSet
+from sales.api_sync import SyncView
 from stock.api import DistributionViewSet, MyStockView
 
 
@@ -82,6 +83,7 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("me/stock/", MyStockView.as_view(), name="my-stock"),
+    path("sync/", SyncView.as_view(), name="sync"),
     path("reports/<slug:slug>/", ReportAPIView.as_view(), name="report"),
     path("sales/<str:number>/invoice.pdf", SaleInvoicePdfView.as_view(), name="sale-invoice-pdf"),
     path("sales/<str:number>/receipt/", SaleReceiptView.as_view(), name="sale-receipt"),
