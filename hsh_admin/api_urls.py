@@ -24,6 +24,7 @@ from core.api import error
 from core.services import user_logout_everywhere
 from reporting.api import ReportAPIView
 from sales.api import CustomerViewSet, PaymentViewSet, SaleViewSet
+from sales.api_day import CashUpViewSet, MyDayView
 from sales.api_returns import CylinderReturnViewSet
 from sales.api_sync import SyncView
 from stock.api import DistributionViewSet, MyStockView
@@ -77,12 +78,14 @@ router.register("distributions", DistributionViewSet, basename="distribution")
 router.register("sales", SaleViewSet, basename="sale")
 router.register("payments", PaymentViewSet, basename="payment")
 router.register("returns", CylinderReturnViewSet, basename="cylinder-return")
+router.register("cashups", CashUpViewSet, basename="cashup")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("me/stock/", MyStockView.as_view(), name="my-stock"),
+    path("me/day/", MyDayView.as_view(), name="my-day"),
     path("sync/", SyncView.as_view(), name="sync"),
     path("reports/<slug:slug>/", ReportAPIView.as_view(), name="report"),
     path("sales/<str:number>/invoice.pdf", SaleInvoicePdfView.as_view(), name="sale-invoice-pdf"),
