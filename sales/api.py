@@ -22,6 +22,7 @@ from sales.models import Customer, CylinderHolding, Payment, PaymentMethod, Tran
 from sales.selectors import customers_with_account, listed_rates
 from sales.services import payment_record, sale_post
 from sales.services.common import MAX_AMOUNT, MAX_READING
+from stock.api import OccurredAtField
 from stock.models import Product
 from stock.services import MAX_QUANTITY
 
@@ -150,6 +151,7 @@ class SaleSerializer(serializers.ModelSerializer):
     depot = serializers.SlugRelatedField(slug_field="code", read_only=True)
     sold = SaleLineOutSerializer(source="lines", many=True, read_only=True)
     meter_sale = serializers.SerializerMethodField()
+    occurred_at = OccurredAtField()
 
     class Meta:
         model = Transaction
@@ -170,6 +172,7 @@ class SaleSerializer(serializers.ModelSerializer):
             "amount_paid",
             "is_paid",
             "status",
+            "occurred_at",
             "created_at",
             "sold",
             "meter_sale",
@@ -228,6 +231,7 @@ class SaleViewSet(PostingViewSet):
             lines=[dict(line) for line in data.get("lines", [])],
             meter_reading=data.get("meter_reading"),
             idempotency_key=idempotency_key,
+            occurred_at=data.get("occurred_at"),
         )
         return self.get_queryset().get(pk=sale.pk)  # with its lines, as listed
 
@@ -245,9 +249,10 @@ class PaymentSerializer(serializers.ModelSerializer):
     reversed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     received_on = serializers.DateField(
         required=False,
-        help_text="The day the money came (YYYY-MM-DD). Default: today. At most "
-        "PAYMENT_BACKDATE_DAYS back, never in the future.",
+        help_text="The day the money came (YYYY-MM-DD). Default: the day of occurred_at, "
+        "else today. At most PAYMENT_BACKDATE_DAYS back, never in the future.",
     )
+    occurred_at = OccurredAtField()
 
     class Meta:
         model = Payment
@@ -260,6 +265,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "received_on",
             "allocated",
             "received_by",
+            "occurred_at",
             "created_at",
             "reversed",
             "reversed_at",
@@ -310,4 +316,5 @@ class PaymentViewSet(PostingViewSet):
             reference=data.get("reference", ""),
             received_on=data.get("received_on"),
             idempotency_key=idempotency_key,
+            occurred_at=data.get("occurred_at"),
         )

@@ -12,6 +12,7 @@ from core.models import Role, User
 from core.scoping import scope_queryset
 from sales.models import Customer, CylinderReturn
 from sales.services import cylinder_return
+from stock.api import OccurredAtField
 from stock.models import Product
 from stock.services import MAX_QUANTITY
 
@@ -73,6 +74,7 @@ class CylinderReturnSerializer(serializers.ModelSerializer):
     )
     depot = serializers.SlugRelatedField(slug_field="code", read_only=True)
     returned = ReturnLineOutSerializer(source="lines", many=True, read_only=True)
+    occurred_at = OccurredAtField()
 
     class Meta:
         model = CylinderReturn
@@ -84,6 +86,7 @@ class CylinderReturnSerializer(serializers.ModelSerializer):
             "depot",
             "refund_amount",
             "refund_to",
+            "occurred_at",
             "created_at",
             "returned",
         )
@@ -143,5 +146,6 @@ class CylinderReturnViewSet(PostingViewSet):
             lines=[dict(line) for line in data["lines"]],
             actor=actor,
             idempotency_key=idempotency_key,
+            occurred_at=data.get("occurred_at"),
         )
         return self.get_queryset().get(pk=returned.pk)  # with its lines, as listed

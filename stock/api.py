@@ -4,7 +4,8 @@ returns."""
 from typing import Any
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,6 +58,48 @@ class MyStockView(APIView):
         return Response(StockLevelSerializer(levels, many=True).data)
 
 
+OCCURRED_AT_EXAMPLE = "2026-11-30T09:15:00+08:00"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "nullable": True,
+        "example": OCCURRED_AT_EXAMPLE,
+        "description": "When the document happened on the handheld: ISO 8601 with its "
+        "offset (or Z). Leave it out when posting live (it is then when the server "
+        "posted it). At most SYNC_MAX_AGE_DAYS (default 7) ago and not in the future "
+        "(5 minutes of clock skew allowed); a time without an offset is refused "
+        "(occurred_at_naive). Rates, tax and deposits are those in force then; the "
+        "number and its year follow the posting (created_at).",
+    }
+)
+class OccurredAtField(serializers.DateTimeField):
+    """When a document happened on the handheld (occurred_at): ISO 8601 with an offset.
+
+    A time without an offset is not read in the server's time zone (DRF's default with
+    USE_TZ): it is passed on naive, and the posting service refuses it with the code
+    occurred_at_naive, keyed occurred_at. The window (future, too old) is the service's
+    too (core.services.moments.occurred_moment)."""
+
+    default_error_messages = {
+        "invalid": "Give when it happened as a date and time with its offset, e.g. "
+        f"{OCCURRED_AT_EXAMPLE}.",
+        "date": f"Give a time as well as the date, with its offset, e.g. {OCCURRED_AT_EXAMPLE}.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            return value  # refused by the service (occurred_at_naive), never localised
+        return super().enforce_timezone(value)
+
+
 class DistributionLineSerializer(serializers.Serializer):
     product = CodeField(queryset=Product.objects.all())
     quantity = PlainIntegerField(min_value=1, max_value=MAX_QUANTITY)
@@ -75,6 +118,7 @@ class DistributionSerializer(serializers.ModelSerializer):
     quantity = PlainIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
     lines = DistributionLineSerializer(many=True, required=False, max_length=MAX_LINES)
     sales_rep = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    occurred_at = OccurredAtField()
 
     class Meta:
         model = Distribution
@@ -87,6 +131,7 @@ class DistributionSerializer(serializers.ModelSerializer):
             "quantity",
             "lines",
             "sales_rep",
+            "occurred_at",
             "created_at",
         )
         read_only_fields = ("distribution_no", "sales_rep", "created_at")
@@ -152,6 +197,7 @@ class DistributionViewSet(PostingViewSet):
                 lines=[dict(line) for line in data["lines"]],
                 actor=actor,
                 idempotency_key=idempotency_key,
+                occurred_at=data.get("occurred_at"),
             )
         else:
             posted = distribution_create(
@@ -162,5 +208,6 @@ class DistributionViewSet(PostingViewSet):
                 kind=data["kind"],
                 actor=actor,
                 idempotency_key=idempotency_key,
+                occurred_at=data.get("occurred_at"),
             )
         return self.get_queryset().get(pk=posted.pk)  # with its lines, as listed
