@@ -1,17 +1,25 @@
 """Statements of account: what a credit customer was charged and paid over a period, with
 the balance brought forward, a running balance, the balance carried and its ageing.
 
-Every entry is dated by its posting (created_at: when the document was issued, or for a
-reversal when the payment was reversed), never by a date a user may set, so a statement of
-a past period always reads the same. The documents that move a credit customer's balance
-are the ones DESIGN.md's balance names: credit sales (invoices; a voided one too, since its
-credit note takes it off), their credit notes, payments, reversed payments (which
-count back), and deposit refunds credited to the account (a cylinder return's, or a
-sale's that took back more empties than it delivered; the void of such a sale puts its
-refund back, a debit). Cash sales are paid at the counter and never enter an account.
+Every entry is dated by when it happened: a sale and a payment by occurred_at (when it
+was made on the handheld; the posting's moment when posted live), a deposit refund by its
+cylinder return's or sale's occurred_at, and the documents only the office makes by their
+posting (a credit note by created_at, when its void was posted; a reversal by
+reversed_at). Never by a date a user may set. A document synced late from a handheld
+lands in the period it happened, so a statement built again after such a sync includes
+it; an issued statement is built again with `until` (its issue moment) and leaves out
+what was posted after it, so its PDF always reads the same.
 
-The balance at a moment is those documents' sum up to it, so a statement to today closes
-on exactly sales.selectors.customer_balance.
+The documents that move a credit customer's balance are the ones DESIGN.md's balance
+names: credit sales (invoices; a voided one too, since its credit note takes it off),
+their credit notes, payments, reversed payments (which count back), and deposit refunds
+credited to the account (a cylinder return's, or a sale's that took back more empties
+than it delivered; the void of such a sale puts its refund back, a debit). Cash sales are
+paid at the counter and never enter an account.
+
+The balance at a moment is those documents' sum up to it (balance_at, in
+billing.services.statement_balance), so a statement to today closes on exactly
+sales.selectors.customer_balance.
 """
 
 from dataclasses import dataclass, field
@@ -20,24 +28,23 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db.models import DecimalField, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from billing.services.compiled import CompiledQuery
-from sales.amounts import MONEY
-from sales.models import (
-    CreditNote,
-    Customer,
-    HoldingEntry,
-    Payment,
-    PaymentType,
-    RefundTo,
-    Transaction,
+# "x as x": re-exported (billing.services, documents, statement_issue and bench/ import
+# balance_at, CENT and _BALANCE_QUERIES from here).
+from billing.services.statement_balance import _BALANCE_QUERIES as _BALANCE_QUERIES
+from billing.services.statement_balance import CENT as CENT
+from billing.services.statement_balance import (
+    NEVER,
+    ZERO,
+    account_refunds,
+    credit_notes,
+    credit_sales,
 )
+from billing.services.statement_balance import balance_at as balance_at
+from sales.models import Customer, Payment
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 # Before any document: periods starting earlier start here (no datetime overflow).
 EARLIEST = date(2000, 1, 1)
 
@@ -155,120 +162,56 @@ def statement_period_check(*, date_from: date | None, date_to: date | None) -> N
         raise ValidationError(errors)
 
 
-def _credit_sales(customer: Customer) -> QuerySet[Transaction]:
-    return Transaction.objects.filter(customer=customer, payment_type=PaymentType.CREDIT)
+def _period_entries(
+    customer: Customer, start: datetime, end: datetime, posted: datetime
+) -> list[tuple]:  # type: ignore[type-arg]
+    """(moment, kind, id, number, debit, credit) of every document that happened in
+    [start, end) and was posted before `posted`, in the order they happened."""
 
+    def within(moment: str) -> Q:
+        # Two Q objects: `moment` may be created_at itself.
+        return Q(**{f"{moment}__gte": start, f"{moment}__lt": end}) & Q(created_at__lt=posted)
 
-def _credit_notes(customer: Customer) -> QuerySet[CreditNote]:
-    return CreditNote.objects.filter(
-        transaction__customer=customer, transaction__payment_type=PaymentType.CREDIT
-    )
-
-
-def _account_refunds(customer: Customer) -> QuerySet[HoldingEntry]:
-    """The customer's holding-ledger rows that moved their account: deposits refunded to
-    it (deposit < 0) and, by a void, taken back off it (deposit > 0)."""
-    return HoldingEntry.objects.filter(customer=customer, refund_to=RefundTo.ACCOUNT)
-
-
-def _total(queryset: QuerySet, group: str, column: str) -> Coalesce:  # type: ignore[type-arg]
-    """The sum of `column` over `queryset` (one customer's rows), as a subquery."""
-    summed = queryset.order_by().values(group).annotate(total=Sum(column)).values("total")[:1]
-    return Coalesce(Subquery(summed), Value(ZERO), output_field=DecimalField(**MONEY))
-
-
-def _balance_query(op: str) -> CompiledQuery:
-    """balance_at's one query, with `op` ("lt" or "lte") on the moments; compiled once
-    per process (billing.services.compiled: its four subqueries took milliseconds to
-    compile on every invoice rendered)."""
-
-    def build(customer_id: int, before: datetime) -> QuerySet:  # type: ignore[type-arg]
-        customer = Customer(pk=customer_id)
-        payments = Payment.objects.filter(customer=customer)
-        return (
-            Customer.objects.filter(pk=customer_id)
-            .annotate(
-                sold=_total(
-                    _credit_sales(customer).filter(**{f"created_at__{op}": before}),
-                    "customer",
-                    "total_amount",
-                ),
-                credited=_total(
-                    _credit_notes(customer).filter(**{f"created_at__{op}": before}),
-                    "transaction__customer",
-                    "amount",
-                ),
-                paid=_total(payments.filter(**{f"created_at__{op}": before}), "customer", "amount"),
-                reversed_=_total(
-                    payments.filter(**{f"reversed_at__{op}": before}), "customer", "amount"
-                ),
-                deposits=_total(
-                    _account_refunds(customer).filter(**{f"created_at__{op}": before}),
-                    "customer",
-                    "deposit",
-                ),
-            )
-            .values_list("sold", "credited", "paid", "reversed_", "deposits")
-        )
-
-    return CompiledQuery(build, customer_id=int, before=datetime)
-
-
-_BALANCE_QUERIES = {False: _balance_query("lt"), True: _balance_query("lte")}
-
-
-def balance_at(*, customer: Customer, before: datetime, inclusive: bool = False) -> Decimal:
-    """The customer's balance from every document posted before `before` (or at it too,
-    with `inclusive`): credit sales - credit notes + reversed payments - payments -
-    deposit refunds credited to the account (+ their voids). One query (an invoice's
-    "balance after this invoice" reads it on every rendering)."""
-    rows = _BALANCE_QUERIES[inclusive].rows(customer_id=customer.pk, before=before)
-    if not rows:
-        raise Customer.DoesNotExist(f"no customer with id {customer.pk}")
-    sold, credited, paid, reversed_, deposits = rows[0]
-    return Decimal(sold - credited - paid + reversed_ + deposits).quantize(CENT)
-
-
-def _period_entries(customer: Customer, start: datetime, end: datetime) -> list[tuple]:  # type: ignore[type-arg]
-    """(moment, kind, id, number, debit, credit) of every document posted in [start, end)."""
     rows: list[tuple] = []  # type: ignore[type-arg]
     for moment, pk, number, amount in (
-        _credit_sales(customer)
-        .filter(created_at__gte=start, created_at__lt=end)
-        .values_list("created_at", "pk", "number", "total_amount")
+        credit_sales(customer)
+        .filter(within("occurred_at"))
+        .values_list("occurred_at", "pk", "number", "total_amount")
     ):
         rows.append((moment, INVOICE, pk, number, amount, ZERO))
     for moment, pk, number, amount in (
-        _credit_notes(customer)
-        .filter(created_at__gte=start, created_at__lt=end)
+        credit_notes(customer)
+        .filter(within("created_at"))
         .values_list("created_at", "pk", "number", "amount")
     ):
         rows.append((moment, CREDIT_NOTE, pk, number, ZERO, amount))
     payments = Payment.objects.filter(customer=customer)
-    for moment, pk, number, amount in payments.filter(
-        created_at__gte=start, created_at__lt=end
-    ).values_list("created_at", "pk", "number", "amount"):
+    for moment, pk, number, amount in payments.filter(within("occurred_at")).values_list(
+        "occurred_at", "pk", "number", "amount"
+    ):
         rows.append((moment, PAYMENT, pk, number, ZERO, amount))
     for reversed_at, pk, number, amount in payments.filter(
-        reversed_at__gte=start, reversed_at__lt=end
+        reversed_at__gte=start, reversed_at__lt=min(end, posted)
     ).values_list("reversed_at", "pk", "number", "amount"):
         rows.append((reversed_at, REVERSAL, pk, number, amount, ZERO))
-    rows += _refund_entries(customer, start, end)
+    rows += _refund_entries(customer, within("dated"))
     rows.sort(key=lambda row: (row[0], _KIND_ORDER[row[1]], row[2]))
     return rows
 
 
-def _refund_entries(customer: Customer, start: datetime, end: datetime) -> list[tuple]:  # type: ignore[type-arg]
-    """One entry per document that refunded a deposit to the account in [start, end)
-    (its products' ledger rows summed): a credit, or a debit where a void took it back."""
+def _refund_entries(customer: Customer, within: Q) -> list[tuple]:  # type: ignore[type-arg]
+    """One entry per document that refunded a deposit to the account `within` the
+    period (its products' ledger rows summed): a credit, or a debit where a void took
+    it back."""
     rows: list[tuple] = []  # type: ignore[type-arg]
     refunds = (
-        _account_refunds(customer)
-        .filter(created_at__gte=start, created_at__lt=end)
+        account_refunds(customer)
+        .filter(within)
+        .annotate(happened=F("dated"))
         .order_by()
-        .values("created_at", "doc_type", "doc_id", "reference")
+        .values("happened", "kind", "doc_type", "doc_id", "reference")
         .annotate(total=Sum("deposit"))
-        .values_list("created_at", "doc_id", "reference", "total")
+        .values_list("happened", "doc_id", "reference", "total")
     )
     for moment, doc_id, number, total in refunds:
         if total < 0:
@@ -278,20 +221,24 @@ def _refund_entries(customer: Customer, start: datetime, end: datetime) -> list[
     return rows
 
 
-def _ageing(customer: Customer, closing: Decimal, end: datetime, last_day: date) -> Ageing:
+def _ageing(
+    customer: Customer, closing: Decimal, end: datetime, last_day: date, posted: datetime
+) -> Ageing:
     """Balance-forward ageing: what is owed is taken to be the newest invoices (payments
     settle the oldest first), so the closing balance is spread over the invoices still in
-    force at `end`, newest first, each into the bucket of its age at `last_day`."""
+    force at `end` (happened before it, posted before `posted`, not voided before it),
+    newest first, each into the bucket of its age at `last_day`, from the day the sale
+    happened."""
     buckets = [ZERO, ZERO, ZERO, ZERO]
     remaining = closing
     if remaining <= 0:
         return Ageing(*buckets)
     invoices = (
-        _credit_sales(customer)
-        .filter(created_at__lt=end)
-        .filter(Q(voided_at__isnull=True) | Q(voided_at__gte=end))
-        .order_by("-created_at", "-id")
-        .values_list("created_at", "total_amount")
+        credit_sales(customer)
+        .filter(occurred_at__lt=end, created_at__lt=posted)
+        .filter(Q(voided_at__isnull=True) | Q(voided_at__gte=min(end, posted)))
+        .order_by("-occurred_at", "-id")
+        .values_list("occurred_at", "total_amount")
     )
     for moment, total in invoices.iterator(chunk_size=200):
         share = min(total, remaining)
@@ -324,17 +271,22 @@ def statement_build(
     could not read the same later. Days before EARLIEST hold no documents; the period
     starts there (so a year 1 in the form is no overflow).
 
+    Documents are dated by when they happened (see the module's docstring): one synced
+    late from a handheld shows in the period it happened, and in the opening balance of
+    the periods after it, once it is posted.
+
     `until`: leave out what was posted at or after this moment. An issued statement
-    (billing.CustomerStatement) is built again with its issue moment, so one issued
-    during its last day reads the same when it is e-mailed or printed later that day."""
+    (billing.CustomerStatement) is built again with its issue moment, so it reads the
+    same when it is e-mailed or printed later, whatever was synced since."""
     statement_period_check(date_from=date_from, date_to=date_to)
     date_to = min(date_to, business_day(timezone.now()))
     start = day_start(max(date_from, EARLIEST))
     end = statement_end(date_to, until)
-    opening = balance_at(customer=customer, before=start)
+    posted = until or NEVER
+    opening = balance_at(customer=customer, before=start, posted_before=posted)
     balance = opening
     entries: list[StatementEntry] = []
-    for moment, kind, _pk, number, debit, credit in _period_entries(customer, start, end):
+    for moment, kind, _pk, number, debit, credit in _period_entries(customer, start, end, posted):
         balance = balance + debit - credit
         entries.append(StatementEntry(business_day(moment), kind, number, debit, credit, balance))
     return Statement(
@@ -344,5 +296,5 @@ def statement_build(
         opening_balance=opening,
         closing_balance=balance,
         entries=entries,
-        ageing=_ageing(customer, balance, end, date_to),
+        ageing=_ageing(customer, balance, end, date_to, posted),
     )

@@ -1,4 +1,4 @@
-"""Sales reports: register, summary, meter sales, receivables."""
+"""Sales reports: register, summary, meter sales (receivables: receivables_reports)."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -13,32 +13,31 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
-from django.utils import timezone
 
 from reporting.catalogue import Column, Report, register
 from reporting.filters import COMMON
 from sales.models import (
-    Customer,
     MeterSale,
     PaymentType,
     Transaction,
     TransactionLine,
 )
-from sales.selectors import customers_with_account
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 QTY = DecimalField(max_digits=12, decimal_places=2)
 
 
 def _tx_filters(f, prefix=""):
-    """Q for a Transaction reached through `prefix` (e.g. "transaction__")."""
+    """Q for a Transaction reached through `prefix` (e.g. "transaction__"). A sale is
+    dated by when it happened (occurred_at, indexed alone and with the depot, the
+    representative and the customer), not by when it was posted."""
     q = Q()
     if f.depot_ids is not None:
         q &= Q(**{f"{prefix}depot_id__in": f.depot_ids})
     if f.start:
-        q &= Q(**{f"{prefix}created_at__gte": f.start})
+        q &= Q(**{f"{prefix}occurred_at__gte": f.start})
     if f.end:
-        q &= Q(**{f"{prefix}created_at__lt": f.end})
+        q &= Q(**{f"{prefix}occurred_at__lt": f.end})
     for name, lookup in (("depot", "depot"), ("sales_rep", "sales_rep"), ("customer", "customer")):
         value = getattr(f, name)
         if value is not None:
@@ -59,7 +58,7 @@ def _line_rows(f):
 
 # The sale each row belongs to: the first columns of the register and the meter sales.
 SALE_COLUMNS = (
-    Column("date", "Date"),
+    Column("date", "Happened"),
     Column("number", "Sale"),
     Column("status", "Status"),
     Column("depot", "Depot"),
@@ -69,7 +68,7 @@ SALE_COLUMNS = (
 )
 
 REGISTER_FIELDS = {
-    "date": TruncDate("transaction__created_at"),
+    "date": TruncDate("transaction__occurred_at"),
     "number": F("transaction__number"),
     "status": F("transaction__status"),
     "depot": F("transaction__depot__code"),
@@ -79,6 +78,11 @@ REGISTER_FIELDS = {
     "payment_type": F("transaction__payment_type"),
     "product_code": F("product__code"),
 }
+# When the server posted the sale (the last column: a sale synced late from a handheld
+# happened on an earlier day than it was posted; its number's year is the posting's).
+POSTED = {"posted": TruncDate("transaction__created_at")}
+# In the order the sales happened (by day; within a day by number).
+IN_TIME = ("date", "number")
 
 
 @register
@@ -97,6 +101,7 @@ class SalesRegister(Report):
         Column("empties_returned", "Empties"),
         Column("rate", "Rate"),
         Column("amount", "Amount", total=True),
+        Column("posted", "Posted"),
     )
 
     def totals(self, f):
@@ -123,8 +128,9 @@ class SalesRegister(Report):
                 empties=F("empties_returned"),
                 price=F("rate"),
                 amount=F("subtotal"),
+                **POSTED,
             )
-            .values(*REGISTER_FIELDS, "qty", "empties", "price", "amount")
+            .values(*REGISTER_FIELDS, "qty", "empties", "price", "amount", *POSTED)
             .order_by()
         )
         meters = (
@@ -134,18 +140,19 @@ class SalesRegister(Report):
                 empties=Value(0, output_field=IntegerField()),
                 price=F("rate"),
                 amount=F("subtotal"),
+                **POSTED,
             )
-            .values(*REGISTER_FIELDS, "qty", "empties", "price", "amount")
+            .values(*REGISTER_FIELDS, "qty", "empties", "price", "amount", *POSTED)
             .order_by()
         )
-        return lines.union(meters, all=True).order_by("date", "number", "product_code")
+        return lines.union(meters, all=True).order_by(*IN_TIME, "product_code")
 
     def counts_in_totals(self, row):
         return row[2] == "POSTED"
 
     def sql_columns(self):
         """The union's own column names, in column order, for COPY."""
-        return [*REGISTER_FIELDS, "qty", "empties", "price", "amount"]
+        return [*REGISTER_FIELDS, "qty", "empties", "price", "amount", *POSTED]
 
 
 @register
@@ -193,7 +200,7 @@ class SalesSummary(Report):
         zero = Value(0, output_field=MONEY)
         grouped = (
             Transaction.objects.filter(_tx_filters(f), status="POSTED")
-            .annotate(period=(TruncMonth if month else TruncDate)("created_at"), group=F(key))
+            .annotate(period=(TruncMonth if month else TruncDate)("occurred_at"), group=F(key))
             .values("period", "group")
             .annotate(
                 sales=Count("id"),
@@ -240,7 +247,7 @@ class SalesSummary(Report):
         product_counts = defaultdict(int)
         for source, qty_key in ((lines, "cylinders"), (meters, "meter")):
             grouped = (
-                source.annotate(period=trunc("transaction__created_at"), group=F(group))
+                source.annotate(period=trunc("transaction__occurred_at"), group=F(group))
                 .values("period", "group")
                 .annotate(
                     ids=Count("transaction_id", distinct=True),
@@ -258,7 +265,7 @@ class SalesSummary(Report):
                 cell["credit"] += row["credit"]
         # Sales are counted once even when they hold cylinders and a meter reading.
         counted = Transaction.objects.filter(_tx_filters(f), status="POSTED").annotate(
-            period=trunc("created_at")
+            period=trunc("occurred_at")
         )
         if group_by == "product":
             counts = product_counts  # a product is on a sale's lines or its meter, not both
@@ -305,6 +312,7 @@ class MeterSales(Report):
         Column("quantity", "Quantity", total=True),
         Column("rate", "Rate"),
         Column("amount", "Amount", total=True),
+        Column("posted", "Posted"),
     )
 
     def queryset(self, f):
@@ -313,80 +321,12 @@ class MeterSales(Report):
             k: v for k, v in REGISTER_FIELDS.items() if k not in ("payment_type", "product_code")
         }
         return (
-            meters.annotate(**fields, amount=F("subtotal"))
-            .values(*fields, "last_reading", "latest_reading", "quantity", "rate", "amount")
-            .order_by("date", "number")
+            meters.annotate(**fields, amount=F("subtotal"), **POSTED)
+            .values(
+                *fields, "last_reading", "latest_reading", "quantity", "rate", "amount", *POSTED
+            )
+            .order_by(*IN_TIME)
         )
 
     def counts_in_totals(self, row):
         return row[2] == "POSTED"
-
-
-@register
-class Receivables(Report):
-    """Every account that is not settled, as it stands now. The balance is
-    sales.selectors' one definition (balance_expression): the rows list each customer
-    whose balance is not zero, age what they owe by their unpaid credit sales, and show
-    the rest (money received and not yet settled against a sale) as paid in advance, so
-    total due - paid in advance = balance, always."""
-
-    slug = "receivables"
-    title = "Receivables"
-    filters_used = ("depot", "customer")  # balances now: no dates, no slice of an account
-    description = (
-        "Every customer whose account is not settled, as it stands now: what they owe, by "
-        "the age of their unpaid credit sales today, or what they have paid in advance. "
-        "Balance = total due - paid in advance (negative: the customer is in credit)."
-    )
-    columns = (
-        Column("customer_code", "Customer"),
-        Column("customer_name", "Customer name"),
-        Column("depot", "Depot"),
-        Column("credit_limit", "Credit limit"),
-        Column("days_0_30", "0-30 days", total=True),
-        Column("days_31_60", "31-60 days", total=True),
-        Column("days_61_90", "61-90 days", total=True),
-        Column("days_over_90", "Over 90 days", total=True),
-        Column("total_due", "Total due", total=True),
-        Column("on_account", "Paid in advance", total=True),
-        Column("balance", "Balance", total=True),
-    )
-
-    def rows(self, f):
-        customers = Customer.objects.all()
-        if f.depot_ids is not None:
-            customers = customers.filter(depot_id__in=f.depot_ids)
-        if f.depot is not None:
-            customers = customers.filter(depot=f.depot)
-        if f.customer is not None:
-            customers = customers.filter(pk=f.customer.pk)
-        today = timezone.localdate()
-        buckets = defaultdict(lambda: [Decimal("0")] * 4)
-        unpaid = (
-            Transaction.objects.unpaid_credit()
-            .filter(customer__in=customers)
-            .values_list("customer_id", "created_at", "total_amount", "amount_paid")
-        )
-        for customer_id, created_at, total, paid in unpaid.order_by().iterator(chunk_size=2000):
-            age = (today - timezone.localtime(created_at).date()).days
-            index = 0 if age <= 30 else 1 if age <= 60 else 2 if age <= 90 else 3
-            buckets[customer_id][index] += total - paid
-        accounts = (
-            customers_with_account(customers)
-            .exclude(balance_value=0)
-            .select_related("depot")
-            .order_by("code")
-        )
-        for customer in accounts.iterator(chunk_size=2000):
-            due = buckets[customer.pk]
-            balance = Decimal(customer.balance_value).quantize(Decimal("0.01"))
-            yield (
-                customer.code,
-                customer.name,
-                customer.depot.code,
-                customer.credit_limit,
-                *due,
-                sum(due),
-                sum(due) - balance,
-                balance,
-            )

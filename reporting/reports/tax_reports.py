@@ -16,18 +16,25 @@ MONEY = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0"), output_field=MONEY)
 
 
-def _within(f: Filters, prefix: str = "") -> Q:
-    """The rows of the user's depots (and the depot asked for) whose own moment
-    (`created_at`) lies in the period asked for; `prefix` reaches the sale."""
+# A sale is dated by when it happened (occurred_at: a sale synced late from a handheld
+# belongs to the day it was made, whatever month its number's year says). A credit note
+# by when its void was posted (created_at): voids are made in the office, never offline,
+# so their posting is when they happened.
+SALE_MOMENT, NOTE_MOMENT = "occurred_at", "created_at"
+
+
+def _within(f: Filters, moment: str, prefix: str = "") -> Q:
+    """The rows of the user's depots (and the depot asked for) whose own `moment` lies in
+    the period asked for; `prefix` reaches the sale."""
     q = Q()
     if f.depot_ids is not None:
         q &= Q(**{f"{prefix}depot_id__in": f.depot_ids})
     if f.depot is not None:
         q &= Q(**{f"{prefix}depot": f.depot})
     if f.start:
-        q &= Q(created_at__gte=f.start)
+        q &= Q(**{f"{moment}__gte": f.start})
     if f.end:
-        q &= Q(created_at__lt=f.end)
+        q &= Q(**{f"{moment}__lt": f.end})
     return q
 
 
@@ -37,9 +44,9 @@ class TaxSummary(Report):
     filters_used = ("date_from", "date_to", "depot")
     title = f"{settings.TAX_NAME} summary"
     description = (
-        "Net, tax and gross of the sales invoiced, by month, depot and tax rate, less the "
-        "credit notes issued (a void is netted in the month of its credit note, at its "
-        "sale's rate)."
+        "Net, tax and gross of the sales invoiced, by the month they happened, depot and tax "
+        "rate, less the credit notes issued (a void is netted in the month of its credit "
+        "note, at its sale's rate)."
     )
     columns = (
         Column("period", "Period"),
@@ -57,17 +64,17 @@ class TaxSummary(Report):
         # net: its net is its total (it has no tax).
         net = Coalesce("net_amount", F("total_amount") - F("tax_amount"), output_field=MONEY)
         invoiced = (
-            Transaction.objects.filter(_within(f))
-            .annotate(period=TruncMonth("created_at"), depot_code=F("depot__code"))
+            Transaction.objects.filter(_within(f, SALE_MOMENT))
+            .annotate(period=TruncMonth(SALE_MOMENT), depot_code=F("depot__code"))
             .values("period", "depot_code", "tax_rate")
             .annotate(n=Count("id"), net=Coalesce(Sum(net), ZERO), tax=Sum("tax_amount"))
             .order_by()
         )
         sale = "transaction__"
         credited = (
-            CreditNote.objects.filter(_within(f, sale))
+            CreditNote.objects.filter(_within(f, NOTE_MOMENT, sale))
             .annotate(
-                period=TruncMonth("created_at"),
+                period=TruncMonth(NOTE_MOMENT),
                 depot_code=F(f"{sale}depot__code"),
                 tax_rate=F(f"{sale}tax_rate"),
             )
