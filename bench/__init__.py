@@ -16,4 +16,5 @@ BENCHMARKS: list[str] = [
     "statement_run",
     "cylinders_held",
     "check_stock",
+    "sync_day",
 ]
