@@ -168,6 +168,7 @@ EXTRA = {
             "vehicle-reconciliation",
             "receivables",
             "audit-trail",
+            "cash-ups",
         )
     },
 }

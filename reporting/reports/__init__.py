@@ -2,6 +2,7 @@
 
 from reporting.reports import (  # noqa: F401
     audit_reports,
+    cashup_reports,
     custody_reports,
     receivables_reports,
     sales_reports,

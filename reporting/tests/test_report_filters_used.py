@@ -36,6 +36,8 @@ USES = {
     "cylinders-held": {"date_to", "depot", "customer", "product"},
     "deposits": {"depot", "customer", "product"},
     "write-offs": {"date_from", "date_to", "depot", "sales_rep", "product"},
+    # Per representative and day of the cash-up's posting.
+    "cash-ups": {"date_from", "date_to", "depot", "sales_rep"},
 }
 SLUGS = sorted(USES)
 # A valid value for each filter, in the `history` fixture's world.
