@@ -16,9 +16,10 @@ from django.utils.html import format_html
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.models import Role, User
-from core.numbers import PlainDecimalField, money_text
+from core.numbers import PlainDecimalField
 from core.scoping import scope_queryset
 from sales import services
+from sales.admin.document_pages import money
 from sales.day_models import CashUp
 from sales.services.common import MAX_AMOUNT
 from stock.forms import RepChoiceField
@@ -27,9 +28,9 @@ from stock.forms import RepChoiceField
 def variance_words(variance: Decimal) -> str:
     """The variance as a clerk reads it: short, over, or exact."""
     if variance < 0:
-        return f"Short by {money_text(-variance)}"
+        return f"Short by {money(-variance)}"
     if variance > 0:
-        return f"Over by {money_text(variance)}"
+        return f"Over by {money(variance)}"
     return "Exact"
 
 
@@ -118,23 +119,23 @@ class CashUpAdmin(DepotScopedAdminMixin, HistoryAdmin):
 
     @admin.display(description="Cash sales (less voids)")
     def sales_shown(self, obj: CashUp) -> str:
-        return money_text(obj.cash_sales)
+        return money(obj.cash_sales)
 
     @admin.display(description="Cash payments received")
     def payments_shown(self, obj: CashUp) -> str:
-        return money_text(obj.cash_payments)
+        return money(obj.cash_payments)
 
     @admin.display(description="Deposit refunds paid out")
     def refunds_shown(self, obj: CashUp) -> str:
-        return money_text(obj.cash_refunds)
+        return money(obj.cash_refunds)
 
     @admin.display(description="Expected", ordering="expected_cash")
     def expected(self, obj: CashUp) -> str:
-        return money_text(obj.expected_cash)
+        return money(obj.expected_cash)
 
     @admin.display(description="Counted", ordering="counted_cash")
     def counted(self, obj: CashUp) -> str:
-        return money_text(obj.counted_cash)
+        return money(obj.counted_cash)
 
     @admin.display(description="Variance", ordering="variance")
     def variance_shown(self, obj: CashUp) -> str:
@@ -177,9 +178,9 @@ class CashUpAdmin(DepotScopedAdminMixin, HistoryAdmin):
         def preview(form, confirmed):
             lines = [
                 f"Confirm {cashup.number} of {cashup.sales_rep.username}: expected "
-                f"{money_text(cashup.expected_cash)}, counted "
-                f"{money_text(cashup.counted_cash)}.",
-                f"{variance_words(cashup.variance)} (tolerance {money_text(tolerance)}).",
+                f"{money(cashup.expected_cash)}, counted "
+                f"{money(cashup.counted_cash)}.",
+                f"{variance_words(cashup.variance)} (tolerance {money(tolerance)}).",
             ]
             if form.cleaned_data["note"]:
                 lines.append(f"Note: {form.cleaned_data['note']}")
@@ -210,11 +211,10 @@ class CashUpAdmin(DepotScopedAdminMixin, HistoryAdmin):
             return [
                 f"Cash-up of {cashup.sales_rep.username} (vehicle "
                 f"{cashup.sales_rep.vehicle_no or '-'}), since {since}:",
-                f"Cash sales (less voids): {money_text(cashup.cash_sales)}.",
-                f"Cash payments received: {money_text(cashup.cash_payments)}.",
-                f"Deposit refunds paid out: {money_text(cashup.cash_refunds)}.",
-                f"Expected: {money_text(cashup.expected_cash)}; counted: "
-                f"{money_text(cashup.counted_cash)}.",
+                f"Cash sales (less voids): {money(cashup.cash_sales)}.",
+                f"Cash payments received: {money(cashup.cash_payments)}.",
+                f"Deposit refunds paid out: {money(cashup.cash_refunds)}.",
+                f"Expected: {money(cashup.expected_cash)}; counted: {money(cashup.counted_cash)}.",
                 f"{variance_words(cashup.variance)}.",
             ]
 
@@ -235,8 +235,8 @@ class CashUpAdmin(DepotScopedAdminMixin, HistoryAdmin):
             preview_in_dry_run=True,
             success=lambda cashup: (
                 f"{cashup.number}: {cashup.sales_rep.username} expected "
-                f"{money_text(cashup.expected_cash)}, counted "
-                f"{money_text(cashup.counted_cash)} ({variance_words(cashup.variance).lower()}).",
+                f"{money(cashup.expected_cash)}, counted "
+                f"{money(cashup.counted_cash)} ({variance_words(cashup.variance).lower()}).",
                 reverse("admin:sales_cashup_change", args=[cashup.pk]),
             ),
         )
