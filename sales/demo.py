@@ -51,6 +51,7 @@ from sales.services import (
     sale_void,
     tax_rate_set,
 )
+from stock.demo import LIST_PRICES
 from stock.models import Distribution, MovementKind, Product, StockMovement
 from stock.selectors import stock_on_hand
 from stock.services import distribution_create, sales_rep_home_depot, stock_receive
@@ -69,14 +70,10 @@ CUSTOMERS = [
     ("C201", "Trinco Fisheries", "EAST", "CREDIT", "200000.00", False),
     ("C202", "Batti Foods", "EAST", "CASH", None, False),
 ]
-LIST_PRICES = {
-    "BULK": Decimal("285.00"),
-    "9KG": Decimal("2850.00"),
-    "12.7KG": Decimal("3980.00"),
-    "14KG": Decimal("4390.00"),
-    "50KG-POL": Decimal("15600.00"),
-    "50KG-L": Decimal("15450.00"),
-}
+# A walk-in cash customer without contract rates: pays the list prices (stock/demo.py).
+# This morning they buy a first 12.7KG cylinder, its installation and its delivery.
+WALK_IN = ("C009", "Walk-in customer (cash)", "NORTH", "CASH")
+WALK_IN_LINES = [("12.7KG", 1, 0), ("INSTALL", 1, None), ("DELIVERY", 1, None)]
 PRICE_RISE = Decimal("1.04")  # ten days ago
 LOAD = {"12.7KG": 30, "9KG": 15, "14KG": 6, "50KG-POL": 3}  # a full vehicle each morning
 DAYS = 21
@@ -143,6 +140,7 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
     this_morning = min(days_ago(0, 8), timezone.now().replace(second=0, microsecond=0))
     for rep in reps:
         _load(rep, products, admin, at=this_morning)
+    counts["sales"] += _walk_in(reps, products, admin, at=this_morning)
     # The vehicles' daily loads and empty returns, and the plant's deliveries, counted.
     distributions = Distribution.objects.count() - distributions
     deliveries = StockMovement.objects.filter(kind=MovementKind.RECEIPT).count() - deliveries
@@ -218,6 +216,31 @@ def _customers(admin: User, products: dict[str, Product]) -> list[Customer]:
                 at=days_ago(10, 6),
             )
     return customers
+
+
+def _walk_in(reps: list[User], products: dict[str, Product], admin: User, *, at: datetime) -> int:
+    """The walk-in customer (no contract rate) and their sale at list prices, with two
+    service lines: the sales posted (1, or 0 without the demo's NORTH representative)."""
+    code, name, depot_code, payment_type = WALK_IN
+    rep = next((r for r in reps if r.username == "rep"), None)
+    depot = Depot.objects.filter(code=depot_code).first()
+    if rep is None or depot is None or Customer.objects.filter(code=code).exists():
+        return 0
+    customer = customer_create(
+        code=code,
+        name=name,
+        depot=depot,
+        payment_type=payment_type,
+        address="Over the counter",
+        actor=admin,
+        at=at,
+    )
+    lines = [
+        {"product": products[p], "quantity": n, "empties_returned": empties}
+        for p, n, empties in WALK_IN_LINES
+    ]
+    sale_post(customer=customer, sales_rep=rep, actor=rep, lines=lines, at=at)
+    return 1
 
 
 def _load(rep: User, products: dict[str, Product], admin: User, *, at: datetime) -> None:

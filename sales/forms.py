@@ -38,7 +38,8 @@ def _customer_field(model, request):
 
 
 class SaleForm(forms.Form):
-    """One row per cylinder product (quantity sold, empties received) and a meter reading."""
+    """One row per cylinder product (quantity sold, empties received), one per service
+    (how many: installation, a delivery charge) and a meter reading."""
 
     sales_rep = RepChoiceField(queryset=User.objects.none(), label="Sales representative")
     meter_reading = PlainDecimalField(
@@ -73,6 +74,16 @@ class SaleForm(forms.Form):
                 label=f"{product.code} empties received",
                 widget=forms.NumberInput(attrs={"class": "vIntegerField", "min": 0}),
             )
+        # Services: priced and taxed, never stocked; no empties.
+        self.services = list(Product.objects.filter(kind=ProductKind.SERVICE, is_active=True))
+        for product in self.services:
+            self.fields[f"qty_{product.pk}"] = PlainIntegerField(
+                required=False,
+                min_value=0,
+                max_value=MAX_QUANTITY,
+                label=f"{product.name} ({product.code})",
+                widget=forms.NumberInput(attrs={"class": "vIntegerField", "min": 0}),
+            )
 
     @property
     def header_fields(self):
@@ -86,6 +97,11 @@ class SaleForm(forms.Form):
                 "empties": self[f"empties_{product.pk}"],
             }
             for product in self.cylinders
+        ]
+
+    def service_rows(self):
+        return [
+            {"product": product, "quantity": self[f"qty_{product.pk}"]} for product in self.services
         ]
 
     def clean(self):
@@ -111,6 +127,10 @@ class SaleForm(forms.Form):
                         "empties_returned": quantity if empties is None else empties,
                     }
                 )
+        for product in self.services:
+            quantity = self.cleaned_data.get(f"qty_{product.pk}")
+            if quantity:
+                result.append({"product": product, "quantity": quantity})
         return result
 
 

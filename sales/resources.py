@@ -4,6 +4,14 @@ Import never saves a Customer: each changed cell becomes a new Rate version thro
 sales.services.rate_set, attributed to the importing user and grouped in one RateImport
 batch (so the whole import can be undone). A blank cell keeps the current rate.
 
+Beside the standard columns (RATE_COLUMNS, required), every other active product (a
+service such as INSTALL, a new cylinder) has a column headed by its code: exported, and
+read when the file has it. The last row, "(list price)" in the customer-code column,
+holds the products' list prices (what a customer without a contract rate pays): changed
+cells there are set through stock.services.products.list_prices_set (head office only,
+audited, at once: its "effective from" stays empty; an undo of the import restores the
+rates, not the list prices).
+
 A file is checked whole before any row is read (its size, its headings, each customer
 once), and every problem is one plain sentence: never a traceback, which would show the
 server's paths (an unexpected error is logged for the administrator instead). Export
@@ -11,35 +19,40 @@ escapes text a spreadsheet would run as a formula (core.spreadsheets).
 """
 
 import logging
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
-from import_export import fields, resources, widgets
+from import_export import fields, resources
 from import_export.instance_loaders import CachedInstanceLoader
-from import_export.results import Error, Result
+from import_export.results import Error
 
-from core.dates import date_problem
-from core.spreadsheets import spreadsheet_text, spreadsheet_text_undo
+from core.spreadsheets import spreadsheet_text
 from sales.models import Customer
+from sales.rate_table_cells import (
+    CODE_COLUMN,
+    COLUMNS,
+    DATE_COLUMN,
+    LIST_PRICE_CODE,
+    LIST_PRICE_NAME,
+    NAME_COLUMN,
+    RATE_COLUMNS,
+    CodeWidget,
+    EffectiveDateWidget,
+    RateWidget,
+    SheetResult,
+    customer_code,
+    extra_rate_columns,
+    is_list_price_row,
+    rate_attribute,
+)
 from sales.selectors import current_rate_subquery
 from sales.services import RateChange, rates_set
-from sales.services.common import decimal_value, lock_customers
+from sales.services.common import lock_customers
 from sales.services.rates import effective_moment, rate_import_begin, rate_import_discard
 from stock.models import Product
-
-# column heading -> product code, in the order of the familiar paper rate table
-RATE_COLUMNS = [
-    ("meter rate", "BULK"),
-    ("9kg", "9KG"),
-    ("12.7kg", "12.7KG"),
-    ("14kg", "14KG"),
-    ("50kg POL", "50KG-POL"),
-    ("50kg L", "50KG-L"),
-]
-CODE_COLUMN, NAME_COLUMN, DATE_COLUMN = "customer code", "name", "effective from"
-COLUMNS = [CODE_COLUMN, NAME_COLUMN, *(c for c, _ in RATE_COLUMNS), DATE_COLUMN]
-
+from stock.services.products import list_prices_set
 
 logger = logging.getLogger(__name__)
 
@@ -47,43 +60,6 @@ UNEXPECTED = (
     "The import stopped on an unexpected error, so nothing was imported. It has been "
     "logged for the administrator: try again later, or send them the file."
 )
-
-
-def rate_attribute(product_code: str) -> str:
-    return "rate_" + product_code.replace(".", "_").replace("-", "_")
-
-
-def heading_of(name: str) -> str:
-    """The column heading a clerk sees for a resource field or a service's field name."""
-    headings = {
-        "code": CODE_COLUMN,
-        "name": NAME_COLUMN,
-        "rates_effective_from": DATE_COLUMN,
-        "effective_from": DATE_COLUMN,
-        **{rate_attribute(code): heading for heading, code in RATE_COLUMNS},
-    }
-    return headings.get(name, name)
-
-
-def customer_code(value) -> str:
-    """A customer-code cell as written (an exported '-X1 reads back as -X1)."""
-    return spreadsheet_text_undo(str(value or "").strip())
-
-
-class SheetResult(Result):
-    """An import's result as the clerk's spreadsheet shows it: rows by the spreadsheet's
-    own numbers (the heading is row 1, the first customer row 2, as the duplicate-customer
-    message counts) and problems under the column headings, not the field names."""
-
-    def append_invalid_row(self, number, row, validation_error):
-        if hasattr(validation_error, "error_dict"):
-            validation_error = ValidationError(
-                {heading_of(name): errors for name, errors in validation_error.error_dict.items()}
-            )
-        super().append_invalid_row(number + 1, row, validation_error)
-
-    def row_errors(self):
-        return [(number + 1, errors) for number, errors in super().row_errors()]
 
 
 class PlainError(Error):
@@ -106,51 +82,6 @@ class PlainError(Error):
         return ""
 
 
-class CodeWidget(widgets.CharWidget):
-    def clean(self, value, row=None, **kwargs):
-        return customer_code(value)
-
-
-class RateWidget(widgets.Widget):
-    """A rate cell: blank keeps the current rate; otherwise a non-negative amount."""
-
-    def clean(self, value, row=None, **kwargs):
-        if value is None or str(value).strip() == "":
-            return None
-        if isinstance(value, float):  # a spreadsheet's number cell: 2300.5 means 2300.50
-            value = repr(value)
-        try:
-            return decimal_value(value, "rate", minimum=0)
-        except ValidationError as exc:
-            raise ValueError(exc.message_dict["rate"][0]) from None
-
-    def render(self, value, obj=None, **kwargs):
-        return "" if value is None else f"{value:.2f}"
-
-
-class EffectiveDateWidget(widgets.DateWidget):
-    """Blank: the rates apply from now. Otherwise a date (ISO, dd/mm/yyyy or Excel's)."""
-
-    FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")
-
-    def __init__(self):
-        super().__init__(format="%Y-%m-%d")
-
-    def clean(self, value, row=None, **kwargs):
-        if value is None or str(value).strip() == "":
-            return None
-        if hasattr(value, "date") and callable(value.date):  # an Excel datetime cell
-            return value.date()
-        for fmt in self.FORMATS:
-            try:
-                return timezone.datetime.strptime(str(value).strip(), fmt).date()
-            except ValueError:
-                continue
-        raise ValueError(
-            date_problem(value, self.FORMATS) or f"Enter a date such as 2026-12-01; got {value!r}."
-        )
-
-
 class RateTableResource(resources.ModelResource):
     code = fields.Field(attribute="code", column_name=CODE_COLUMN, widget=CodeWidget())
     name = fields.Field(attribute="name", column_name=NAME_COLUMN, readonly=True)
@@ -169,15 +100,19 @@ class RateTableResource(resources.ModelResource):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.extra_columns = extra_rate_columns()
+        self.rate_columns = [*RATE_COLUMNS, *self.extra_columns]
         self.products = {
-            p.code: p for p in Product.objects.filter(code__in=dict(RATE_COLUMNS).values())
+            p.code: p
+            for p in Product.objects.filter(code__in=[code for _, code in self.rate_columns])
         }
-        for column, code in RATE_COLUMNS:
+        for column, code in self.rate_columns:
             self.fields[rate_attribute(code)] = fields.Field(
                 attribute=rate_attribute(code), column_name=column, widget=RateWidget()
             )
         self.batch = None
         self.changes = []
+        self.list_prices: dict[Product, Decimal] = {}
 
     @classmethod
     def get_error_result_class(cls):
@@ -188,7 +123,8 @@ class RateTableResource(resources.ModelResource):
         return SheetResult
 
     def get_export_order(self):
-        return ["code", "name", *(rate_attribute(c) for _, c in RATE_COLUMNS), "effective_from"]
+        rates = [rate_attribute(c) for _, c in self.rate_columns]
+        return ["code", "name", *rates, "effective_from"]
 
     get_import_order = get_export_order
 
@@ -207,6 +143,21 @@ class RateTableResource(resources.ModelResource):
                 rate_attribute(code): current_rate_subquery(product, now)
                 for code, product in self.products.items()
             }
+        )
+
+    def list_price_row(self) -> Customer:
+        """The list price row as an (unsaved) customer whose rates are the list prices."""
+        row = Customer(code=LIST_PRICE_CODE, name=LIST_PRICE_NAME)
+        row.is_list_price = True  # type: ignore[attr-defined]
+        for code, product in self.products.items():
+            setattr(row, rate_attribute(code), product.list_price)
+        return row
+
+    def after_export(self, queryset, dataset, **kwargs):
+        dataset.append(
+            self.export_resource(
+                self.list_price_row(), selected_fields=kwargs.get("export_fields"), **kwargs
+            )
         )
 
     # --- import ---------------------------------------------------------------------
@@ -254,7 +205,7 @@ class RateTableResource(resources.ModelResource):
                 "the heading row) and import them one after another."
             ]
         problems = []
-        wanted = {c.lower(): c for c in COLUMNS}
+        wanted = {c.lower(): c for c in [*COLUMNS, *(h for h, _ in self.extra_columns)]}
         headers = list(dataset.headers or [])
         keys = [str(h or "").strip().lower() for h in headers]
         if headers:
@@ -279,7 +230,12 @@ class RateTableResource(resources.ModelResource):
             return problems
         rows_of = {}
         for number, code in enumerate(dataset[CODE_COLUMN], start=2):  # row 1: headings
-            rows_of.setdefault(customer_code(code), []).append(number)
+            rows_of.setdefault(
+                customer_code(code).lower()
+                if is_list_price_row({CODE_COLUMN: code})
+                else customer_code(code),
+                [],
+            ).append(number)
         twice = {code: rows for code, rows in rows_of.items() if code and len(rows) > 1}
         if twice:
             problems.append(
@@ -296,9 +252,15 @@ class RateTableResource(resources.ModelResource):
         # Every customer of the file locked first, in one order (see lock_customers).
         lock_customers(Customer.objects.filter(code__in=codes).values_list("pk", flat=True))
         self.changes = []
+        self.list_prices = {}
         self.batch = rate_import_begin(
             file_name=kwargs.get("file_name") or "", actor=kwargs["user"]
         )
+
+    def get_or_init_instance(self, instance_loader, row):
+        if is_list_price_row(row):
+            return self.list_price_row(), False
+        return super().get_or_init_instance(instance_loader, row)
 
     def init_instance(self, row=None):
         code = customer_code((row or {}).get(CODE_COLUMN))
@@ -310,7 +272,7 @@ class RateTableResource(resources.ModelResource):
 
     def after_init_instance(self, instance, new, row, **kwargs):
         instance.current_rates = {
-            code: getattr(instance, rate_attribute(code), None) for _, code in RATE_COLUMNS
+            code: getattr(instance, rate_attribute(code), None) for _, code in self.rate_columns
         }
         instance.rates_effective_from = None
 
@@ -318,7 +280,7 @@ class RateTableResource(resources.ModelResource):
         """(product code, new rate) for each cell that changes the rate in force."""
         return [
             (code, getattr(instance, rate_attribute(code)))
-            for _, code in RATE_COLUMNS
+            for _, code in self.rate_columns
             if getattr(instance, rate_attribute(code)) is not None
             and getattr(instance, rate_attribute(code)) != instance.current_rates[code]
         ]
@@ -338,12 +300,36 @@ class RateTableResource(resources.ModelResource):
     def save_instance(self, instance, is_create, row, **kwargs):
         # Checked now (the row's own errors show on its row); written all at once by
         # after_import, through the service, as one batch.
+        if getattr(instance, "is_list_price", False):
+            self.list_prices_check(instance, kwargs["user"])
+            return
         moment = effective_moment(instance.rates_effective_from)
         for code, rate in self.changed_rates(instance):
             self.changes.append(RateChange(instance, self.products[code], rate, moment))
 
+    def list_prices_check(self, instance, user) -> None:
+        """The list price row's changes, kept for after_import; refused on the row when the
+        importer is not head office or gives the row a date."""
+        problems = {}
+        if not (user.is_superuser or user.role == "ADMIN"):
+            problems["code"] = ValidationError(
+                "List prices are set by head office: leave the list price row as exported.",
+                code="list_price_head_office",
+            )
+        if instance.rates_effective_from is not None:
+            problems["effective_from"] = ValidationError(
+                "List prices apply at once: leave 'effective from' empty on this row.",
+                code="list_price_date",
+            )
+        if problems:
+            raise ValidationError(problems)
+        self.list_prices = {self.products[c]: price for c, price in self.changed_rates(instance)}
+
     def after_import(self, dataset, result, **kwargs):
-        if self.changes and not result.has_errors() and not result.has_validation_errors():
+        clean = not result.has_errors() and not result.has_validation_errors()
+        if self.list_prices and clean:  # the products first, then the rates' audit entries
+            list_prices_set(prices=self.list_prices, actor=kwargs["user"])
+        if self.changes and clean:
             rates_set(changes=self.changes, actor=kwargs["user"], batch=self.batch)
         if self.batch is not None:
             # When nothing changed: nothing to undo.

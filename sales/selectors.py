@@ -88,7 +88,8 @@ def rate_in_force(*, customer: Customer, product: Product, at: datetime | None =
     """The customer's price for the product at `at` (default now).
 
     The newest version whose effective_from is not after `at` wins; on a tie, the one
-    created later. No version, or a withdrawn one, is a refusal: never a zero price.
+    created later. No version, or a withdrawn one, means no contract rate: the product's
+    list price applies; without one either, a refusal: never a zero price.
     """
     return rates_in_force(customer=customer, products=[product], at=at)[product.pk]
 
@@ -100,9 +101,10 @@ def rates_in_force(
     at: datetime | None = None,
     fields: Mapping[int, str] | None = None,
 ) -> dict[int, Decimal]:
-    """rate_in_force for several products in one query: {product id: rate}.
+    """rate_in_force for several products: {product id: rate}. One query for the
+    contract rates, and one more for the list prices of the products without one.
 
-    A product without a rate is refused with code no_rate, keyed by the field that named
+    A product with neither is refused with code no_rate, keyed by the field that named
     it: fields {product id: field} (e.g. lines[0].product), else "product".
     """
     at = at or timezone.now()
@@ -117,15 +119,23 @@ def rates_in_force(
     found: dict[int, Decimal | None] = {}
     for product_id, rate in versions:  # a handful of price changes per product
         found.setdefault(product_id, rate)
+    rates = {product_id: rate for product_id, rate in found.items() if rate is not None}
+    without = [p.pk for p in products if p.pk not in rates]
+    if without:  # read now, not from the instances given: the price as it is at posting
+        listed = Product.objects.filter(pk__in=without, list_price__isnull=False)
+        for product_id, price in listed.values_list("pk", "list_price"):
+            if price is not None:  # (the filter's promise, for the type checker)
+                rates[product_id] = price
     for product in products:
-        if found.get(product.pk) is None:
+        if product.pk not in rates:
             refusal = ValidationError(
                 f"No rate for {product.code} is in force for customer {customer.code} "
-                f"({customer.name}); set one before selling.",
+                f"({customer.name}), and {product.code} has no list price; set a rate "
+                "or a list price before selling.",
                 code="no_rate",
             )
             raise ValidationError({(fields or {}).get(product.pk, "product"): refusal})
-    return {product_id: rate for product_id, rate in found.items() if rate is not None}
+    return rates
 
 
 def current_rate_subquery(product: Product, at: datetime | None = None) -> Subquery:
@@ -208,11 +218,15 @@ def customers_with_account(
 
 
 def listed_rates(customer: Customer, products: Iterable[Product]) -> dict[str, Decimal]:
-    """{product code: rate} of a customer from customers_with_account(products=...),
-    for the products that have a rate in force (not withdrawn)."""
+    """{product code: price} of a customer from customers_with_account(products=...), as
+    rate_in_force prices it: the contract rate in force (not withdrawn), else the
+    product's list price (as the `products` given hold it); a product with neither is
+    left out."""
     rates: dict[str, Decimal] = {}
     for product in products:
         rate = getattr(customer, _rate_annotation(product))
+        if rate is None:
+            rate = product.list_price
         if rate is not None:
             rates[product.code] = rate
     return rates

@@ -11,6 +11,7 @@ from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
 from core.admin_services import ServiceSaveAdminMixin
+from core.numbers import PlainDecimalField, money_text
 from core.scoping import ALL, scope_queryset, visible_depot_ids
 from stock import admin_custody, services
 from stock.admin_filters import LocationTypeFilter, MovementDepotFilter, VehicleFilter
@@ -33,9 +34,37 @@ CUSTODY_TOOLS = {
 class ProductAdmin(ServiceSaveAdminMixin, HistoryAdmin):
     """Products are saved by stock.services (product_create, product_update)."""
 
-    list_display = ("code", "name", "kind", "capacity_kg", "unit", "sort_order", "is_active")
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "capacity_kg",
+        "unit",
+        "list_price_shown",
+        "sort_order",
+        "is_active",
+    )
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name")
+    fields = (
+        "code",
+        "name",
+        "kind",
+        "capacity_kg",
+        "unit",
+        "list_price",
+        "sort_order",
+        "is_active",
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "list_price":  # a price as typed: 1500.00, no exponent or grouping
+            kwargs["form_class"] = PlainDecimalField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="List price", ordering="list_price")
+    def list_price_shown(self, obj):
+        return "-" if obj.list_price is None else money_text(obj.list_price)
 
     def get_readonly_fields(self, request, obj=None):
         # Codes and kinds are referenced by rates, stock and the API: fixed once created.
@@ -251,8 +280,16 @@ def products_panel(request):
     products = Product.objects.filter(is_active=True)
     return {
         "title": "Products on sale",
-        "headers": ["Code", "Name", "Kind"],
-        "rows": [[p.code, p.name, p.get_kind_display()] for p in products],
+        "headers": ["Code", "Name", "Kind", "List price"],
+        "rows": [
+            [
+                p.code,
+                p.name,
+                p.get_kind_display(),
+                "-" if p.list_price is None else money_text(p.list_price),
+            ]
+            for p in products
+        ],
         "link": "admin:stock_product_changelist",
         "link_text": "All products",
         "empty": "No active products.",

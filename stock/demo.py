@@ -10,6 +10,7 @@ who already have distributions get no more.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import OutputWrapper
@@ -27,6 +28,8 @@ from stock.models import (
 from stock.services import (
     distribution_create,
     empties_dispatch,
+    product_create,
+    product_update,
     reorder_level_set,
     sales_rep_home_depot,
     stock_adjust,
@@ -34,6 +37,21 @@ from stock.services import (
     stock_transfer,
 )
 
+# What a customer without a contract rate pays (the demo's contract rates are set from
+# these too, in sales/demo.py), and the services sold beside the cylinders.
+LIST_PRICES = {
+    "BULK": Decimal("285.00"),
+    "9KG": Decimal("2850.00"),
+    "12.7KG": Decimal("3980.00"),
+    "14KG": Decimal("4390.00"),
+    "50KG-POL": Decimal("15600.00"),
+    "50KG-L": Decimal("15450.00"),
+}
+# code, name, list price: priced and taxed, never stocked
+SERVICES = [
+    ("INSTALL", "Installation", Decimal("1500.00")),
+    ("DELIVERY", "Delivery charge", Decimal("350.00")),
+]
 OPENING_NOTE = "Opening stock (demo)"
 OPENING = {"9KG": 120, "12.7KG": 300, "14KG": 80, "50KG-POL": 40, "50KG-L": 30}
 # product, full cylinders collected, empties found on the vehicle, empties returned
@@ -52,6 +70,7 @@ DISPATCHES = [("NORTH", "12.7KG", 15), ("NORTH", "9KG", 8), ("SOUTH", "12.7KG", 
 
 def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
     actor = User.objects.get(username="admin")
+    _products(actor, stdout, at=days_ago(31, 8))
     products = {p.code: p for p in Product.objects.filter(kind=ProductKind.CYLINDER)}
     received = 0
     for depot in Depot.objects.filter(is_active=True):
@@ -85,6 +104,34 @@ def seed(*, stdout: OutputWrapper) -> dict[str, Any]:
     )
     _custody(actor, products, stdout)
     return {}
+
+
+def _products(actor: User, stdout: OutputWrapper, *, at: datetime) -> None:
+    """The services (installation, a delivery charge) and every product's list price, put
+    back as documented on each run (nothing is written where nothing changed)."""
+    for code, name, price in SERVICES:
+        found = Product.objects.filter(code=code).first()
+        if found is None:
+            product_create(
+                code=code,
+                name=name,
+                kind=ProductKind.SERVICE,
+                actor=actor,
+                unit="service",
+                list_price=price,
+                sort_order=200,
+                at=at,
+            )
+        else:
+            data = {"name": name, "list_price": price, "is_active": True}
+            product_update(product=found, actor=actor, data=data, at=at)
+    for product in Product.objects.filter(code__in=LIST_PRICES):
+        price = {"list_price": LIST_PRICES[product.code]}
+        product_update(product=product, actor=actor, data=price, at=at)
+    stdout.write(
+        f"Products: list prices on {len(LIST_PRICES)} products (a customer without a "
+        f"contract rate pays them); services {', '.join(c for c, *_ in SERVICES)}."
+    )
 
 
 def _custody(actor: User, products: dict[str, Product], stdout: OutputWrapper) -> None:

@@ -89,7 +89,8 @@ def test_no_rate_names_the_line_or_the_meter(world):
     assert error["code"] == "no_rate"
     assert error["fields"] == {
         "lines[0].product": [
-            "No rate for 9KG is in force for customer C1 (Customer C1); set one before selling."
+            "No rate for 9KG is in force for customer C1 (Customer C1), and 9KG has no list "
+            "price; set a rate or a list price before selling."
         ]
     }
     error = error_of(sell(world, meter_reading="10"), 400)

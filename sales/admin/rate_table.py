@@ -18,7 +18,13 @@ from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
 from sales import services
 from sales.admin.inlines import ReadOnlyInline
 from sales.models import Rate, RateImport, RateTable
-from sales.resources import RATE_COLUMNS, RateTableResource, import_problems, rate_attribute
+from sales.resources import (
+    RATE_COLUMNS,
+    RateTableResource,
+    extra_rate_columns,
+    import_problems,
+    rate_attribute,
+)
 from sales.selectors import current_rate_subquery
 from stock.models import Product
 
@@ -44,17 +50,24 @@ class RateTableAdmin(
     def get_queryset(self, request):
         products = {p.code: p for p in Product.objects.all()}
         now = timezone.now()
+        columns = [*RATE_COLUMNS, *extra_rate_columns()]
         return (
             super()
             .get_queryset(request)
             .annotate(
                 **{
                     rate_attribute(code): current_rate_subquery(products[code], now)
-                    for _, code in RATE_COLUMNS
+                    for _, code in columns
                     if code in products
                 }
             )
         )
+
+    def get_list_display(self, request):
+        """The standard columns, then one per other active product (services such as
+        INSTALL, a new cylinder), headed by its code."""
+        extra = [_rate_column(code, heading) for heading, code in extra_rate_columns()]
+        return [*super().get_list_display(request), *extra]
 
     def get_export_queryset(self, request):
         return RateTableResource().with_current_rates(super().get_export_queryset(request))

@@ -1,5 +1,5 @@
-"""What a sale is asked for, checked before anything is locked: its cylinder lines, and
-the fields of a bulk sale by meter reading."""
+"""What a sale is asked for, checked before anything is locked: its lines (cylinders and
+services), and the fields of a bulk sale by meter reading."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -8,13 +8,14 @@ from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 
-from stock.models import Product
+from stock.models import Product, ProductKind
 from stock.services import cylinder_check, whole_number
 
 
 @dataclass(frozen=True)
 class SaleLine:
-    """One cylinder line of a sale, checked."""
+    """One line of a sale, checked: cylinders (with the empties taken back) or a service
+    (installation, a delivery charge: priced and taxed, never stocked; no empties)."""
 
     product: Product
     quantity: int
@@ -33,8 +34,9 @@ class MeterFields(TypedDict):
 
 
 def sale_lines_parse(lines: Iterable[object] | None) -> list[SaleLine]:
-    """A sale's cylinder lines, each checked (a cylinder on sale, a quantity, empties
-    returned: default the quantity) and named by its place (lines[0].quantity)."""
+    """A sale's lines, each checked (a cylinder or a service on sale, a quantity, empties
+    returned: default the quantity for a cylinder, none for a service) and named by its
+    place (lines[0].quantity). Metered products are sold by meter reading, not on lines."""
     parsed: list[SaleLine] = []
     seen: set[int] = set()
     for index, line in enumerate(lines or ()):
@@ -44,14 +46,17 @@ def sale_lines_parse(lines: Iterable[object] | None) -> list[SaleLine]:
             raise ValidationError({"lines": ValidationError(problem, code="product_required")})
         product = line["product"]
         try:
-            cylinder_check(product)
-            quantity = whole_number(line.get("quantity"), "quantity", minimum=1)
-            empties = line.get("empties_returned")
-            empties = (
-                quantity
-                if empties is None
-                else whole_number(empties, "empties_returned", minimum=0)
-            )
+            if product.kind == ProductKind.SERVICE:
+                quantity, empties = _service_line(product, line)
+            else:
+                cylinder_check(product)
+                quantity = whole_number(line.get("quantity"), "quantity", minimum=1)
+                given = line.get("empties_returned")
+                empties = (
+                    quantity
+                    if given is None
+                    else whole_number(given, "empties_returned", minimum=0)
+                )
         except ValidationError as exc:
             messages = [  # each keeps its own code (quantity_too_small, product_inactive...)
                 ValidationError(f"{where}.{field}: {e.messages[0]}", code=e.code)
@@ -65,3 +70,29 @@ def sale_lines_parse(lines: Iterable[object] | None) -> list[SaleLine]:
         seen.add(product.pk)
         parsed.append(SaleLine(product, quantity, empties))
     return parsed
+
+
+def _service_line(product: Product, line: dict[str, object]) -> tuple[int, int]:
+    """(quantity, 0) of a service line: a service on sale, a whole quantity of 1 or more,
+    and no empties (none is ever delivered)."""
+    if not product.is_active:
+        raise ValidationError(
+            {
+                "product": ValidationError(
+                    f"{product.code} is no longer sold (inactive).", code="product_inactive"
+                )
+            }
+        )
+    quantity = whole_number(line.get("quantity"), "quantity", minimum=1)
+    empties = line.get("empties_returned")
+    if empties is not None and whole_number(empties, "empties_returned", minimum=0):
+        raise ValidationError(
+            {
+                "empties_returned": ValidationError(
+                    f"{product.code} is a service ({product.name}): it takes back no empties; "
+                    "leave empties returned empty or 0.",
+                    code="service_no_empties",
+                )
+            }
+        )
+    return quantity, 0

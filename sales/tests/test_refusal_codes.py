@@ -100,5 +100,6 @@ def test_the_sale_form_shows_a_line_refusal_on_the_form(
     )
     assert response.context["form"].non_field_errors() == [
         f"No rate for 14KG is in force for customer {cash_customer.code} "
-        f"({cash_customer.name}); set one before selling."
+        f"({cash_customer.name}), and 14KG has no list price; set a rate or a list price "
+        "before selling."
     ]

@@ -121,8 +121,8 @@ def test_missing_rate_is_a_refusal_not_a_zero_price(customer_factory, loaded_veh
             lines=[line(products["12.7KG"], 1)],
         )
     assert exc.value.messages == [
-        f"No rate for 12.7KG is in force for customer {customer.code} ({customer.name}); "
-        "set one before selling."
+        f"No rate for 12.7KG is in force for customer {customer.code} ({customer.name}), "
+        "and 12.7KG has no list price; set a rate or a list price before selling."
     ]
     assert written() == before
 
