@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from stock import admin_custody, services
-from stock.admin_documents import DOCUMENT_PAGE, document_page
+from stock.admin_documents import DOCUMENT_PAGE, _when, document_page
 from stock.admin_filters import LineProductFilter
 from stock.forms import DistributionForm
 from stock.models import Distribution, DistributionKind, DistributionLine
@@ -25,6 +25,20 @@ def distribution_page(distribution) -> dict:
         headers=["Product", "Cylinders"],
         rows=[[line.product.code, line.quantity] for line in lines],
     )
+
+
+def _moment_fields(fields, obj) -> list[str]:
+    """created_at shown as "Posted" and, beside it, occurred_at as "Happened" when the
+    document happened at another moment than it was posted (synced from a handheld);
+    as sales.admin.document_pages.moment_fields (stock does not import sales)."""
+    differs = obj is not None and obj.occurred_at != obj.created_at
+    shown: list[str] = []
+    for name in fields:
+        if name == "created_at":
+            shown += ["posted_shown", "happened_shown"] if differs else ["posted_shown"]
+        elif name != "occurred_at":
+            shown.append(name)
+    return shown
 
 
 @admin.register(Distribution)
@@ -86,7 +100,18 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
         fields = list(super().get_fields(request, obj))
         if obj is not None and obj.product_id is None:  # several products: see its lines
             fields.remove("product")
-        return fields
+        return _moment_fields(fields, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return _moment_fields(super().get_readonly_fields(request, obj), obj)
+
+    @admin.display(description="Posted")
+    def posted_shown(self, obj):
+        return _when(obj.created_at)
+
+    @admin.display(description="Happened")
+    def happened_shown(self, obj):
+        return f"{_when(obj.occurred_at)} (on the handheld; posted when it synced)"
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -5,12 +5,14 @@ payments that settled it, its credit note, and how each document reached the cus
 Links go to admin pages and to billing's downloads by URL name (sales never imports
 billing: the URLs are looked up, not the views)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -43,6 +45,32 @@ def moment(value: Any) -> str:
 
 def day(value: Any) -> str:
     return "" if value is None else date_format(value, "j M Y")
+
+
+def moment_fields(fields: Iterable[str], obj: models.Model | None) -> list[str]:
+    """A document page's fields with created_at shown as "Posted" and, beside it,
+    occurred_at as "Happened" when the document happened at another moment than the
+    server posted it (captured offline on a handheld, synced later)."""
+    differs = obj is not None and obj.occurred_at != obj.created_at  # type: ignore[attr-defined]
+    shown: list[str] = []
+    for name in fields:
+        if name == "created_at":
+            shown += ["posted_shown", "happened_shown"] if differs else ["posted_shown"]
+        elif name != "occurred_at":
+            shown.append(name)
+    return shown
+
+
+class MomentsShown:
+    """The "Posted" and "Happened" fields of moment_fields, in the business time zone."""
+
+    @admin.display(description="Posted")
+    def posted_shown(self, obj: Any) -> str:
+        return moment(obj.created_at)
+
+    @admin.display(description="Happened")
+    def happened_shown(self, obj: Any) -> str:
+        return f"{moment(obj.occurred_at)} (on the handheld; posted when it synced)"
 
 
 @dataclass(frozen=True)

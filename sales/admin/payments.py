@@ -12,7 +12,7 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.models import AuditLog
 from sales import services
-from sales.admin.document_pages import payment_context
+from sales.admin.document_pages import MomentsShown, moment_fields, payment_context
 from sales.forms import PaymentForm, PaymentReverseForm
 from sales.models import Payment
 from sales.selectors import customer_balance
@@ -40,7 +40,7 @@ def _payments_reverse(*, payments, actor, reason):
 
 
 @admin.register(Payment)
-class PaymentAdmin(DepotScopedAdminMixin, HistoryAdmin):
+class PaymentAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
     list_display = (
         "number",
         "received_on",
@@ -63,7 +63,8 @@ class PaymentAdmin(DepotScopedAdminMixin, HistoryAdmin):
     exclude = ("idempotency_key", "request_fingerprint")
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Payment._meta.fields if f.name not in self.exclude]
+        fields = [f.name for f in Payment._meta.fields if f.name not in self.exclude]
+        return moment_fields(fields, obj)
 
     def get_fieldsets(self, request, obj=None):
         fields = [f for f in self.get_readonly_fields(request, obj) if f != "id"]

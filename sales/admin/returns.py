@@ -12,7 +12,7 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin
 from core.numbers import money_text
 from sales import services
-from sales.admin.document_pages import email_rows
+from sales.admin.document_pages import MomentsShown, email_rows, moment_fields
 from sales.delivery_status import document_delivery
 from sales.forms_custody import CylinderReturnForm, line_errors_on_fields
 from sales.models import CylinderReturn, RefundTo
@@ -38,7 +38,7 @@ def _refund_words(returned: CylinderReturn) -> str:
 
 
 @admin.register(CylinderReturn)
-class CylinderReturnAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
+class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "created_at",
@@ -67,6 +67,12 @@ class CylinderReturnAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
         "receipt",
     )
     readonly_fields = fields
+
+    def get_fields(self, request, obj=None):
+        return moment_fields(super().get_fields(request, obj), obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return moment_fields(super().get_readonly_fields(request, obj), obj)
 
     @admin.display(description="Deposit refunded", ordering="refund_amount")
     def refund(self, obj: CylinderReturn) -> str:

@@ -13,7 +13,14 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.numbers import money_text
 from sales import services
-from sales.admin.document_pages import deposit_amounts, line_deposit, refund_went, sale_context
+from sales.admin.document_pages import (
+    MomentsShown,
+    deposit_amounts,
+    line_deposit,
+    moment_fields,
+    refund_went,
+    sale_context,
+)
 from sales.delivery_status import (
     INVOICE_FILTERS,
     invoice_filter,
@@ -57,7 +64,7 @@ class InvoiceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
+class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
     list_display = (
         "number",
         "created_at",
@@ -120,11 +127,12 @@ class TransactionAdmin(DepotScopedAdminMixin, HistoryAdmin):
             for name in ("deposit_amount", "deposit_refund")
             if obj is None or not getattr(obj, name)
         }
-        return [
+        fields = [
             self.money_shown.get(f.name, f.name)
             for f in Transaction._meta.fields
             if f.name not in self.exclude and f.name not in hidden
         ]
+        return moment_fields(fields, obj)
 
     def get_exclude(self, request, obj=None):
         return (*self.exclude, *self.money_shown)
