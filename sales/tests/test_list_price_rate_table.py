@@ -185,3 +185,32 @@ def test_the_rate_table_list_shows_the_service_column(
     text = page.content.decode()
     assert "INSTALL" in text
     assert "1200.00" in text
+
+
+def test_the_import_page_previews_and_confirms_a_list_price_row(
+    client, head_office, customer_factory, install
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    a = customer_factory()
+    text = (
+        ",".join(HEADERS)
+        + f"\n{a.code},{a.name},,,,,,,1300.00,\n"
+        + f"{LIST_PRICE_CODE},List price,,,,,,,1750.00,\n"
+    )
+    client.force_login(head_office)
+    file = SimpleUploadedFile("rates.csv", text.encode(), content_type="text/csv")
+    preview = client.post(
+        reverse("admin:sales_ratetable_import"), {"resource": 0, "format": 0, "import_file": file}
+    )
+    assert preview.status_code == 200
+    assert preview.context["confirm_form"] is not None
+    body = preview.content.decode()
+    assert LIST_PRICE_CODE in body  # the row, with its changes shown as any other
+    assert [r.import_type for r in preview.context["result"].rows] == ["update", "update"]
+    assert Product.objects.get(code="INSTALL").list_price == Decimal("1500.00")  # a preview
+    confirm = preview.context["confirm_form"].initial
+    done = client.post(reverse("admin:sales_ratetable_process_import"), confirm, follow=True)
+    assert done.status_code == 200
+    assert Product.objects.get(code="INSTALL").list_price == Decimal("1750.00")
+    assert rate_in_force(customer=a, product=install) == Decimal("1300.00")
