@@ -1,13 +1,16 @@
 """Stock reports: position, ledger with balances, vehicle reconciliation."""
 
 from collections import defaultdict
+from datetime import timedelta
 
-from django.db.models import F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.conf import settings
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from reporting.catalogue import Column, Report, register
-from stock.models import MovementKind, StockLevel, StockMovement
+from sales.models import CylinderReturn, Transaction
+from stock.models import Distribution, MovementKind, StockLevel, StockMovement
 
 
 def _levels(f):
@@ -23,27 +26,79 @@ def _levels(f):
     return levels
 
 
+def movement_moment():
+    """When a movement happened: its document's occurred_at where the document is one a
+    handheld may sync late (a sale, a load sheet or empty return, a cylinder return; one
+    row by primary key through doc_type and doc_id), else its posting (a void, a count, a
+    transfer: made in the office). Never after the posting, and, as occurred_moment
+    refuses older documents, at most SYNC_MAX_AGE_DAYS before it."""
+    documents = (
+        (MovementKind.SALE, Transaction),
+        (MovementKind.COLLECTION, Distribution),
+        (MovementKind.EMPTY_RETURN, Distribution),
+        (MovementKind.CUSTOMER_RETURN, CylinderReturn),
+    )
+    return Coalesce(
+        Case(
+            *(
+                When(
+                    kind=kind,
+                    doc_type=model._meta.label_lower,
+                    then=Subquery(
+                        model.objects.filter(pk=OuterRef("doc_id")).values("occurred_at")[:1]
+                    ),
+                )
+                for kind, model in documents
+            ),
+            default=F("created_at"),
+        ),
+        F("created_at"),
+    )
+
+
+def happened_within(moves, start, end):
+    """`moves` that happened in [start, end) (either bound None: open), as `happened`.
+    The posting bounds it (happened <= created_at <= happened + SYNC_MAX_AGE_DAYS), so
+    the created_at indexes still narrow the scan before each row's document is read."""
+    moves = moves.alias(happened=movement_moment())
+    if start:
+        moves = moves.filter(created_at__gte=start, happened__gte=start)
+    if end:
+        lag = timedelta(days=settings.SYNC_MAX_AGE_DAYS)
+        moves = moves.filter(created_at__lt=end + lag, happened__lt=end)
+    return moves
+
+
+def _balances_happened_before(level_ids, moment):
+    """{level id: quantity} from the movements that happened before `moment`: those
+    posted before it, and those posted after it that happened before it (synced late)."""
+    balances = _balances_before(level_ids, moment)
+    if moment is not None:
+        late = happened_within(StockMovement.objects.filter(created_at__gte=moment), None, moment)
+        for level_id, total in _sums(late, level_ids).items():
+            balances[level_id] += total
+    return balances
+
+
+def _sums(moves, level_ids):
+    """{level id: quantity in - quantity out} over `moves`."""
+    balances = defaultdict(int)
+    for side, sign in (("to_level", 1), ("from_level", -1)):
+        for level_id, total in (
+            moves.filter(**{f"{side}_id__in": level_ids})
+            .values_list(side)
+            .annotate(t=Sum("quantity"))
+            .order_by()
+        ):
+            balances[level_id] += sign * total
+    return balances
+
+
 def _balances_before(level_ids, moment):
     """{level id: quantity} as the ledger stood just before `moment`."""
     if moment is None:
         return defaultdict(int)
-    before = StockMovement.objects.filter(created_at__lt=moment)
-    balances = defaultdict(int)
-    for level_id, total in (
-        before.filter(to_level_id__in=level_ids)
-        .values_list("to_level")
-        .annotate(t=Sum("quantity"))
-        .order_by()
-    ):
-        balances[level_id] += total
-    for level_id, total in (
-        before.filter(from_level_id__in=level_ids)
-        .values_list("from_level")
-        .annotate(t=Sum("quantity"))
-        .order_by()
-    ):
-        balances[level_id] -= total
-    return balances
+    return _sums(StockMovement.objects.filter(created_at__lt=moment), level_ids)
 
 
 def _location(level):
@@ -95,19 +150,22 @@ class StockLedger(Report):
     filters_used = ("date_from", "date_to", "depot", "sales_rep", "product")
     title = "Stock ledger"
     description = (
-        "Every movement per location, product and state, with the opening balance, "
-        "a running balance and the closing balance."
+        "Every movement per location, product and state, in the order it was posted, with "
+        "the opening balance, a running balance and the closing balance; beside each, when "
+        "it happened (a document synced late from a handheld happened before it was posted)."
     )
     columns = (
         Column("location", "Location"),
         Column("product", "Product"),
         Column("state", "State"),
-        Column("date", "Date"),
+        Column("date", "Posted"),
         Column("kind", "Movement"),
         Column("reference", "Reference"),
         Column("quantity_in", "In", total=True),
         Column("quantity_out", "Out", total=True),
         Column("balance", "Balance"),
+        # A document synced late from a handheld happened before it was posted.
+        Column("happened", "Happened"),
     )
 
     def _movements(self, f, level_ids):
@@ -133,8 +191,12 @@ class StockLedger(Report):
         for level in ordered:  # one level's movements at a time: memory stays flat
             balance = opening[level.pk]
             place, code = _location(level), level.product.code
-            yield place, code, level.state, f.date_from, "OPENING", "", None, None, balance
-            moves = self._movements(f, [level.pk]).order_by("created_at", "id")
+            yield place, code, level.state, f.date_from, "OPENING", "", None, None, balance, None
+            moves = (
+                self._movements(f, [level.pk])
+                .annotate(happened=movement_moment())
+                .order_by("created_at", "id")
+            )
             for m in moves.iterator(chunk_size=5000):
                 direction = 1 if m.to_level_id == level.pk else -1
                 balance += direction * m.quantity
@@ -148,8 +210,9 @@ class StockLedger(Report):
                     m.quantity if direction > 0 else None,
                     m.quantity if direction < 0 else None,
                     balance,
+                    timezone.localtime(m.happened).date(),
                 )
-            yield place, code, level.state, f.date_to, "CLOSING", "", None, None, balance
+            yield place, code, level.state, f.date_to, "CLOSING", "", None, None, balance, None
 
 
 @register
@@ -160,7 +223,8 @@ class VehicleReconciliation(Report):
     description = (
         "Per representative per day and product: opening + collected - sold - returned = "
         "closing, for full and empty cylinders (empties received: with sales and cylinder "
-        "returns). Voids, stock counts and write-offs show as a difference, flagged CHECK."
+        "returns), on the day each document happened (a sale synced late is on the day it "
+        "was made). Voids, stock counts and write-offs show as a difference, flagged CHECK."
     )
     columns = (
         Column("date", "Date"),
@@ -184,7 +248,7 @@ class VehicleReconciliation(Report):
             moves = moves.filter(created_at__gte=f.start)
         if f.end:
             moves = moves.filter(created_at__lt=f.end)
-        return moves.count()
+        return moves.count()  # about: by posting, not worth reading each document
 
     def rows(self, f):
         levels = {
@@ -194,12 +258,13 @@ class VehicleReconciliation(Report):
             .select_related("sales_rep", "product")
         }
         ids = list(levels)
-        moves = StockMovement.objects.filter(Q(from_level_id__in=ids) | Q(to_level_id__in=ids))
-        if f.start:
-            moves = moves.filter(created_at__gte=f.start)
-        if f.end:
-            moves = moves.filter(created_at__lt=f.end)
-        day = TruncDate("created_at")
+        # By the day each movement happened: a sale synced late is the day's it was made.
+        moves = happened_within(
+            StockMovement.objects.filter(Q(from_level_id__in=ids) | Q(to_level_id__in=ids)),
+            f.start,
+            f.end,
+        )
+        day = TruncDate("happened")
         days = defaultdict(lambda: defaultdict(int))  # (level, day) -> kind/direction -> qty
         for side, sign in (("to_level", 1), ("from_level", -1)):
             grouped = (
@@ -211,7 +276,7 @@ class VehicleReconciliation(Report):
             )
             for row in grouped:
                 days[(row[side], row["day"])][(row["kind"], sign)] += row["q"]
-        opening = _balances_before(ids, f.start)
+        opening = _balances_happened_before(ids, f.start)
         balance = dict(opening)
         for level_id, date in sorted(
             days,
