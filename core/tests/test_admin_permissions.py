@@ -112,6 +112,10 @@ EXPECTED = {
         "ADMIN": (OK, OK, OK, FORBIDDEN, OK),
         "MANAGER": (OK, OK, OK, FORBIDDEN, OK),
     },
+    "sales.syncrefusal": {  # kept by the sync; settled by repost or dismiss, never edited
+        "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+        "MANAGER": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
+    },
     # Cylinders held and their ledger are written by the services: read-only lists.
     "sales.cylinderholding": {
         "ADMIN": (OK, FORBIDDEN, OK, FORBIDDEN, OK),
@@ -153,6 +157,8 @@ EXTRA = {
     },
     ("admin:sales_transaction_void", "sales.transaction"): {"ADMIN": OK, "MANAGER": OK},
     ("admin:sales_cashup_confirm", "sales.cashup"): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:sales_syncrefusal_repost", "sales.syncrefusal"): {"ADMIN": OK, "MANAGER": OK},
+    ("admin:sales_syncrefusal_dismiss", "sales.syncrefusal"): {"ADMIN": OK, "MANAGER": OK},
     ("admin:sales_rateimport_undo", "sales.rateimport"): {"ADMIN": OK, "MANAGER": FORBIDDEN},
     ("admin:sales_ratetable_import", None): {"ADMIN": OK, "MANAGER": FORBIDDEN},
     ("admin:sales_ratetable_export", None): {"ADMIN": OK, "MANAGER": OK},
@@ -240,7 +246,7 @@ def objects(north, user_factory):
     from reporting.models import ExportJob, ReportSchedule
 
     manager = rep.depots.first().staff.filter(role="MANAGER").first()
-    from sales.models import HoldingEntry
+    from sales.models import HoldingEntry, SyncRefusal
     from sales.services import cylinder_return, cylinders_held_adjust
 
     # two cylinders found at the customer's site, one of them brought back
@@ -274,6 +280,15 @@ def objects(north, user_factory):
         "sales.customer": customer,
         "sales.cylinderreturn": returned,
         "sales.cashup": cashup_post(sales_rep=rep, counted_cash="0", actor=boss),
+        "sales.syncrefusal": SyncRefusal.objects.create(
+            sales_rep=rep,
+            depot=north,
+            client_id="c-1",
+            doc_type="sale",
+            document={"client_id": "c-1", "type": "sale", "customer": "C001", "lines": []},
+            error_code="empty_sale",
+            error_message="Add a line or a meter reading.",
+        ),
         "sales.cylinderholding": customer.holdings.get(),
         "sales.holdingentry": HoldingEntry.objects.filter(customer=customer).first(),
         "billing.customerstatement": statement_issue(

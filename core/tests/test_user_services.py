@@ -156,6 +156,8 @@ def test_role_groups_hold_the_declared_permissions():
         "sales.view_holdingentry",
         "sales.view_cylinderreturn",
         "sales.add_cylinderreturn",
+        "sales.view_syncrefusal",
+        "sales.resolve_syncrefusal",
         "sales.view_cashup",
         "sales.add_cashup",
         "sales.confirm_cashup",

@@ -11,6 +11,7 @@ from sales.admin.inlines import AllocationInline, LineInline, MeterInline, ReadO
 from sales.admin.payments import PaymentAdmin, ReversalFilter
 from sales.admin.rate_table import ImportedRateInline, RateImportAdmin, RateTableAdmin
 from sales.admin.returns import CylinderReturnAdmin
+from sales.admin.sync_refusals import SyncRefusalAdmin
 from sales.admin.tax import TaxRateAdmin
 from sales.admin.transactions import TransactionAdmin, UnpaidFilter
 
@@ -33,6 +34,7 @@ __all__ = [
     "RateTableAdmin",
     "ReadOnlyInline",
     "ReversalFilter",
+    "SyncRefusalAdmin",
     "TaxRateAdmin",
     "TransactionAdmin",
     "UnpaidFilter",

@@ -161,27 +161,21 @@ def _open_refusal(refusal: SyncRefusal) -> SyncRefusal:
     return locked
 
 
-def _note(note: object, *, required: bool) -> str:
+def _note(note: object, *, field: str, required: bool) -> str:
+    def refused(message: str, code: str) -> ValidationError:
+        return ValidationError({field: ValidationError(message, code=code)})
+
     if not isinstance(note, str):
-        raise ValidationError({"note": ValidationError("Give the reason as text.", code="invalid")})
+        raise refused("Write it as text.", "invalid")
     note = note.strip()
     if required and not note:
-        raise ValidationError(
-            {"note": ValidationError("Say why it is dismissed.", code="required")}
-        )
+        raise refused("Say why it is dismissed.", "required")
     if len(note) > NOTE_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "note": ValidationError(
-                    f"Use at most {NOTE_MAX_LENGTH} characters ({len(note)} given).",
-                    code="max_length",
-                )
-            }
+        raise refused(
+            f"Use at most {NOTE_MAX_LENGTH} characters ({len(note)} given).", "max_length"
         )
     if any(ord(c) < 32 and c not in "\t\n\r" for c in note):
-        raise ValidationError(
-            {"note": ValidationError("The note may not hold control characters.", code="invalid")}
-        )
+        raise refused("It may not hold control characters.", "invalid")
     return note
 
 
@@ -199,7 +193,7 @@ def sync_refusal_repost(
     `post` (the sync's own per-type path). The refusal is settled REPOSTED with the
     number, resolved by the manager, and audited (sync_refusal_repost), in the same
     transaction: refused again, nothing is written and the refusal stays open."""
-    note = _note(note, required=False)
+    note = _note(note, field="note", required=False)
     if not isinstance(document, dict):
         raise ValidationError(
             {"document": ValidationError("The document is not an object.", code="invalid")}
@@ -238,7 +232,7 @@ def sync_refusal_dismiss(*, refusal: SyncRefusal, actor: User, reason: str) -> S
     """Close a refused document without posting it, with the manager's reason (audited
     as sync_refusal_dismiss). The handheld sending it again as it was does not open it
     again (see sync_refusal_record)."""
-    reason = _note(reason, required=True)
+    reason = _note(reason, field="reason", required=True)
     locked = _open_refusal(refusal)
     locked.status = SyncRefusalStatus.DISMISSED
     locked.resolved_by = actor

@@ -48,12 +48,45 @@ def depot_stock(north, head_office, products):
         stock_receive(depot=north, product=products[code], quantity=100, actor=head_office)
 
 
+def customer_make(code, payment_type, depot, actor, products, credit_limit=None):
+    """A customer of `depot` with rates from two days back, so documents that happened
+    hours ago are priced."""
+    from sales.models import Customer
+    from sales.services import rate_set
+
+    customer = Customer.objects.create(
+        code=code,
+        name=f"Customer {code[1:].lstrip('0')}",
+        depot=depot,
+        payment_type=payment_type,
+        credit_limit=credit_limit,
+    )
+    since = timezone.now() - timedelta(days=2)
+    for product, rate in (("12.7KG", "3000.00"), ("9KG", "2200.00")):
+        rate_set(
+            customer=customer,
+            product=products[product],
+            rate=Decimal(rate),
+            actor=actor,
+            effective_from=since,
+        )
+    return customer
+
+
 @pytest.fixture
-def customers(customer_factory, depot_stock):
+def customers(north, head_office, products, depot_stock):
     """Four cash customers (C001-C004), then four credit ones (C005-C008)."""
-    cash = [customer_factory("CASH") for _ in range(4)]
-    credit = [customer_factory("CREDIT", credit_limit=Decimal("10000000")) for _ in range(4)]
-    return cash + credit
+    return [
+        customer_make(
+            f"C{n:03d}",
+            "CASH" if n <= 4 else "CREDIT",
+            north,
+            head_office,
+            products,
+            credit_limit=None if n <= 4 else Decimal("10000000"),
+        )
+        for n in range(1, 9)
+    ]
 
 
 def load(client_id, lines, kind="COLLECTION", minutes_ago=600):

@@ -1,0 +1,191 @@
+"""The sync refusals screen: the list (open ones by default, managers their depots'),
+the page with the document as sent, "Correct and repost" as the representative and
+"Dismiss" with a reason, each audited."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from core.models import AuditLog
+from sales.models import SyncRefusal, Transaction
+from sales.tests.test_sync_api import customer_make
+
+pytestmark = pytest.mark.django_db
+
+
+def sync(user, documents):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client.post("/api/sync/", {"documents": documents}, format="json").data["results"]
+
+
+def preview_and_confirm(client, url, data):
+    preview = client.post(url, {**data, "_preview": "1"})
+    assert preview.context["stage"] == "confirm", preview.context["form"].errors
+    response = client.post(url, {**data, "_confirm": "1", "_token": preview.context["token"]})
+    return preview, response
+
+
+@pytest.fixture
+def refused(sales_rep, north, head_office, products, loaded_vehicle):
+    """A sale of 30 cylinders from a vehicle holding 20: refused, kept for a manager."""
+    customer = customer_make("C001", "CASH", north, head_office, products)
+    doc = {
+        "client_id": "hh-0001",
+        "type": "sale",
+        "occurred_at": (timezone.now() - timedelta(hours=2)).isoformat(),
+        "customer": customer.code,
+        "lines": [{"product": "12.7KG", "quantity": 30, "empties_returned": 30}],
+    }
+    (result,) = sync(sales_rep, [doc])
+    assert result["status"] == "refused"
+    return SyncRefusal.objects.get(client_id="hh-0001"), doc
+
+
+@pytest.fixture
+def south_refusal(south, user_factory):
+    rep = user_factory("SALES", depots=[south], username="southrep")
+    sync(rep, [{"client_id": "south-1", "type": "payment", "customer": "NOPE", "amount": "1"}])
+    return SyncRefusal.objects.get(client_id="south-1")
+
+
+@pytest.fixture
+def as_manager(client, manager):
+    client.force_login(manager)
+    return client
+
+
+def test_the_list_shows_open_refusals_in_words_and_managers_see_their_depots(
+    as_manager, client, head_office, refused, south_refusal
+):
+    response = as_manager.get(reverse("admin:sales_syncrefusal_changelist"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "hh-0001" in page
+    assert "Sale to C001 Customer 1: 30 x 12.7KG (30 empties back)" in page
+    assert "Only 20 full 12.7KG cylinders" in page
+    assert "Needs a decision" in page
+    assert "northrep" in page
+    assert "south-1" not in page  # another depot's
+
+    client.force_login(head_office)
+    everything = client.get(reverse("admin:sales_syncrefusal_changelist")).content.decode()
+    assert "hh-0001" in everything
+    assert "south-1" in everything
+    assert "Payment of 1.00 (CASH) from NOPE" in everything
+
+
+def test_the_list_filters_by_status_open_by_default(as_manager, refused, manager):
+    from sales.services.sync import sync_refusal_dismiss
+
+    refusal, _ = refused
+    sync_refusal_dismiss(refusal=refusal, actor=manager, reason="duplicate of a paper sale")
+    url = reverse("admin:sales_syncrefusal_changelist")
+    assert "hh-0001" not in as_manager.get(url).content.decode()
+    assert "hh-0001" in as_manager.get(url, {"status": "DISMISSED"}).content.decode()
+    assert "hh-0001" in as_manager.get(url, {"status": "all"}).content.decode()
+    assert "hh-0001" not in as_manager.get(url, {"status": "REPOSTED"}).content.decode()
+
+
+def test_the_page_shows_the_document_as_sent_and_the_decisions(as_manager, refused):
+    refusal, _ = refused
+    response = as_manager.get(reverse("admin:sales_syncrefusal_change", args=[refusal.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<table class="sync-document">' in page
+    assert "<th>Customer</th><td>C001</td>" in page
+    assert "<td>12.7KG</td><td>30</td><td>30</td>" in page
+    assert "lines[0].quantity" in page
+    assert "Correct and repost" in page
+    assert "Dismiss" in page
+    assert '"client_id"' not in page  # a table, not raw JSON
+
+
+def test_a_manager_cannot_open_another_depots_refusal(as_manager, south_refusal):
+    for name in ("change", "repost", "dismiss"):
+        response = as_manager.get(
+            reverse(f"admin:sales_syncrefusal_{name}", args=[south_refusal.pk])
+        )
+        assert response.status_code in (302, 404)
+        assert b"south-1" not in response.content
+
+
+def test_correct_and_repost_posts_as_the_representative(as_manager, refused, manager, sales_rep):
+    refusal, original = refused
+    url = reverse("admin:sales_syncrefusal_repost", args=[refusal.pk])
+    form = as_manager.get(url)
+    assert form.status_code == 200
+    assert form.context["form"]["lines"].value() == "12.7KG 30 30"
+    assert form.context["form"]["customer"].value() == "C001"
+    data = {
+        "occurred_at": original["occurred_at"],
+        "customer": "C001",
+        "lines": "12.7KG 3 3",
+        "meter_reading": "",
+        "note": "the handheld doubled the quantity",
+    }
+
+    preview, response = preview_and_confirm(as_manager, url, data)
+
+    assert any("as northrep" in line for line in preview.context["preview_lines"])
+    assert response.status_code == 302
+    refusal.refresh_from_db()
+    assert refusal.status == "REPOSTED"
+    assert refusal.resolved_by == manager
+    assert refusal.resolution_note == "the handheld doubled the quantity"
+    sale = Transaction.objects.get(number=refusal.reposted_number)
+    assert sale.sales_rep == sales_rep
+    assert sale.created_by == sales_rep
+    assert sale.idempotency_key == "hh-0001"
+    assert sale.lines.get().quantity == 3
+    entry = AuditLog.objects.get(action="sync_refusal_repost")
+    assert entry.actor == manager
+    assert entry.data["number"] == sale.number
+    # the handheld sends the original again: refused (another body), not opened again
+    (again,) = sync(sales_rep, [original])
+    assert again["error"]["code"] == "idempotency_key_reused"
+    assert SyncRefusal.objects.filter(status="OPEN").count() == 0
+    assert Transaction.objects.count() == 1
+
+
+def test_a_repost_still_refused_shows_why_and_stays_open(as_manager, refused):
+    refusal, original = refused
+    url = reverse("admin:sales_syncrefusal_repost", args=[refusal.pk])
+    data = {"occurred_at": original["occurred_at"], "customer": "C001", "lines": "12.7KG 25 25"}
+    response = as_manager.post(url, {**data, "_preview": "1"})
+    assert response.context["stage"] == "entry"
+    assert "Only 20 full 12.7KG cylinders" in response.content.decode()
+    bad = as_manager.post(url, {**data, "lines": "12.7KG two", "_preview": "1"})
+    assert "Row 1: write the product code" in bad.content.decode()
+    refusal.refresh_from_db()
+    assert refusal.status == "OPEN"
+    assert Transaction.objects.count() == 0
+
+
+def test_dismiss_needs_a_reason_and_is_audited(as_manager, refused, manager, sales_rep):
+    refusal, original = refused
+    url = reverse("admin:sales_syncrefusal_dismiss", args=[refusal.pk])
+    empty = as_manager.post(url, {"reason": "  ", "_preview": "1"})
+    assert empty.context["stage"] == "entry"
+
+    preview, response = preview_and_confirm(as_manager, url, {"reason": "sold on paper"})
+
+    assert "nothing is posted" in " ".join(preview.context["preview_lines"])
+    assert response.status_code == 302
+    refusal.refresh_from_db()
+    assert (refusal.status, refusal.resolved_by, refusal.resolution_note) == (
+        "DISMISSED",
+        manager,
+        "sold on paper",
+    )
+    assert AuditLog.objects.get(action="sync_refusal_dismiss").data["reason"] == "sold on paper"
+    # sent again as it was and refused again: the manager's decision stands
+    (again,) = sync(sales_rep, [original])
+    assert again["status"] == "refused"
+    assert SyncRefusal.objects.count() == 1
+    # settled refusals offer no decision any more
+    page = as_manager.get(reverse("admin:sales_syncrefusal_change", args=[refusal.pk]))
+    assert "Correct and repost" not in page.content.decode()
