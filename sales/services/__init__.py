@@ -21,6 +21,7 @@ from sales.services.rates import (
 )
 from sales.services.reversals import payment_reverse
 from sales.services.sales import sale_post
+from sales.services.sync import sync_refusal_dismiss, sync_refusal_repost
 from sales.services.tax import tax_compute, tax_rate_set
 from sales.services.voids import sale_void
 
@@ -41,6 +42,8 @@ __all__ = [
     "rates_set",
     "sale_post",
     "sale_void",
+    "sync_refusal_dismiss",
+    "sync_refusal_repost",
     "tax_compute",
     "tax_rate_set",
 ]
