@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from core.db import atomic_with_retry
@@ -236,18 +236,15 @@ def _latest_sold(
     changes: list[RateChange], moments: list[datetime]
 ) -> dict[tuple[int, int], datetime]:
     """{(customer id, product id): when the latest sale of it happened} for the changes
-    that take effect before their customer's latest sale (most take effect from now, and
-    one indexed query per customer rules them out). Read under the customers' locks: no
-    sale of theirs can be posted meanwhile."""
-    customer_ids = {c.customer.pk for c in changes}
-    if not customer_ids:
-        return {}
+    that take effect before their customer's latest sale (most take effect from now: one
+    query, an index lookup per customer on (customer, occurred_at), rules them out).
+    Read under the customers' locks: no sale of theirs can be posted meanwhile."""
+    latest = Transaction.objects.filter(customer_id=OuterRef("pk")).order_by("-occurred_at")
     latest_sale = dict(
-        Transaction.objects.filter(customer_id__in=customer_ids)
-        .values("customer_id")
-        .annotate(latest=Max("occurred_at"))
-        .order_by()
-        .values_list("customer_id", "latest")
+        Customer.objects.filter(pk__in={c.customer.pk for c in changes})
+        .annotate(latest=Subquery(latest.values("occurred_at")[:1]))
+        .filter(latest__isnull=False)
+        .values_list("pk", "latest")
     )
     early = [
         (c, m)
