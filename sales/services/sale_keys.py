@@ -79,4 +79,14 @@ def occurred_request(occurred_at: object) -> dict[str, str]:
         )
     if timezone.is_naive(occurred_at):
         occurred_moment(occurred_at, now=timezone.now())  # refuses it: occurred_at_naive
-    return {"occurred_at": occurred_at.astimezone(UTC).isoformat()}
+    try:
+        instant = occurred_at.astimezone(UTC)
+    except OverflowError:  # the first or last day a datetime holds, at an offset
+        future = occurred_at.year > timezone.now().year
+        refusal = ValidationError(
+            f"{occurred_at.isoformat()} is not a moment a handheld could have recorded "
+            "a document at: check the handheld's clock.",
+            code="occurred_at_future" if future else "occurred_at_too_old",
+        )
+        raise ValidationError({"occurred_at": refusal}) from None
+    return {"occurred_at": instant.isoformat()}

@@ -500,3 +500,23 @@ def test_a_cylinder_return_keeps_its_moment_and_refunds_the_average_held(
     entry = AuditLog.objects.get(action="cylinder_return", object_id=str(returned.pk))
     assert entry.data["occurred_at"] == happened.isoformat()
     assert entry.created_at == returned.created_at
+
+
+@pytest.mark.parametrize(
+    ("moment", "code"),
+    [
+        (datetime(1, 1, 1, 0, 30, tzinfo=timezone.get_fixed_timezone(330)), "occurred_at_too_old"),
+        (
+            datetime(9999, 12, 31, 23, 30, tzinfo=timezone.get_fixed_timezone(-300)),
+            "occurred_at_future",
+        ),
+    ],
+)
+def test_the_first_or_last_moment_a_datetime_holds_is_refused_not_a_crash(
+    shop, sales_rep, products, moment, code
+):
+    before = written()
+    with pytest.raises(ValidationError) as refused:
+        sell(shop["H1"], sales_rep, products, occurred_at=moment, idempotency_key="edge")
+    assert refusal(refused.value) == code
+    assert written() == before

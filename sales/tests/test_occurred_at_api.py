@@ -101,6 +101,8 @@ def test_a_sale_synced_late_is_priced_when_it_happened_and_shows_both_moments(ac
         ("2026-11-30", "occurred_at_naive"),  # a day alone: midnight, but where?
         (12345, "invalid"),
         ("2026-02-30T09:15:00+08:00", "invalid"),
+        ("0001-01-01T00:30:00+05:30", "invalid"),  # before the first UTC moment
+        ("9999-12-31T23:30:00-05:00", "invalid"),  # after the last
     ],
 )
 def test_a_bad_moment_is_a_400_naming_occurred_at(account, sales_rep, value, code):

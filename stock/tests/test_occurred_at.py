@@ -175,3 +175,10 @@ def test_the_key_replays_the_same_moment_and_refuses_another(depot_stock, north,
             idempotency_key="one",
         )
     assert one.distribution_no.startswith("DST-")
+
+
+def test_the_last_moment_a_datetime_holds_is_refused_not_a_crash(depot_stock, north, sales_rep):
+    edge = datetime(9999, 12, 31, 23, 30, tzinfo=timezone.get_fixed_timezone(-300))
+    with pytest.raises(ValidationError) as refused:
+        load(sales_rep, north, depot_stock, occurred_at=edge, idempotency_key="edge")
+    assert refused.value.error_dict["occurred_at"][0].code == "occurred_at_future"
