@@ -435,3 +435,96 @@ def test_an_unexpected_failure_refuses_that_document_only(sales_rep, customers, 
     assert response.data["results"][1]["error"]["code"] == "server_error"
     assert response.data["results"][1]["error"]["status"] == 500
     assert not IdempotencyKey.objects.filter(key="u-pay").exists()
+
+
+def test_a_key_kept_only_on_a_document_refuses_another_body_on_client_id(
+    sales_rep, customers, products
+):
+    """A sale posted with the key by the service alone (no API record of the key): the
+    service's own refusal, on client_id, 409."""
+    from sales.services import sale_post
+
+    sync(sales_rep, [load("d-load", [("12.7KG", 5)])])
+    sale_post(
+        customer=customers[0],
+        sales_rep=sales_rep,
+        actor=sales_rep,
+        lines=[{"product": products["12.7KG"], "quantity": 1}],
+        idempotency_key="d-sale",
+    )
+
+    result = sync(sales_rep, [sale("d-sale", customers[1])]).data["results"][0]
+
+    assert result["error"]["code"] == "idempotency_key_reused"
+    assert result["error"]["status"] == 409
+    assert list(result["error"]["fields"]) == ["client_id"]
+    assert Transaction.objects.count() == 1
+
+
+def test_a_key_recorded_for_this_request_without_its_document_posts_nothing(sales_rep, customers):
+    """A key record from before documents kept their keys: the same request again is
+    refused rather than posted a second time, as the Idempotency-Key header does."""
+    import hashlib
+    import json
+
+    doc = payment("old-key", customers[4])
+    fields = {k: v for k, v in doc.items() if k not in ("client_id", "type")}
+    IdempotencyKey.objects.create(
+        user=sales_rep,
+        key="old-key",
+        path="/api/payments/",
+        request_hash=hashlib.sha256(
+            ("/api/payments/" + json.dumps(fields, sort_keys=True, default=str)).encode()
+        ).hexdigest(),
+        status_code=201,
+        response={},
+    )
+
+    result = sync(sales_rep, [doc]).data["results"][0]
+
+    assert result["error"]["code"] == "idempotency_key_reused"
+    assert Payment.objects.count() == 0
+
+
+def test_a_database_failure_refuses_that_document_and_keeps_no_refusal(
+    sales_rep, customers, monkeypatch
+):
+    from django.db import OperationalError
+
+    from sales.api import PaymentViewSet
+
+    def busy(self, data, *, actor, idempotency_key):
+        raise OperationalError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(PaymentViewSet, "perform_post", busy)
+    docs = [payment("db-pay", customers[4]), load("db-load", [("12.7KG", 5)])]
+
+    results = sync(sales_rep, docs).data["results"]
+
+    assert [r["status"] for r in results] == ["refused", "posted"]
+    assert results[0]["error"]["code"] == "database_busy"
+    assert results[0]["error"]["status"] == 503
+    assert not SyncRefusal.objects.exists()  # send it again: nothing for a manager
+
+
+@pytest.mark.parametrize("occurred_at", ["2026-11-30T09:15:00", "2026-13-45T09:15:00+08:00", 5])
+def test_a_refusal_with_an_unusable_moment_is_kept_without_one(sales_rep, customers, occurred_at):
+    doc = {**payment("bad-moment", customers[4]), "occurred_at": occurred_at}
+    result = sync(sales_rep, [doc]).data["results"][0]
+    assert result["status"] == "refused"
+    assert "occurred_at" in result["error"]["fields"]
+    kept = SyncRefusal.objects.get()
+    assert kept.occurred_at is None
+    assert kept.document["occurred_at"] == occurred_at
+
+
+def test_a_refusal_that_cannot_be_kept_is_still_answered(sales_rep, customers, monkeypatch):
+    import sales.api_sync
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sales.api_sync, "sync_refusal_record", broken)
+    results = sync(sales_rep, [sale("lost", customers[0], quantity=3)]).data["results"]
+    assert results[0]["status"] == "refused"
+    assert results[0]["error"]["code"] == "insufficient_stock"

@@ -189,3 +189,69 @@ def test_dismiss_needs_a_reason_and_is_audited(as_manager, refused, manager, sal
     # settled refusals offer no decision any more
     page = as_manager.get(reverse("admin:sales_syncrefusal_change", args=[refusal.pk]))
     assert "Correct and repost" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "document", "words"),
+    [
+        (
+            "sale",
+            {"customer": "C9", "meter_reading": "1234.50"},
+            "Sale to C9 Gas Hotel: no lines; meter reading 1234.50",
+        ),
+        (
+            "payment",
+            {"customer": "C9", "amount": "1500000", "method": "CHEQUE"},
+            "Payment of 1,500,000.00 (CHEQUE) from C9 Gas Hotel",
+        ),
+        ("payment", {"amount": "lots"}, "Payment of lots (CASH) from ?"),
+        (
+            "distribution",
+            {"kind": "EMPTY_RETURN", "product": "9KG", "quantity": 4},
+            "Empty return: 4 x 9KG",
+        ),
+        (
+            "return",
+            {"customer": "C9", "lines": [{"product": "9KG", "quantity": 1}, "junk"]},
+            "Cylinder return from C9 Gas Hotel: 1 x 9KG",
+        ),
+    ],
+)
+def test_each_document_type_reads_in_words(doc_type, document, words):
+    from sales.admin.sync_refusal_forms import document_words
+
+    refusal = SyncRefusal(doc_type=doc_type, document=document)
+    name = "Gas Hotel" if "customer" in document else None
+    assert document_words(refusal, name) == words
+
+
+def test_a_one_line_load_sheet_is_corrected_and_posted_as_it_was_sent(
+    as_manager, sales_rep, north, head_office, products
+):
+    """Sent as product and quantity (no lines) and refused for want of stock at the
+    depot; corrected to fewer, it posts the same one-line way."""
+    from stock.services import stock_receive
+
+    stock_receive(depot=north, product=products["9KG"], quantity=3, actor=head_office)
+    doc = {"client_id": "dst-1", "type": "distribution", "kind": "COLLECTION"}
+    doc |= {"product": "9KG", "quantity": 5}
+    (result,) = sync(sales_rep, [doc])
+    assert result["error"]["code"] == "insufficient_stock"
+    refusal = SyncRefusal.objects.get()
+    url = reverse("admin:sales_syncrefusal_repost", args=[refusal.pk])
+    assert as_manager.get(url).context["form"]["lines"].value() == "9KG 5"
+
+    preview_and_confirm(as_manager, url, {"kind": "COLLECTION", "lines": "9KG 3"})
+
+    refusal.refresh_from_db()
+    assert refusal.status == "REPOSTED"
+    assert refusal.reposted_number.startswith("DST-")
+    page = as_manager.get(reverse("admin:sales_syncrefusal_change", args=[refusal.pk]))
+    assert f"Corrected and posted as {refusal.reposted_number} by northmanager" in (
+        page.content.decode()
+    )
+
+
+def test_an_unknown_status_in_the_url_lists_nothing(as_manager, refused):
+    url = reverse("admin:sales_syncrefusal_changelist")
+    assert "hh-0001" not in as_manager.get(url, {"status": "BOGUS"}).content.decode()
