@@ -182,7 +182,7 @@ def _generate(first, last, admin, depots, reps, customers, products):
             INSERT INTO sales_transaction
                 (number, customer_id, sales_rep_id, depot_id, payment_type, total_amount,
                  cylinders, metered, amount_paid, is_paid, status, idempotency_key,
-                 created_by_id, created_at, void_reason, voided_by_id, voided_at)
+                 created_by_id, created_at, occurred_at, void_reason, voided_by_id, voided_at)
             SELECT 'BT-' || s.g, (%(customers)s::bigint[])[s.c + 1],
                    (%(reps)s::bigint[])[s.r + 1], (%(depots)s::bigint[])[s.d + 1],
                    CASE WHEN (%(cash)s::bool[])[s.c + 1] THEN 'CASH' ELSE 'CREDIT' END,
@@ -193,6 +193,7 @@ def _generate(first, last, admin, depots, reps, customers, products):
                    (%(cash)s::bool[])[s.c + 1],
                    CASE WHEN s.g %% 97 = 0 THEN 'VOID' ELSE 'POSTED' END,
                    NULL, (%(reps)s::bigint[])[s.r + 1],
+                   %(start)s::timestamptz + %(step)s::interval * s.g,
                    %(start)s::timestamptz + %(step)s::interval * s.g,
                    CASE WHEN s.g %% 97 = 0 THEN 'benchmark void' ELSE '' END,
                    CASE WHEN s.g %% 97 = 0 THEN %(admin)s END,

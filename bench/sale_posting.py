@@ -158,9 +158,9 @@ def _raw_client(setup, products, start_at, seconds, results, params):
         cur.execute(
             "INSERT INTO sales_transaction (number, customer_id, sales_rep_id, depot_id, "
             "payment_type, total_amount, cylinders, metered, amount_paid, is_paid, status, "
-            "created_by_id, created_at, void_reason) VALUES (%s, %s, %s, %s, 'CASH', 5200, "
-            "2, 0, 5200, true, 'POSTED', %s, %s, '') RETURNING id",
-            [number, customer, rep, depot, rep, now],
+            "created_by_id, created_at, occurred_at, void_reason) VALUES (%s, %s, %s, %s, "
+            "'CASH', 5200, 2, 0, 5200, true, 'POSTED', %s, %s, %s, '') RETURNING id",
+            [number, customer, rep, depot, rep, now, now],
         )
         sale = cur.fetchone()[0]
         cur.execute(

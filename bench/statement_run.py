@@ -108,11 +108,12 @@ def _setup() -> None:
             """
             INSERT INTO sales_payment
                 (number, customer_id, depot_id, amount, allocated, method, reference,
-                 received_by_id, received_on, created_at, idempotency_key,
+                 received_by_id, received_on, created_at, occurred_at, idempotency_key,
                  request_fingerprint, reversed_at, reversed_by_id, reversal_reason)
             SELECT 'BP-' || c.id || '-' || to_char(m, 'YYYYMM'), c.id, c.depot_id,
                    1000.00 + (c.id %% 40) * 250.00, 0, 'CASH', '', %s,
                    (m + interval '14 days 11 hours')::date, m + interval '14 days 11 hours',
+                   m + interval '14 days 11 hours',
                    NULL, '', NULL, NULL, ''
               FROM sales_customer c
              CROSS JOIN generate_series(date_trunc('month', %s::timestamptz),

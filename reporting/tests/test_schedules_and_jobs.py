@@ -330,9 +330,9 @@ def test_a_100k_row_register_streams_through_copy_in_flat_memory(north, sales_re
             """
             INSERT INTO sales_transaction (number, customer_id, sales_rep_id, depot_id,
                 payment_type, total_amount, cylinders, metered, amount_paid, is_paid, status,
-                created_by_id, created_at, void_reason)
+                created_by_id, created_at, occurred_at, void_reason)
             SELECT 'BENCH-' || g, %s, %s, %s, 'CASH', 100, 0, 0, 100, true, 'POSTED', %s,
-                   now() - (g || ' seconds')::interval, ''
+                   now() - (g || ' seconds')::interval, now() - (g || ' seconds')::interval, ''
             FROM generate_series(1, 20000) g
             """,
             [customer.pk, sales_rep.pk, north.pk, sales_rep.pk],
