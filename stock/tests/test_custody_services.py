@@ -557,6 +557,7 @@ def test_distribution_create_is_the_one_line_case(north, cyl, head_office, sales
         "kind": "COLLECTION",
         "sales_rep": sales_rep.username,
         "depot": "NORTH",
+        "occurred_at": dist.occurred_at.isoformat(),
         "product": "12.7KG",
         "quantity": 4,
     }
