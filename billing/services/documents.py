@@ -179,9 +179,15 @@ def invoice_document(*, transaction: Transaction) -> Document:
         )
         notes.append(f"VOID: reversed by credit note {credit or ''}. {sale.void_reason}".strip())
     if sale.payment_type == PaymentType.CREDIT:
-        # As it stood right after this invoice, so every copy of it (a reprint, a resend
-        # months later) says the same, whatever was posted since.
-        balance = balance_at(customer=sale.customer, before=sale.created_at, inclusive=True)
+        # As it stood right after this invoice was posted, so every copy of it (a reprint,
+        # a resend months later) says the same, whatever was posted since, a document
+        # synced later that happened earlier included.
+        balance = balance_at(
+            customer=sale.customer,
+            before=sale.created_at,
+            inclusive=True,
+            posted_before=sale.created_at,
+        )
         facts.append(("Account balance after this invoice", money(balance)))
     return _base(
         "invoice",

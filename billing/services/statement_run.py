@@ -174,17 +174,19 @@ def statement_run_customers(first: date) -> QuerySet[Customer]:
 
 def _account_moved(customer_id: int, start: datetime, end: datetime) -> bool:
     """A closed account still has a statement: its balance at `end` is not zero, or a
-    document of it was posted in [start, end)."""
+    document of it happened in [start, end) (sales and payments by occurred_at, credit
+    notes by their posting, as the statement dates them)."""
     customer = Customer(pk=customer_id)
     if balance_at(customer=customer, before=end) != 0:
         return True
-    in_month = {"created_at__gte": start, "created_at__lt": end}
+    posted = {"created_at__gte": start, "created_at__lt": end}
+    happened = {"occurred_at__gte": start, "occurred_at__lt": end}
     return (
         Transaction.objects.filter(
-            customer_id=customer_id, payment_type=PaymentType.CREDIT, **in_month
+            customer_id=customer_id, payment_type=PaymentType.CREDIT, **happened
         ).exists()
-        or CreditNote.objects.filter(transaction__customer_id=customer_id, **in_month).exists()
-        or Payment.objects.filter(customer_id=customer_id, **in_month).exists()
+        or CreditNote.objects.filter(transaction__customer_id=customer_id, **posted).exists()
+        or Payment.objects.filter(customer_id=customer_id, **happened).exists()
         or Payment.objects.filter(
             customer_id=customer_id, reversed_at__gte=start, reversed_at__lt=end
         ).exists()

@@ -3,6 +3,7 @@ billing.services.balance_at at the invoice's posting), on the A4 copy and the th
 copy alike: a reprint after later sales and payments still says what it said."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
@@ -44,3 +45,20 @@ def test_the_balance_counts_what_came_before_the_invoice(ledger):
     ledger.pay("1000.00", moment(5))  # held on account
     sale = ledger.sale(moment(4))
     assert balance_fact(sale) == "2,000.00"
+
+
+def test_a_payment_synced_later_that_happened_earlier_leaves_the_invoice_as_printed(ledger):
+    """The handheld took 1,000.00 before the sale but synced it after the sale was posted:
+    the invoice printed at the sale said 3,000.00, and every copy still does."""
+    from sales.services import payment_record
+
+    sale = ledger.sale(moment(2))
+    assert balance_fact(sale) == "3,000.00"
+    payment_record(
+        customer=ledger.customer,
+        amount=Decimal("1000.00"),
+        actor=ledger.boss,
+        occurred_at=moment(3),
+        at=moment(1),
+    )
+    assert balance_fact(sale) == "3,000.00"
