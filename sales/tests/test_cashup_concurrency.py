@@ -5,6 +5,7 @@ posted while a cash-up runs."""
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -79,3 +80,34 @@ def test_documents_posted_during_cash_ups_count_in_exactly_one(
     assert expected["total"] == taken
     assert CashUp.objects.filter(sales_rep=rep).count() == 4
     assert cash_expected(sales_rep=rep).expected == 0
+
+
+def test_one_key_sent_at_once_posts_one_cash_up(
+    concurrently, sales_rep, manager, user_factory, north
+):
+    """The representative's handheld retrying at once: one cash-up, the others replay it.
+    A manager's key reused at once for two representatives: one posts, one is refused."""
+    outcomes = concurrently(
+        [
+            lambda: cashup_post(
+                sales_rep=sales_rep, counted_cash="5", actor=sales_rep, idempotency_key="same"
+            )
+            for _ in range(4)
+        ]
+    )
+    assert all(isinstance(o, CashUp) for o in outcomes), outcomes
+    assert len({o.pk for o in outcomes}) == 1
+    other = user_factory("SALES", depots=[north])
+    outcomes = concurrently(
+        [
+            lambda rep=rep: cashup_post(
+                sales_rep=rep, counted_cash="0", actor=manager, idempotency_key="mgr"
+            )
+            for rep in (sales_rep, other)
+        ]
+    )
+    posted = [o for o in outcomes if isinstance(o, CashUp)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert (len(posted), len(refused)) == (1, 1), outcomes
+    assert refused[0].error_dict["idempotency_key"][0].code == "idempotency_key_reused"
+    assert CashUp.objects.filter(created_by=manager).count() == 1
