@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, close_old_connections
+from django.db import IntegrityError, connection
 from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
@@ -30,7 +30,7 @@ from rest_framework.views import APIView
 
 from core.api import FieldPermission, error
 from core.api.errors import exception_handler
-from core.db import database_error_message, run_atomic_with_retry
+from core.db import database_error_message, is_connection_lost, run_atomic_with_retry
 from core.idempotency import REUSED, replays_watched
 from core.models import User
 from sales.api import PaymentViewSet, SaleViewSet
@@ -174,6 +174,11 @@ def repost_as_representative(
 def refusal_body(exc: Exception, request: Request) -> dict[str, Any]:
     """The API's error for one document: {"status", "code", "message", "fields"}, as its
     own endpoint would answer it; a reused key on client_id, 409."""
+    unavailable = database_error_message(exc)
+    if unavailable is not None:  # answered here: the API's handler would close the connection
+        logger.warning("sync: a document refused for a database failure: %r", exc)
+        code = "database_unavailable" if is_connection_lost(exc) else "database_busy"
+        return {"status": 503, "code": code, "message": unavailable, "fields": {}}
     response = exception_handler(exc, {"request": request})
     if response is None:
         logger.exception("sync: a document failed", exc_info=exc)
@@ -256,7 +261,7 @@ class SyncView(APIView):
         except Exception as exc:
             body = refusal_body(exc, request)
             if database_error_message(exc) is not None:
-                close_old_connections()  # a broken connection is not used again
+                _drop_broken_connection()
             else:
                 self._keep(request, document, doc_type, client_id, body)
             return _result(client_id, "refused", None, body)
@@ -292,7 +297,20 @@ class SyncView(APIView):
             )
         except Exception:
             logger.exception("sync: refusal of %s %s not kept", doc_type, client_id)
-            close_old_connections()
+            _drop_broken_connection()
+
+
+def _drop_broken_connection() -> None:
+    """After a database failure: a connection that no longer answers is closed, so the
+    next document opens a new one (Django reconnects on the next query)."""
+    if connection.in_atomic_block:
+        return  # inside an outer transaction (a test's): its owner decides
+    try:
+        usable = connection.is_usable()
+    except Exception:
+        usable = False
+    if not usable:
+        connection.close()
 
 
 def _result(
