@@ -7,7 +7,7 @@ from django.db import connection
 from core.models import Depot, Role, User
 from core.numbers import plain_whole
 from core.services import depot_open_check
-from stock.models import Product, StockLevel, StockState
+from stock.models import Product, ProductKind, StockLevel, StockState
 from stock.services.ledger import LevelKey
 
 MAX_QUANTITY = 1_000_000  # far above any real load; keeps int columns safe
@@ -59,13 +59,13 @@ def cylinder_check(product: Product, *, allow_inactive: bool = False) -> None:
             }
         )
     if not product.is_cylinder:
+        why = (
+            "is a service; it is never stocked"
+            if product.kind == ProductKind.SERVICE
+            else "is sold by meter reading; it has no cylinder stock"
+        )
         raise ValidationError(
-            {
-                "product": ValidationError(
-                    f"{product.code} is sold by meter reading; it has no cylinder stock.",
-                    code="product_not_cylinder",
-                )
-            }
+            {"product": ValidationError(f"{product.code} {why}.", code="product_not_cylinder")}
         )
 
 

@@ -165,3 +165,16 @@ def test_the_dashboard_panel_shows_list_prices(client, head_office):
     client.force_login(head_office)
     page = client.get(reverse("admin:index"))
     assert "3,980.00" in page.content.decode()
+
+
+def test_a_service_is_never_received_into_stock(north, head_office):
+    from django.core.exceptions import ValidationError
+
+    from stock.services import product_create, stock_receive
+
+    service = product_create(
+        code="FIT", name="Fitting", kind="SERVICE", actor=head_office, list_price="100.00"
+    )
+    with pytest.raises(ValidationError) as refused:
+        stock_receive(depot=north, product=service, quantity=1, actor=head_office)
+    assert refused.value.message_dict["product"] == ["FIT is a service; it is never stocked."]
