@@ -34,18 +34,19 @@ def rate_attribute(product_code: str) -> str:
     return "rate_" + product_code.replace(".", "_").replace("-", "_")
 
 
-def extra_rate_columns() -> list[tuple[str, str]]:
+def extra_rate_columns(products: list[Product] | None = None) -> list[tuple[str, str]]:
     """(heading, product code) of the active products beyond RATE_COLUMNS (services, a
     new cylinder), in the products' order, each headed by its code. A code that reads as
-    another heading is left out (it would be ambiguous)."""
+    another heading is left out (it would be ambiguous). `products`: every product, in
+    their order, when the caller has read them already (no query then)."""
     taken = {c.lower() for c in COLUMNS}
     standard = {code for _, code in RATE_COLUMNS}
+    if products is None:
+        products = list(Product.objects.all())
     return [
-        (code, code)
-        for code in Product.objects.filter(is_active=True)
-        .exclude(code__in=standard)
-        .values_list("code", flat=True)
-        if code.lower() not in taken
+        (p.code, p.code)
+        for p in products
+        if p.is_active and p.code not in standard and p.code.lower() not in taken
     ]
 
 

@@ -49,6 +49,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "django_celery_beat.SolarSchedule": (5, None),
     "reporting.ExportJob": (6, 10),
     "reporting.ReportSchedule": (6, 10),
+    "sales.CashUp": (5, 9),
     "sales.CreditNote": (5, 9),
     "sales.CylinderHolding": (6, 10),
     "sales.CylinderReturn": (5, 9),
@@ -59,6 +60,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
     "sales.Rate": (6, 10),
     "sales.RateImport": (5, None),
     "sales.RateTable": (6, 10),
+    "sales.SyncRefusal": (5, 9),
     "sales.TaxRate": (5, 7),
     "sales.Transaction": (5, 9),
     "stock.Distribution": (7, 11),  # + the lines with their products
@@ -77,6 +79,7 @@ CHANGELIST_QUERIES: dict[str, tuple[int, int | None]] = {
 # products (prefetched). A manager's depots are read once for
 # the rows, and again where a serializer offers customers (payments, sales).
 API_QUERIES: dict[str, tuple[int, int, int]] = {
+    "/api/cashups/": (2, 3, 2),
     "/api/customers/": (4, 5, 4),
     "/api/distributions/": (3, 4, 3),  # + the lines with their products
     "/api/payments/": (2, 4, 2),
@@ -86,6 +89,7 @@ API_QUERIES: dict[str, tuple[int, int, int]] = {
 }
 # Which rows each list shows (a Rows maker).
 API_ROWS = {
+    "/api/cashups/": "sales.CashUp",
     "/api/customers/": "sales.Customer",
     "/api/distributions/": "stock.Distribution",
     "/api/payments/": "api.payments",
@@ -335,6 +339,37 @@ class Rows:
         if n % 2:
             lines.append({"product": self.products["9KG"], "quantity": 1})
         cylinder_return(customer=customer, sales_rep=self.rep, lines=lines, actor=self.rep)
+
+    def _sales_cashup(self, n: int) -> None:
+        """A cash sale, then the representative's cash-up, a little short every other day."""
+        from sales.services import cashup_post, sale_post
+
+        sale = sale_post(
+            customer=self.customers("CASH"),
+            sales_rep=self.rep,
+            actor=self.rep,
+            lines=[{"product": self.products["9KG"], "quantity": 1, "empties_returned": 1}],
+        )
+        counted = sale.total_amount - (n % 2)
+        cashup_post(sales_rep=self.rep, counted_cash=counted, actor=self.rep)
+
+    def _sales_syncrefusal(self, n: int) -> None:
+        """A sale the representative's sync could not post, kept for the manager."""
+        from sales.services.sync import sync_refusal_record
+
+        sync_refusal_record(
+            sales_rep=self.rep,
+            client_id=f"refused-{n}",
+            doc_type="sale",
+            document={"customer": "C001", "lines": [{"product": "12.7KG", "quantity": 99}]},
+            error={
+                "code": "insufficient_stock",
+                "message": "Only 20 full 12.7KG cylinders on the vehicle; 99 requested.",
+                "fields": {"lines[0].quantity": ["Only 20 full 12.7KG cylinders; 99 requested."]},
+            },
+            occurred_at=None,
+            depot=self.north,
+        )
 
     _sales_cylinderholding = _sales_cylinderreturn  # a holding or two per customer
     _sales_holdingentry = _sales_cylinderreturn  # and their entries

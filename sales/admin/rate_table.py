@@ -47,10 +47,18 @@ class RateTableAdmin(
     show_full_result_count = False
     actions = None
 
+    @staticmethod
+    def _products(request) -> list[Product]:
+        """Every product, read once per request (the queryset and the columns use them)."""
+        if not hasattr(request, "_rate_table_products"):
+            request._rate_table_products = list(Product.objects.all())
+        return request._rate_table_products
+
     def get_queryset(self, request):
-        products = {p.code: p for p in Product.objects.all()}
+        listed = self._products(request)
+        products = {p.code: p for p in listed}
         now = timezone.now()
-        columns = [*RATE_COLUMNS, *extra_rate_columns()]
+        columns = [*RATE_COLUMNS, *extra_rate_columns(listed)]
         return (
             super()
             .get_queryset(request)
@@ -66,7 +74,10 @@ class RateTableAdmin(
     def get_list_display(self, request):
         """The standard columns, then one per other active product (services such as
         INSTALL, a new cylinder), headed by its code."""
-        extra = [_rate_column(code, heading) for heading, code in extra_rate_columns()]
+        extra = [
+            _rate_column(code, heading)
+            for heading, code in extra_rate_columns(self._products(request))
+        ]
         return [*super().get_list_display(request), *extra]
 
     def get_export_queryset(self, request):
