@@ -27,7 +27,7 @@ from sales.api import CustomerViewSet, PaymentViewSet, SaleViewSet
 from sales.api_day import CashUpViewSet, MyDayView
 from sales.api_returns import CylinderReturnViewSet
 from sales.api_sync import SyncView
-from stock.api import DistributionViewSet, MyStockView
+from stock.api import DistributionViewSet, MyStockView, ProductViewSet
 
 
 class TokenView(TokenObtainPairView):
@@ -75,6 +75,7 @@ class LogoutView(APIView):
 router = DefaultRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("distributions", DistributionViewSet, basename="distribution")
+router.register("products", ProductViewSet, basename="product")
 router.register("sales", SaleViewSet, basename="sale")
 router.register("payments", PaymentViewSet, basename="payment")
 router.register("returns", CylinderReturnViewSet, basename="cylinder-return")

@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -40,6 +40,34 @@ class StockLevelSerializer(serializers.ModelSerializer):
 
     def get_location(self, obj) -> str:
         return "vehicle" if obj.sales_rep_id else "depot"
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    list_price = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        allow_null=True,
+        read_only=True,
+        help_text="What a customer without a contract rate pays; null: only customers "
+        "with a rate can buy it.",
+    )
+
+    class Meta:
+        model = Product
+        fields = ("code", "name", "kind", "kind_label", "unit", "capacity_kg", "list_price")
+
+
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The products on sale, for the handheld: which codes are cylinders (with empties
+    and a deposit), bulk by meter reading, or services (installation, a delivery charge:
+    no empties, never stocked), and their list prices."""
+
+    permission_classes = [FieldPermission]
+    serializer_class = ProductSerializer
+    lookup_field = "code"
+    lookup_value_regex = r"[^/\x00-\x1f]+"  # product codes have dots (12.7KG)
+    queryset = Product.objects.filter(is_active=True).order_by("sort_order", "code")
 
 
 class MyStockView(APIView):

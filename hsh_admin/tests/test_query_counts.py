@@ -83,6 +83,7 @@ API_QUERIES: dict[str, tuple[int, int, int]] = {
     "/api/customers/": (4, 5, 4),
     "/api/distributions/": (3, 4, 3),  # + the lines with their products
     "/api/payments/": (2, 4, 2),
+    "/api/products/": (2, 2, 2),  # the count and the page: products are not scoped
     "/api/returns/": (4, 7, 4),  # + the lines and their products; a manager's depots
     "/api/sales/": (4, 6, 4),
     "/api/me/stock/": (1, 2, 1),  # not paged: one query
@@ -93,6 +94,7 @@ API_ROWS = {
     "/api/customers/": "sales.Customer",
     "/api/distributions/": "stock.Distribution",
     "/api/payments/": "api.payments",
+    "/api/products/": "api.products",
     "/api/returns/": "sales.CylinderReturn",
     "/api/sales/": "sales.Transaction",
     "/api/me/stock/": "api.me_stock",
@@ -450,6 +452,17 @@ class Rows:
             reason="count",
             actor=self.manager,
             sales_rep=self.rep,
+        )
+
+    def _api_products(self, n: int) -> None:
+        from stock.services import product_create
+
+        product_create(
+            code=f"SVC{n}",
+            name=f"Service {n}",
+            kind="SERVICE",
+            actor=self.head_office,
+            list_price=f"{n}00.00",
         )
 
     def _api_me_stock(self, n: int) -> None:
