@@ -25,6 +25,7 @@ from sales.services.common import MAX_AMOUNT, MAX_READING
 from stock.api import OccurredAtField
 from stock.models import Product
 from stock.services import MAX_QUANTITY
+from stock.services.lines import MAX_LINES
 
 
 def visible_customers(user):
@@ -137,7 +138,7 @@ class MeterOutSerializer(serializers.Serializer):
 
 class SaleSerializer(serializers.ModelSerializer):
     customer = CodeField(queryset=Customer.objects.none())
-    lines = LineSerializer(many=True, required=False, write_only=True)
+    lines = LineSerializer(many=True, required=False, write_only=True, max_length=MAX_LINES)
     meter_reading = PlainDecimalField(
         max_digits=12,
         decimal_places=2,

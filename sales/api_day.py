@@ -331,7 +331,7 @@ class MyDayView(APIView):
 
 
 EARLIEST = date(2000, 1, 1)
-_DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only
 
 
 def _day(text: str, *, today: date) -> date | str:
@@ -342,7 +342,10 @@ def _day(text: str, *, today: date) -> date | str:
         return problem
     if not _DATE_SHAPE.fullmatch(text):
         return f"Enter the date as YYYY-MM-DD (e.g. {today.isoformat()}); got {text[:40]!r}."
-    day = date.fromisoformat(text)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:  # year 0000 and the like
+        return f"The date {text} does not exist: check the year."
     if day > today:
         return f"The date {text} is after today ({today.isoformat()}): it has no documents yet."
     if day < EARLIEST:

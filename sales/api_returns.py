@@ -15,6 +15,7 @@ from sales.services import cylinder_return
 from stock.api import OccurredAtField
 from stock.models import Product
 from stock.services import MAX_QUANTITY
+from stock.services.lines import MAX_LINES
 
 
 class ReturnPermission(FieldPermission):
@@ -64,7 +65,7 @@ class ReturnLineOutSerializer(serializers.Serializer):
 
 class CylinderReturnSerializer(serializers.ModelSerializer):
     customer = CodeField(queryset=Customer.objects.none())
-    lines = ReturnLineSerializer(many=True, write_only=True)
+    lines = ReturnLineSerializer(many=True, write_only=True, max_length=MAX_LINES)
     sales_rep = RepField(
         slug_field="username",
         queryset=User.objects.none(),

@@ -20,10 +20,10 @@ from django.db import IntegrityError, connection
 from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,18 +33,22 @@ from core.api.errors import exception_handler
 from core.db import database_error_message, is_connection_lost, run_atomic_with_retry
 from core.idempotency import REUSED, replays_watched
 from core.models import User
+from core.parsers import JSONParser as ProjectJSONParser
 from sales.api import PaymentViewSet, SaleViewSet
 from sales.api_returns import CylinderReturnViewSet
 from sales.api_sync_schema import SYNC_SCHEMA
+from sales.models import CylinderReturn, Payment, SyncRefusal, SyncRefusalStatus, Transaction
 from sales.services.sync import (
     key_reused_error,
     sync_key_claim,
     sync_refusal_record,
+    sync_refusals_decided,
     sync_refusals_lock,
     sync_refusals_open,
     sync_refusals_settle,
 )
 from stock.api import DistributionViewSet
+from stock.models import Distribution
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +62,27 @@ class DocumentType:
     viewset: type
     route: str  # the single endpoint, whose path the key is recorded under
     number_field: str
+    model: type[Model]
+    keyed_by: str  # the field of the user whose key the document keeps
+
+    def keyed(self, user: User, key: str) -> Model | None:
+        """The document this user's key posted, if any."""
+        return (
+            self.model._default_manager.filter(**{self.keyed_by: user, "idempotency_key": key})
+            .order_by("pk")
+            .first()
+        )
 
 
 DOCUMENT_TYPES = {
-    "sale": DocumentType(SaleViewSet, "api:sale-list", "number"),
-    "payment": DocumentType(PaymentViewSet, "api:payment-list", "number"),
-    "distribution": DocumentType(DistributionViewSet, "api:distribution-list", "distribution_no"),
-    "return": DocumentType(CylinderReturnViewSet, "api:cylinder-return-list", "number"),
+    "sale": DocumentType(SaleViewSet, "api:sale-list", "number", Transaction, "created_by"),
+    "payment": DocumentType(PaymentViewSet, "api:payment-list", "number", Payment, "received_by"),
+    "distribution": DocumentType(
+        DistributionViewSet, "api:distribution-list", "distribution_no", Distribution, "created_by"
+    ),
+    "return": DocumentType(
+        CylinderReturnViewSet, "api:cylinder-return-list", "number", CylinderReturn, "created_by"
+    ),
 }
 
 
@@ -135,6 +153,13 @@ def document_post(
     ).hexdigest()
     view = kind.viewset(request=request, format_kwarg=None, args=(), kwargs={}, action="create")
     new_key = sync_key_claim(user=user, key=client_id, path=path, request_hash=digest)
+    if not new_key:
+        # The same request again: answered from the document its key posted, before the
+        # serializer reads today's state (a customer closed since, a representative moved
+        # depot), which must not turn a retry of a posted document into a refusal.
+        existing = kind.keyed(user, client_id)
+        if existing is not None:
+            return existing, True
     serializer = view.get_serializer(data=fields)
     serializer.is_valid(raise_exception=True)
     with replays_watched() as replays:
@@ -204,7 +229,7 @@ class SyncView(APIView):
     its own, each answered posted, replayed or refused."""
 
     permission_classes = [FieldPermission]
-    parser_classes = [JSONParser]
+    parser_classes = [ProjectJSONParser]  # its depth limit: a 400, never a RecursionError
     throttle_scope = "writes"
 
     @extend_schema(**SYNC_SCHEMA)
@@ -217,9 +242,14 @@ class SyncView(APIView):
         user = request.user
         ids = [d["client_id"].strip() for d in documents]
         open_refusals = sync_refusals_open(sales_rep=user, client_ids=ids)
+        decided = sync_refusals_decided(sales_rep=user, client_ids=ids)
         results = [
             {
-                **self._one(request, document, client_id, client_id in open_refusals),
+                **(
+                    _decided_result(client_id, decided[client_id])
+                    if client_id in decided and client_id not in open_refusals
+                    else self._one(request, document, client_id, client_id in open_refusals)
+                ),
                 "client_id": document["client_id"],  # as sent
             }
             for document, client_id in zip(documents, ids, strict=True)
@@ -276,7 +306,10 @@ class SyncView(APIView):
         body: dict[str, Any],
     ) -> None:
         """The refused document kept for a manager; failing that, only logged (the
-        handheld has its refusal and sends it again)."""
+        handheld has its refusal and sends it again). A client_id reused for another
+        document is not kept: no repost could ever post under it."""
+        if body.get("code") == REUSED:
+            return
         occurred = document.get("occurred_at")
         try:
             moment = parse_datetime(occurred) if isinstance(occurred, str) else None
@@ -311,6 +344,21 @@ def _drop_broken_connection() -> None:
         usable = False
     if not usable:
         connection.close()
+
+
+def _decided_result(client_id: str, refusal: SyncRefusal) -> dict[str, Any]:
+    """A document a manager has already decided on, sent again as it was: corrected and
+    posted, it replays with the number it was posted under; dismissed, it is refused for
+    good (sync_refusal_dismissed), with the manager's reason, and kept no longer."""
+    if refusal.status == SyncRefusalStatus.REPOSTED:
+        return _result(client_id, "replayed", refusal.reposted_number, None)
+    when = timezone.localtime(refusal.resolved_at).strftime("%d %b %Y %H:%M")
+    message = (
+        f"A manager dismissed this document on {when}: {refusal.resolution_note}. It will "
+        "not be posted; if it should be, enter it again as a new document (a new client_id)."
+    )
+    body = {"status": 400, "code": "sync_refusal_dismissed", "message": message, "fields": {}}
+    return _result(client_id, "refused", None, body)
 
 
 def _result(

@@ -172,6 +172,12 @@ def cashup_confirm(
             f"{actor.username} may not confirm {locked.number}: a manager of depot "
             f"{locked.depot.code} or head office confirms a representative's cash-up."
         )
+    if actor.pk == locked.created_by_id:
+        raise ValidationError(
+            f"{actor.username} counted {locked.number} on the representative's behalf: "
+            "another manager or head office confirms it (two people see the cash).",
+            code="own_cashup",
+        )
     actor_access_check(actor=actor, depot=locked.depot)
     if locked.status == CashUpStatus.CONFIRMED:
         when = timezone.localtime(locked.confirmed_at).strftime("%Y-%m-%d %H:%M")

@@ -8,8 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from core.db import atomic_with_retry
 from core.models import Depot, User
+from core.numbers import money_text
 from core.services import (
     audit_record,
     changes_apply,
@@ -20,6 +23,7 @@ from core.services import (
 )
 from core.services.moments import history_save, posting_moment
 from sales.models import Customer, PaymentType
+from sales.selectors import customer_balance
 from sales.services.common import MAX_READING, decimal_value, lock_customer
 
 # What customer_update may change. The code is the account number on documents and in
@@ -119,6 +123,8 @@ def customer_update(*, customer: Customer, actor: User, data: Mapping[str, Any])
         data["email"] = data["email"].strip()
     if "depot" in data and data["depot"] is not None and data["depot"].pk != current.depot_id:
         depot_open_check(data["depot"], hint=CLOSED_HINT)
+    if data.get("payment_type", current.payment_type) != current.payment_type:
+        _terms_change_check(current)
     changes = changes_apply(instance=current, data=data, editable=CUSTOMER_EDITABLE)
     if not changes:
         return current
@@ -130,6 +136,25 @@ def customer_update(*, customer: Customer, actor: User, data: Mapping[str, Any])
         data={"customer": current.code, "changes": changes},
     )
     return current
+
+
+def _terms_change_check(customer: Customer) -> None:
+    """Cash and credit terms change only on a settled account: deposit refunds go to the
+    account of a credit customer and in cash to a cash customer, so a customer who owes
+    (or is owed) money would otherwise be refunded in cash deposits still on an unpaid
+    invoice, or owe back on the account what was handed over in cash."""
+    balance = customer_balance(customer=customer)
+    if balance:
+        owes = "owes" if balance > 0 else "is owed"
+        raise ValidationError(
+            {
+                "payment_type": ValidationError(
+                    f"Customer {customer.code} {owes} {money_text(abs(balance))}: settle the "
+                    "account before changing between cash and credit.",
+                    code="account_not_settled",
+                )
+            }
+        )
 
 
 def _credit_limit(value: Decimal | str | None) -> Decimal | None:

@@ -199,13 +199,16 @@ def void_changes(
       so that the deposit held ends at max(0, result) while cylinders remain and at 0
       when none do: + the customer gives back a refund paid earlier, - the deposit left
       is refunded; to a credit customer's account (ACCOUNT), in cash by the sale's
-      representative to a cash customer (CASH). It is written before the reversal when
-      it gives back (+), after it when it refunds (-), so that the ledger's running
-      deposit never goes below zero.
+      representative to a cash customer (CASH), by the customer's terms now. It is
+      written before the reversal when it gives back (+), after it when it refunds (-),
+      so that the ledger's running deposit never goes below zero.
 
     Refused (holding_negative) only when the customer holds fewer cylinders than the
     void takes back (cylinders returned since the sale)."""
     refund_to = RefundTo.ACCOUNT if sale.payment_type == PaymentType.CREDIT else RefundTo.CASH
+    # Settled with the customer on their terms now, as a return's refund is (their terms
+    # change only on a settled account: sales.services.customers).
+    settle_to = refund_to_for(customer)
     reversals = [
         HoldingChange(
             line.product,
@@ -233,10 +236,10 @@ def void_changes(
         deposit = holding.deposit + change.deposit
         target = max(deposit, ZERO) if quantity else ZERO
         if target > deposit:
-            changes.append(_void_settlement(sale, change.product, target - deposit, refund_to))
+            changes.append(_void_settlement(sale, change.product, target - deposit, settle_to))
         changes.append(change)
         if target < deposit:
-            changes.append(_void_settlement(sale, change.product, target - deposit, refund_to))
+            changes.append(_void_settlement(sale, change.product, target - deposit, settle_to))
     return changes
 
 

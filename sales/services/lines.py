@@ -3,11 +3,14 @@ services), and the fields of a bulk sale by meter reading."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from sales.models import Customer, MeterSale, TransactionStatus
 from stock.models import Product, ProductKind
 from stock.services import cylinder_check, whole_number
 
@@ -96,3 +99,31 @@ def _service_line(product: Product, line: dict[str, object]) -> tuple[int, int]:
             }
         )
     return quantity, 0
+
+
+def meter_order_check(customer: Customer, *, occurred: datetime) -> None:
+    """A meter reading captured offline must also be the latest in time: one that
+    happened before the customer's latest posted reading (which is lower than it, or it
+    would have been refused already) would have the meter run backwards between them.
+    Read under the customer's lock, as the last reading is. One query, on meter sales only."""
+    latest = (
+        MeterSale.objects.filter(
+            transaction__customer=customer, transaction__status=TransactionStatus.POSTED
+        )
+        .order_by("-transaction_id")
+        .values_list("transaction__occurred_at", "latest_reading", "transaction__number")
+        .first()
+    )
+    if latest is None or occurred >= latest[0]:
+        return
+    when = timezone.localtime(latest[0]).strftime("%d %b %Y %H:%M")
+    raise ValidationError(
+        {
+            "meter_reading": ValidationError(
+                f"This reading was taken before {latest[2]}'s reading of {latest[1]} (taken "
+                f"{when}) but is higher than it: the meter cannot run backwards. Check the "
+                "reading, or void the later sale first.",
+                code="meter_reading_out_of_order",
+            )
+        }
+    )

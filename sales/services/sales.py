@@ -35,7 +35,7 @@ from sales.services.common import (
 )
 from sales.services.delivery import document_email
 from sales.services.holdings import holding_entries_write, holdings_apply, sale_deposits
-from sales.services.lines import MeterFields, SaleLine, sale_lines_parse
+from sales.services.lines import MeterFields, SaleLine, meter_order_check, sale_lines_parse
 from sales.services.sale_audit import sale_audit_data
 from sales.services.sale_keys import occurred_request, sale_fingerprint, sale_replay
 from sales.services.sale_keys import sale_keyed as _keyed  # looked up here: tests patch it
@@ -205,6 +205,7 @@ def _post(
                     )
                 }
             )
+        meter_order_check(customer, occurred=occurred)
         rate = rates[bulk.pk]
         quantity = reading - last
         meter = {

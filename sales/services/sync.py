@@ -17,8 +17,10 @@ from django.utils import timezone
 from core.db import atomic_with_retry
 from core.idempotency import REUSED
 from core.models import Depot, IdempotencyKey, User
+from core.scoping import actor_access_check
 from core.services import audit_record
-from sales.models import SyncRefusal, SyncRefusalStatus
+from sales.models import CylinderReturn, Payment, SyncRefusal, SyncRefusalStatus, Transaction
+from stock.models import Distribution
 
 NOTE_MAX_LENGTH = 255
 OPEN = SyncRefusalStatus.OPEN
@@ -75,6 +77,17 @@ def sync_refusals_open(*, sales_rep: User, client_ids: list[str]) -> set[str]:
             sales_rep=sales_rep, status=OPEN, client_id__in=client_ids
         ).values_list("client_id", flat=True)
     )
+
+
+def sync_refusals_decided(*, sales_rep: User, client_ids: list[str]) -> dict[str, SyncRefusal]:
+    """The client_ids among these whose refusal a manager has decided (reposted or
+    dismissed), each with its latest decided refusal."""
+    decided = (
+        SyncRefusal.objects.filter(sales_rep=sales_rep, client_id__in=client_ids)
+        .exclude(status=OPEN)
+        .order_by("pk")
+    )
+    return {refusal.client_id: refusal for refusal in decided}
 
 
 def sync_refusals_lock(*, sales_rep: User, client_id: str) -> list[SyncRefusal]:
@@ -200,6 +213,10 @@ def sync_refusal_repost(
         )
     locked = _open_refusal(refusal)
     number = post(locked.sales_rep, locked.doc_type, locked.client_id, document)
+    # Posted as the representative, checked as them; the manager must manage where it
+    # landed too (a customer of another depot, a representative moved since): else all
+    # of it is rolled back (PermissionDenied).
+    actor_access_check(actor=actor, depot=_posted_depot(locked.doc_type, number))
     locked.status = SyncRefusalStatus.REPOSTED
     locked.reposted_number = number
     locked.resolved_by = actor
@@ -225,6 +242,17 @@ def sync_refusal_repost(
         depot=locked.depot,
     )
     return locked
+
+
+def _posted_depot(doc_type: str, number: str) -> Depot:
+    found: dict[str, Any] = {
+        "sale": Transaction.objects.filter(number=number),
+        "payment": Payment.objects.filter(number=number),
+        "distribution": Distribution.objects.filter(distribution_no=number),
+        "return": CylinderReturn.objects.filter(number=number),
+    }
+    depot: Depot = found[doc_type].select_related("depot").get().depot
+    return depot
 
 
 @atomic_with_retry

@@ -144,9 +144,10 @@ def test_correct_and_repost_posts_as_the_representative(as_manager, refused, man
     entry = AuditLog.objects.get(action="sync_refusal_repost")
     assert entry.actor == manager
     assert entry.data["number"] == sale.number
-    # the handheld sends the original again: refused (another body), not opened again
+    # the handheld sends the original again: it learns the number the manager posted it
+    # under (replayed), and nothing opens again
     (again,) = sync(sales_rep, [original])
-    assert again["error"]["code"] == "idempotency_key_reused"
+    assert (again["status"], again["number"]) == ("replayed", sale.number)
     assert SyncRefusal.objects.filter(status="OPEN").count() == 0
     assert Transaction.objects.count() == 1
 
