@@ -303,6 +303,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "kind": each gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "ProductKindEnum": "stock.models.ProductKind",
+        "DistributionKindEnum": "stock.models.DistributionKind",
+    },
 }
 # Idempotency keys are kept this long (at least a day, so handhelds can retry).
 IDEMPOTENCY_KEY_HOURS = 48
