@@ -381,7 +381,7 @@ def test_seeding_twice_writes_master_data_once_through_the_services(capsys):
         "depot_update": 0,
         "user_create": 3,  # the first account (admin) has nobody to attribute it to
         "user_update": 0,
-        "customer_create": 14,
+        "customer_create": 15,  # with the walk-in cash customer C009
         "customer_update": 0,
         "user_password_set": 0,
     }

@@ -49,8 +49,12 @@ def test_a_meter_reading_captured_earlier_but_arriving_later_must_still_rise(
     assert written() == before
     customer.refresh_from_db()
     assert customer.last_meter_reading == D("1200")
-    late = read("1300", hours_ago=3)  # captured earlier still, but higher: it posts
-    assert (late.meter_sale.last_reading, late.meter_sale.quantity) == (D("1200"), D("100"))
+    with pytest.raises(ValidationError) as refused:
+        read("1300", hours_ago=3)  # captured earlier still, but higher: backwards in time
+    assert refusal(refused.value, "meter_reading") == "meter_reading_out_of_order"
+    assert written() == before
+    later = read("1300", hours_ago=0)  # taken after the 1200: it posts
+    assert (later.meter_sale.last_reading, later.meter_sale.quantity) == (D("1200"), D("100"))
     customer.refresh_from_db()
     assert customer.last_meter_reading == D("1300")
 
