@@ -31,6 +31,7 @@ run: $(STAMP)
 
 ## test: the whole suite (set DATABASE_URL / REDIS_URL to include PostgreSQL and Redis tests)
 test: $(STAMP)
+	@test -f node_modules/axe-core/axe.min.js || ! command -v npm >/dev/null || npm ci --no-audit --no-fund --loglevel=error || true
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## lint: ruff, formatting, migrations in step with the models, mypy (strict) on the models,

@@ -1,6 +1,6 @@
 """Shared fixtures, and the rule for tests that need a real service.
 
-A test marked `postgres`, `redis` or `browser` runs when that service is there. On a bare
+A test marked `postgres`, `redis`, `browser` or `axe` runs when that service is there. On a bare
 laptop it is skipped with the reason printed; under CI (CI=true) a missing service fails
 the test instead, so CI can never go green by skipping.
 """
@@ -8,6 +8,7 @@ the test instead, so CI can never go green by skipping.
 import os
 import shutil
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -39,7 +40,19 @@ def _browser_missing():
     return None
 
 
-REQUIREMENTS = {"postgres": _postgres_missing, "redis": _redis_missing, "browser": _browser_missing}
+def _axe_missing():
+    script = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        return "needs axe-core from npm: run `npm ci` (make test does when npm is there)"
+    return _browser_missing()
+
+
+REQUIREMENTS = {
+    "postgres": _postgres_missing,
+    "redis": _redis_missing,
+    "browser": _browser_missing,
+    "axe": _axe_missing,
+}
 
 
 def _in_ci():

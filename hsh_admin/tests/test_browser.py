@@ -1,27 +1,19 @@
 """The admin in a real browser: log in, post and void a sale, import rates, export a report.
 
-Headless Debian chromium driven by selenium against pytest-django's live server. The
-driver is started once per session; each test starts from a clean cookie jar. A failed
-wait or assertion saves a screenshot and the page source and names them in the message.
+Headless Debian chromium driven by selenium against pytest-django's live server (the
+fixtures are in conftest.py, the helper in browser.py). A failed wait or assertion saves a
+screenshot and the page source and names them in the message.
 """
 
 import csv
 import io
-import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import (
-    StaleElementReferenceException,
-    TimeoutException,
-    WebDriverException,
-)
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from reporting.models import ExportJob, JobStatus
 from sales.models import Rate, RateImport, Transaction
@@ -33,202 +25,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_SECONDS = 15
-PASSWORD = "correct-horse-battery"  # the root conftest's user_factory default
-
-
-# --- The browser -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def _browser_dirs(tmp_path_factory):
-    return {
-        "downloads": tmp_path_factory.mktemp("browser-downloads"),
-        "evidence": tmp_path_factory.mktemp("browser-evidence"),
-    }
-
-
-@pytest.fixture(scope="session")
-def driver(_browser_dirs):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(argument)
-    options.add_experimental_option(
-        "prefs",
-        {
-            "download.default_directory": str(_browser_dirs["downloads"]),
-            "download.prompt_for_download": False,
-            "download.directory_upgrade": True,
-            "safebrowsing.enabled": False,
-        },
-    )
-    chrome = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
-        yield chrome
-    finally:
-        chrome.quit()
-
-
-def _gone(element) -> bool:
-    """Whether `element` belongs to a page that has been replaced. Chromium sometimes
-    answers a lookup of such a node with an inspector error ("Node with given id does not
-    belong to the document") instead of a stale-element error: both mean it is gone."""
-    try:
-        element.is_enabled()
-    except StaleElementReferenceException:
-        return True
-    except WebDriverException as exc:
-        if "does not belong to the document" in str(exc):
-            return True
-        raise
-    return False
-
-
-class Browser:
-    """The driver with the few moves these tests make, and evidence on failure."""
-
-    def __init__(self, driver, base_url, downloads, evidence, name):
-        self.driver = driver
-        self.base_url = base_url
-        self.downloads = downloads
-        self.evidence_dir = evidence
-        self.name = re.sub(r"[^\w.-]+", "_", name)
-        self.shots = 0
-
-    # Navigation and lookups
-
-    def go(self, path):
-        self.driver.get(self.base_url + path)
-
-    def find(self, css):
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def find_all(self, css):
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
-
-    def wait(self, condition, what, timeout=WAIT_SECONDS):
-        try:
-            return WebDriverWait(self.driver, timeout).until(condition)
-        except TimeoutException:
-            raise AssertionError(f"Timed out waiting for {what}. {self.evidence()}") from None
-
-    def wait_for(self, css, what=None):
-        return self.wait(
-            EC.visibility_of_element_located((By.CSS_SELECTOR, css)), what or f"element {css}"
-        )
-
-    def click_and_load(self, element):
-        """Click something that loads a new page, and wait until it has."""
-        page = self.find("html")
-        element.click()
-        self.wait(lambda d: _gone(page), "the next page to load")
-        self.wait(
-            lambda d: d.execute_script("return document.readyState") == "complete",
-            "the page to finish loading",
-        )
-
-    def press(self, name):
-        """Press the submit button called `name` (the preview/confirm buttons)."""
-        self.click_and_load(self.find(f"input[type=submit][name={name}]"))
-
-    def text(self, css="body"):
-        return self.find(css).text
-
-    def evidence(self):
-        """Save a screenshot and the page source; return a message naming them."""
-        self.shots += 1
-        stem = self.evidence_dir / f"{self.name}-{self.shots}"
-        try:
-            self.driver.save_screenshot(str(stem.with_suffix(".png")))
-            stem.with_suffix(".html").write_text(self.driver.page_source, encoding="utf-8")
-        except Exception as exc:  # the evidence must never hide the real failure
-            return f"(no evidence saved: {exc})"
-        return f"At {self.driver.current_url}; screenshot and source: {stem}.png / .html"
-
-    # Admin moves
-
-    def login(self, username, password=PASSWORD):
-        self.go("/admin/login/?next=/admin/")
-        self.find("#id_username").send_keys(username)
-        self.find("#id_password").send_keys(password)
-        self.click_and_load(self.find("#login-form input[type=submit]"))
-
-    def messages(self):
-        return [li.text for li in self.find_all("ul.messagelist li")]
-
-    def preview_lines(self):
-        return [li.text for li in self.find_all("ul.hsh-preview li")]
-
-    def vehicle_stock(self, rep):
-        """{(product, state): quantity} and the totals line of the rep's vehicle levels."""
-        self.go(f"/admin/stock/stocklevel/?vehicle={rep.pk}")
-        self.wait_for("#result_list", "the stock levels list")
-        levels = {}
-        for row in self.find_all("#result_list tbody tr"):
-            product = row.find_element(By.CSS_SELECTOR, ".field-product").text
-            state = row.find_element(By.CSS_SELECTOR, ".field-state").text
-            quantity = row.find_element(By.CSS_SELECTOR, ".field-quantity").text
-            levels[(product, state)] = int(quantity)
-        return levels, self.text("#stock-totals")
-
-
-@pytest.fixture
-def browser(driver, live_server, _browser_dirs, request):
-    driver.delete_all_cookies()
-    for leftover in _browser_dirs["downloads"].iterdir():
-        leftover.unlink()
-    return Browser(
-        driver,
-        live_server.url,
-        _browser_dirs["downloads"],
-        _browser_dirs["evidence"],
-        request.node.name,
-    )
-
-
-# --- Settings and data -------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _tasks_run_in_process():
-    """Export jobs are built inline (in the live server's thread), as without REDIS_URL."""
-    from hsh_admin.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def _server_connections_close_after_each_request(monkeypatch):
-    """The live server answers Chrome's keep-alive connections in threads that outlive the
-    test; with CONN_MAX_AGE their database sessions would too, and block dropping the
-    test database. Close each one when its request ends. (Not on SQLite: there the live
-    server's threads share the test's in-memory connection, which they may not close.)"""
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-
 
 # The rates of every customer here (customer_factory's default adds a meter rate, which
 # the rate-table preview would show).
@@ -449,17 +245,6 @@ def test_a_rate_table_import_previews_then_writes_on_confirm(
 # --- 5. Exporting a report ---------------------------------------------------------------
 
 
-def downloaded_file(browser, suffix):
-    """Wait for Chrome to finish a download into the download directory; return its path."""
-
-    def finished(_driver):
-        files = [p for p in browser.downloads.iterdir() if not p.name.endswith(".crdownload")]
-        done = [p for p in files if p.name.endswith(suffix) and p.stat().st_size > 0]
-        return done[0] if done else False
-
-    return browser.wait(finished, f"a downloaded {suffix} file in {browser.downloads}")
-
-
 def test_a_background_report_export_is_built_and_downloaded(
     browser, manager, posted_sale, loaded_vehicle
 ):
@@ -491,7 +276,7 @@ def test_a_background_report_export_is_built_and_downloaded(
     assert (job.status, job.row_count) == (JobStatus.DONE, 1)
 
     link.click()
-    path = downloaded_file(browser, ".csv")
+    path = browser.downloaded_file(".csv")
     assert path.name == Path(job.file.name).name
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert rows[0][:3] == ["date", "number", "status"], rows[0]

@@ -3,7 +3,7 @@ confirm), lands on the sale's page, reads its invoice status ("generated"), down
 invoice PDF through Chromium's own download, and the page then says it was printed
 (fetching a printable copy is printing: billing.services.printing).
 
-The browser, its download directory and the page helpers are test_browser.py's."""
+The browser fixtures are in conftest.py; choose_customer is test_browser.py's."""
 
 import io
 from decimal import Decimal
@@ -14,17 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from core.models import AuditLog
-from hsh_admin.tests.test_browser import (  # noqa: F401 (fixtures, used by name)
-    RATES,
-    _browser_dirs,
-    _media_in_tmp,
-    _server_connections_close_after_each_request,
-    _tasks_run_in_process,
-    browser,
-    choose_customer,
-    downloaded_file,
-    driver,
-)
+from hsh_admin.tests.test_browser import RATES, choose_customer
 from sales.models import Transaction
 
 pytestmark = [
@@ -34,7 +24,7 @@ pytestmark = [
 
 
 def test_head_office_posts_a_sale_and_downloads_its_invoice_which_becomes_printed(
-    browser,  # noqa: F811 (the fixture imported above)
+    browser,
     head_office,
     customer_factory,
     loaded_vehicle,
@@ -70,7 +60,7 @@ def test_head_office_posts_a_sale_and_downloads_its_invoice_which_becomes_printe
     assert "Cash sale: 6,000.00 paid at posting." in panel, browser.evidence()
 
     browser.find("#invoice-pdf").click()  # a download: the page stays
-    path = downloaded_file(browser, ".pdf")
+    path = browser.downloaded_file(".pdf")
     assert path.name == f"{sale.number}.pdf"
     data = path.read_bytes()
     assert data.startswith(b"%PDF"), data[:20]
