@@ -14,10 +14,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 
-from core.numbers import money_text
+from core.display import day, moment, money
 from sales.delivery_status import Delivery, document_delivery, invoice_status
 from sales.models import (
     CreditNote,
@@ -27,24 +25,6 @@ from sales.models import (
     Transaction,
     TransactionLine,
 )
-
-
-def money(amount: Decimal | int | None) -> str:
-    """12,500.00, with the CURRENCY setting in front when it is set ("LKR 12,500.00")."""
-    text = money_text(amount or 0)
-    currency = getattr(settings, "CURRENCY", "")
-    return f"{currency} {text}" if currency else text
-
-
-def moment(value: Any) -> str:
-    """30 Nov 2026 14:05, in the business time zone; "" for none."""
-    if value is None:
-        return ""
-    return date_format(timezone.localtime(value), "j M Y H:i")
-
-
-def day(value: Any) -> str:
-    return "" if value is None else date_format(value, "j M Y")
 
 
 def moment_fields(fields: Iterable[str], obj: models.Model | None) -> list[str]:
