@@ -6,8 +6,8 @@ from django.contrib.admin.utils import unquote
 
 from core.admin_flow import CappedCountPaginator
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
-from sales.admin.document_pages import credit_note_context
 from sales.admin.inlines import ReadOnlyInline
+from sales.admin.page_rows import credit_note_page
 from sales.models import CreditNote
 
 
@@ -33,7 +33,7 @@ class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmi
         }
         note = self.get_object(request, unquote(object_id))
         if note is not None:  # else the admin says it does not exist
-            extra_context["page"] = credit_note_context(note)
+            extra_context["page"] = credit_note_page(note, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_search_results(self, request, queryset, search_term):

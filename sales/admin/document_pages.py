@@ -15,7 +15,8 @@ from django.contrib import admin
 from django.db import models
 from django.urls import reverse
 
-from core.display import day, moment, money
+from core.display import day, moment, money, quantity
+from sales.admin.page_words import product_words
 from sales.delivery_status import Delivery, document_delivery, invoice_status
 from sales.models import (
     CreditNote,
@@ -60,6 +61,7 @@ class Row:
     state: str = ""  # "ok", "warn", "bad": the colour of the text
     link: str = ""
     link_text: str = ""
+    after: str = ""  # words after the link
 
 
 def email_rows(delivery: Delivery, *, never: str) -> list[Row]:
@@ -144,6 +146,41 @@ def _no_email(customer_text: str) -> str:
     )
 
 
+def sale_lines(sale: Transaction, *, went: str = "") -> list[dict[str, Any]]:
+    """The sale's lines as a clerk reads them, in one query whatever their number: the
+    product by name, quantities grouped, money with separators, the deposit each moved."""
+    shown = []
+    for line in sale.lines.select_related("product").order_by("id"):
+        product = line.product
+        shown.append(
+            {
+                "product": product_words(product),
+                "quantity": quantity(line.quantity),
+                "empties": quantity(line.empties_returned) if product.is_cylinder else "-",
+                "rate": money(line.rate),
+                "subtotal": money(line.subtotal),
+                "deposit": line_deposit(line, went=went),
+            }
+        )
+    return shown
+
+
+def meter_shown(sale: Transaction) -> dict[str, str] | None:
+    """A meter sale's reading (previous, current, the quantity between), None for others."""
+    meter = MeterSale.objects.filter(transaction=sale).select_related("product").first()
+    if meter is None:
+        return None
+    return {
+        "product": product_words(meter.product),
+        "last": quantity(meter.last_reading),
+        "latest": quantity(meter.latest_reading),
+        "quantity": quantity(meter.quantity),
+        "unit": meter.product.unit,
+        "rate": money(meter.rate),
+        "subtotal": money(meter.subtotal),
+    }
+
+
 def sale_context(sale: Transaction) -> dict[str, Any]:
     status = invoice_status(sale=sale)
     customer = sale.customer
@@ -185,7 +222,6 @@ def sale_context(sale: Transaction) -> dict[str, Any]:
                 f"{note.number} (PDF)",
             )
         )
-    meter = MeterSale.objects.filter(transaction=sale).select_related("product").first()
     allocations = [
         {
             "payment": a.payment.number if a.payment else "Deposit refunds credited",
@@ -214,27 +250,8 @@ def sale_context(sale: Transaction) -> dict[str, Any]:
     return {
         "status_words": status.words,
         "status_rows": rows,
-        "lines": [
-            {
-                "product": line.product.code,
-                "quantity": line.quantity,
-                "empties": line.empties_returned,
-                "rate": money(line.rate),
-                "subtotal": money(line.subtotal),
-                "deposit": line_deposit(line, went=went),
-            }
-            for line in sale.lines.select_related("product")
-        ],
-        "meter": None
-        if meter is None
-        else {
-            "product": meter.product.code,
-            "last": meter.last_reading,
-            "latest": meter.latest_reading,
-            "quantity": meter.quantity,
-            "rate": money(meter.rate),
-            "subtotal": money(meter.subtotal),
-        },
+        "lines": sale_lines(sale, went=went),
+        "meter": meter_shown(sale),
         "amounts": amounts,
         "allocations": allocations,
         "credit_note": None
@@ -257,6 +274,11 @@ def payment_context(payment: Payment) -> dict[str, Any]:
         {
             "sale": a.transaction.number,
             "sale_url": reverse("admin:sales_transaction_change", args=[a.transaction_id]),
+            "sale_date": day(a.transaction.occurred_at),
+            "sale_total": money(a.transaction.total_amount),
+            "sale_due": money(a.transaction.total_amount - a.transaction.amount_paid)
+            if a.transaction.status != "VOID"
+            else "void",
             "amount": money(a.amount),
             "released": a.amount < 0,
             "date": moment(a.created_at),
@@ -264,7 +286,6 @@ def payment_context(payment: Payment) -> dict[str, Any]:
         for a in payment.allocations.select_related("transaction").order_by("id")
     ]
     rows = [
-        Row("Received", f"{day(payment.received_on)} by {payment.received_by}", "ok"),
         Row(
             "Method",
             payment.get_method_display()
@@ -303,18 +324,14 @@ def credit_note_context(note: CreditNote) -> dict[str, Any]:
     return {
         "sale": sale.number,
         "sale_url": reverse("admin:sales_transaction_change", args=[sale.pk]),
+        "lines": sale_lines(sale),
         "invoice_pdf": reverse("billing:sale_invoice_pdf", args=[sale.pk]),
         "note_rows": [
-            Row(
-                "Reverses",
-                f"the invoice of {moment(sale.created_at)}:",
-                link=reverse("admin:sales_transaction_change", args=[sale.pk]),
-                link_text=sale.number,
-            ),
             Row("Amount", money(note.amount)),
             Row("Reason", note.reason),
-            Row("Issued", f"{moment(note.created_at)} by {note.created_by}"),
         ],
+        "amount": money(note.amount),
+        "meter": meter_shown(sale),
         "status_rows": email_rows(delivery, never=_no_email(f"{customer.code} {customer.name}")),
         "resend_url": reverse("billing:credit_note_resend", args=[note.pk]),
     }

@@ -12,7 +12,8 @@ from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
 from core.models import AuditLog
 from sales import services
-from sales.admin.document_pages import MomentsShown, moment_fields, payment_context
+from sales.admin.document_pages import MomentsShown, moment_fields
+from sales.admin.page_rows import payment_page
 from sales.forms import PaymentForm, PaymentReverseForm
 from sales.models import Payment
 from sales.selectors import customer_balance
@@ -106,7 +107,7 @@ class PaymentAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
         }
         payment = self.get_object(request, unquote(object_id))
         if payment is not None:  # else the admin says it does not exist
-            extra_context["page"] = payment_context(payment)
+            extra_context["page"] = payment_page(payment, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Reverse the selected payments…", permissions=["reverse"])

@@ -19,8 +19,8 @@ from sales.admin.document_pages import (
     line_deposit,
     moment_fields,
     refund_went,
-    sale_context,
 )
+from sales.admin.page_rows import sale_page
 from sales.delivery_status import (
     INVOICE_FILTERS,
     invoice_filter,
@@ -187,7 +187,7 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
         }
         sale = self.get_object(request, unquote(object_id))
         if sale is not None:  # else the admin says it does not exist
-            extra_context["page"] = sale_context(sale)
+            extra_context["page"] = sale_page(sale, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Void the selected sales…", permissions=["void"])
