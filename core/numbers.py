@@ -47,8 +47,11 @@ def _digits_checked(text: str) -> str:
 
 
 def money_text(amount) -> str:
-    """An amount as people read it in a message: 150,000,000.00."""
-    return f"{Decimal(amount):,.2f}"
+    """An amount as people read it in a message: 150,000,000.00, with the CURRENCY
+    setting in front when it is set ("LKR 150,000,000.00"); see core.display.money."""
+    from core.display import money
+
+    return money(Decimal(amount))
 
 
 def plain_decimal(value) -> Decimal:

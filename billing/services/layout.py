@@ -49,9 +49,7 @@ def document_style() -> dict[str, Any]:
 def money(amount: Decimal) -> str:
     """An amount as printed: thousands separators, two decimals, the CURRENCY setting
     in front when it is set ("LKR 12,500.00")."""
-    text = money_text(amount)
-    currency: str = getattr(settings, "CURRENCY", "")
-    return f"{currency} {text}" if currency else text
+    return money_text(amount)
 
 
 @dataclass(frozen=True)

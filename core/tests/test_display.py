@@ -53,3 +53,13 @@ def test_the_template_filters(settings):
         Context({"a": Decimal("1500.5"), "n": 12000, "d": date(2026, 1, 2)})
     )
     assert page == "LKR 1,500.50 | 12,000 | 2 Jan 2026"
+
+
+def test_messages_name_amounts_with_the_currency_too(settings):
+    """core.numbers.money_text (the services' messages) formats as display.money does."""
+    from core.numbers import money_text
+
+    settings.CURRENCY = "LKR"
+    assert money_text(Decimal("150000000")) == "LKR 150,000,000.00"
+    settings.CURRENCY = ""
+    assert money_text(Decimal("-2.5")) == "-2.50"
