@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from core.views import healthz
+from core.views import admin_search, healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("admin/reports/", include("reporting.urls")),
     # The public document check (/verify/...) and the admin's document downloads.
     path("", include("billing.urls")),
+    # The header's global search (core.search), behind the admin's login and permission.
+    path("admin/search/", admin.site.admin_view(admin_search), name="admin-search"),
     path("admin/", admin.site.urls),
 ]
 
