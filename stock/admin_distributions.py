@@ -9,34 +9,26 @@ from django.urls import path, reverse
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
+from core.display import moment, quantity
 from stock import admin_custody, services
-from stock.admin_documents import DOCUMENT_PAGE, _when, document_page
+from stock.admin_documents import DOCUMENT_PAGE
 from stock.admin_filters import LineProductFilter
+from stock.admin_pages import distribution_panels, distribution_what
 from stock.forms import DistributionForm
 from stock.models import Distribution, DistributionKind, DistributionLine
 from stock.selectors import stock_on_hand
 
 
-def distribution_page(distribution) -> dict:
-    lines = DistributionLine.objects.filter(distribution=distribution).select_related("product")
-    return document_page(
-        distribution,
-        title="Cylinders on this document",
-        headers=["Product", "Cylinders"],
-        rows=[[line.product.code, line.quantity] for line in lines],
-    )
-
-
 def _moment_fields(fields, obj) -> list[str]:
-    """created_at shown as "Posted" and, beside it, occurred_at as "Happened" when the
-    document happened at another moment than it was posted (synced from a handheld);
-    as sales.admin.document_pages.moment_fields (stock does not import sales)."""
+    """ "Posted" and, beside it, "Happened" when the document happened at another moment
+    than it was posted (synced from a handheld); as sales.admin.document_pages.moment_fields
+    (stock does not import sales)."""
     differs = obj is not None and obj.occurred_at != obj.created_at
     shown: list[str] = []
     for name in fields:
-        if name == "created_at":
+        if name == "posted_shown":
             shown += ["posted_shown", "happened_shown"] if differs else ["posted_shown"]
-        elif name != "occurred_at":
+        else:
             shown.append(name)
     return shown
 
@@ -45,13 +37,12 @@ def _moment_fields(fields, obj) -> list[str]:
 class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     list_display = (
         "distribution_no",
-        "created_at",
+        "happened",
         "kind",
-        "sales_rep",
-        "vehicle",
+        "representative",
         "depot",
         "cylinders",
-        "quantity",
+        "total",
         "created_by",
     )
     list_filter = ("kind", "depot", LineProductFilter, "created_at")
@@ -59,7 +50,15 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     search_fields = ("=distribution_no", "sales_rep__username", "sales_rep__vehicle_no")
     show_full_result_count = False
     paginator = CappedCountPaginator
-    readonly_fields = [f.name for f in Distribution._meta.fields]
+    fields = (
+        "distribution_no",
+        "what",
+        "representative",
+        "depot",
+        "total",
+        "posted_shown",
+    )
+    readonly_fields = fields
 
     change_form_template = DOCUMENT_PAGE
 
@@ -67,13 +66,27 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
         lines = DistributionLine.objects.select_related("product")
         return super().get_queryset(request).prefetch_related(Prefetch("lines", queryset=lines))
 
-    @admin.display(description="Vehicle")
-    def vehicle(self, obj):
-        return obj.sales_rep.vehicle_no
+    @admin.display(description="Happened", ordering="occurred_at")
+    def happened(self, obj):
+        return moment(obj.occurred_at)
 
-    @admin.display(description="Cylinders")
+    @admin.display(description="Representative and vehicle", ordering="sales_rep__username")
+    def representative(self, obj):
+        return f"{obj.sales_rep.username} · {obj.sales_rep.vehicle_no or 'no vehicle'}"
+
+    @admin.display(description="Cylinders by product")
     def cylinders(self, obj):
-        return ", ".join(f"{line.quantity} x {line.product.code}" for line in obj.lines.all())
+        return ", ".join(
+            f"{quantity(line.quantity)} x {line.product.code}" for line in obj.lines.all()
+        )
+
+    @admin.display(description="Cylinders", ordering="quantity")
+    def total(self, obj):
+        return quantity(obj.quantity)
+
+    @admin.display(description="What it is")
+    def what(self, obj):
+        return distribution_what(obj)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.load_sheet_view)
@@ -93,25 +106,22 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
         obj = self.get_object(request, unquote(object_id))
         extra_context = dict(extra_context or {})
         if obj is not None:  # else the admin says it does not exist
-            extra_context["page"] = distribution_page(obj)
+            extra_context["panels"] = distribution_panels(obj)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_fields(self, request, obj=None):
-        fields = list(super().get_fields(request, obj))
-        if obj is not None and obj.product_id is None:  # several products: see its lines
-            fields.remove("product")
-        return _moment_fields(fields, obj)
+        return _moment_fields(super().get_fields(request, obj), obj)
 
     def get_readonly_fields(self, request, obj=None):
         return _moment_fields(super().get_readonly_fields(request, obj), obj)
 
     @admin.display(description="Posted")
     def posted_shown(self, obj):
-        return _when(obj.created_at)
+        return f"{moment(obj.created_at)} by {obj.created_by}"
 
     @admin.display(description="Happened")
     def happened_shown(self, obj):
-        return f"{_when(obj.occurred_at)} (on the handheld; posted when it synced)"
+        return f"{moment(obj.occurred_at)} (on the handheld; posted when it synced)"
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -9,70 +9,23 @@ from django.db.models import Prefetch, Q
 
 from core.admin_flow import CappedCountPaginator
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
+from core.display import moment, quantity
 from core.scoping import ALL, visible_depot_ids
 from stock.admin_custody import count_sheet_view, transfer_view
 from stock.admin_filters import VehicleFilter
-from stock.models import (
-    StockCount,
-    StockCountLine,
-    StockMovement,
-    StockState,
-    Transfer,
-    TransferLine,
-)
+from stock.admin_pages import count_panels, count_place, signed, transfer_panels, transfer_what
+from stock.models import StockCount, StockCountLine, StockState, Transfer, TransferLine
 
 DOCUMENT_PAGE = "admin/stock/document_change_form.html"
 
 
-def _when(moment) -> str:
-    from django.utils import timezone
-
-    return timezone.localtime(moment).strftime("%d %b %Y, %H:%M")
-
-
-def movements_of(document) -> list[list]:
-    """The ledger rows a document posted, oldest first, as table rows."""
-    rows = (
-        StockMovement.objects.filter(doc_type=document._meta.label_lower, doc_id=document.pk)
-        .select_related(
-            "product",
-            "from_level__depot",
-            "from_level__sales_rep",
-            "to_level__depot",
-            "to_level__sales_rep",
-        )
-        .order_by("id")
-    )
-    return [
-        [
-            _when(m.created_at),
-            m.get_kind_display(),
-            m.product.code,
-            StockState(m.state).label,
-            m.quantity,
-            m.from_level.location_label if m.from_level_id else "-",
-            m.to_level.location_label if m.to_level_id else "-",
-        ]
-        for m in rows
-    ]
-
-
-def document_page(document, *, title: str, headers: list[str], rows: list[list]) -> dict:
-    return {
-        "lines_title": title,
-        "headers": headers,
-        "rows": rows,
-        "movements": movements_of(document),
-    }
-
-
 def _lines_text(lines) -> str:
-    return ", ".join(f"{line.quantity} x {line.product.code}" for line in lines) or "-"
+    return ", ".join(f"{quantity(line.quantity)} x {line.product.code}" for line in lines) or "-"
 
 
 class _DocumentAdmin(DepotScopedAdminMixin):
     """Read-only posted documents; "add" is the document's entry screen. A subclass
-    gives page(obj): the panels of its change page (document_page)."""
+    gives panels(obj): the tables of its change page (stock.admin_pages)."""
 
     add_permission = ""
     change_form_template = DOCUMENT_PAGE
@@ -82,6 +35,14 @@ class _DocumentAdmin(DepotScopedAdminMixin):
 
     def has_add_permission(self, request):
         return request.user.has_perm(self.add_permission)
+
+    @admin.display(description="Posted", ordering="created_at")
+    def posted(self, obj):
+        return moment(obj.created_at)
+
+    @admin.display(description="Posted")
+    def posted_by(self, obj):
+        return f"{moment(obj.created_at)} by {obj.created_by}"
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -103,7 +64,7 @@ class _DocumentAdmin(DepotScopedAdminMixin):
         extra_context = dict(extra_context or {})
         obj = self.get_object(request, unquote(object_id))
         if obj is not None:  # else the admin says it does not exist
-            extra_context["page"] = self.page(obj)
+            extra_context["panels"] = self.panels(obj)
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -112,7 +73,7 @@ class TransferAdmin(_DocumentAdmin, HistoryAdmin):
     add_permission = "stock.transfer_stock"
     list_display = (
         "number",
-        "created_at",
+        "posted",
         "from_depot",
         "to_depot",
         "state",
@@ -124,7 +85,7 @@ class TransferAdmin(_DocumentAdmin, HistoryAdmin):
     list_select_related = ("from_depot", "to_depot", "created_by")
     search_fields = ("number", "reference")
     search_help_text = "A transfer's number (TRF-2026-000012) or its waybill reference."
-    fields = ("number", "created_at", "from_depot", "to_depot", "state", "reference", "created_by")
+    fields = ("number", "what", "from_depot", "to_depot", "waybill", "posted_by")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -143,29 +104,30 @@ class TransferAdmin(_DocumentAdmin, HistoryAdmin):
     def cylinders(self, obj):
         return _lines_text(obj.lines.all())
 
+    @admin.display(description="What it is")
+    def what(self, obj):
+        return transfer_what(obj)
+
+    @admin.display(description="Waybill or reference")
+    def waybill(self, obj):
+        return obj.reference or "None given"
+
     def add_view(self, request, form_url="", extra_context=None):
         return transfer_view(self, request)
 
-    def page(self, obj) -> dict:
-        state = StockState(obj.state).label.lower()
-        return document_page(
-            obj,
-            title=f"{StockState(obj.state).label} cylinders from {obj.from_depot.code} "
-            f"to {obj.to_depot.code}",
-            headers=["Product", f"Cylinders ({state})"],
-            rows=[[line.product.code, line.quantity] for line in obj.lines.all()],
-        )
+    def panels(self, obj) -> list:
+        return transfer_panels(obj)
 
 
 @admin.register(StockCount)
 class StockCountAdmin(_DocumentAdmin, admin.ModelAdmin):
     add_permission = "stock.count_stock"
-    list_display = ("number", "created_at", "place", "differences", "reason", "created_by")
+    list_display = ("number", "posted", "place", "differences", "reason", "created_by")
     list_filter = ("depot", VehicleFilter, "created_at")
     list_select_related = ("depot", "sales_rep", "created_by")
     search_fields = ("number",)
     search_help_text = "A count sheet's number (CNT-2026-000012)."
-    fields = ("number", "created_at", "depot", "sales_rep", "reason", "created_by")
+    fields = ("number", "counted_where", "reason", "variance", "posted_by")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -178,31 +140,32 @@ class StockCountAdmin(_DocumentAdmin, admin.ModelAdmin):
             return f"vehicle {obj.sales_rep.vehicle_no or '-'} ({obj.sales_rep.username})"
         return f"depot {obj.depot.code}"
 
-    @admin.display(description="Differences")
+    @admin.display(description="Counted at")
+    def counted_where(self, obj):
+        return count_place(obj).capitalize()
+
+    @admin.display(description="Variances")
     def differences(self, obj):
         found = [
-            f"{line.product.code} {line.state.lower()} {line.difference:+d}"
+            f"{line.product.code} {StockState(line.state).label.lower()} "
+            f"{signed(line.difference).text}"
             for line in obj.lines.all()
             if line.difference
         ]
         return ", ".join(found) or "none"
 
+    @admin.display(description="Variance")
+    def variance(self, obj):
+        lines = list(obj.lines.all())
+        off = [line for line in lines if line.difference]
+        if not off:
+            return f"None: all {quantity(len(lines))} lines matched the system."
+        return (
+            f"{quantity(len(off))} of {quantity(len(lines))} lines differ: {self.differences(obj)}."
+        )
+
     def add_view(self, request, form_url="", extra_context=None):
         return count_sheet_view(self, request)
 
-    def page(self, obj) -> dict:
-        return document_page(
-            obj,
-            title="The count, against what the system held when it was posted",
-            headers=["Product", "State", "System", "Counted", "Difference"],
-            rows=[
-                [
-                    line.product.code,
-                    StockState(line.state).label,
-                    line.system_quantity,
-                    line.counted,
-                    f"{line.difference:+d}" if line.difference else "0",
-                ]
-                for line in obj.lines.all()
-            ],
-        )
+    def panels(self, obj) -> list:
+        return count_panels(obj)

@@ -5,18 +5,21 @@ the deposit refunded and where the refund went."""
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
+from django.db.models import Sum
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin
-from core.numbers import money_text
+from core.display import moment, money, quantity
+from core.models import AuditLog
 from sales import services
 from sales.admin.document_pages import MomentsShown, email_rows, moment_fields
 from sales.delivery_status import document_delivery
 from sales.forms_custody import CylinderReturnForm, line_errors_on_fields
-from sales.models import CylinderReturn, RefundTo
+from sales.models import CylinderReturn, RefundTo, Transaction
 from sales.selectors import customer_balance
+from stock.admin_pages import Cell, Panel, admin_url, audit_link, num, product_cell
 
 
 def _return_record(**kwargs):
@@ -34,17 +37,82 @@ def _refund_words(returned: CylinderReturn) -> str:
         RefundTo.ACCOUNT: "credited to the customer's account",
         RefundTo.CASH: f"paid out in cash by {returned.sales_rep.username}",
     }.get(returned.refund_to, "")
-    return f"{money_text(returned.refund_amount)} deposit refunded, {where}."
+    return f"{money(returned.refund_amount)} deposit refunded, {where}."
+
+
+def return_panels(returned: CylinderReturn) -> list[Panel]:
+    """The cylinders taken back with the deposit refunded on each, and the documents
+    around it: the customer, the sales its refund settled (from its audit entry), the
+    receipt. A fixed number of queries whatever its size."""
+    lines = list(returned.lines.select_related("product").order_by("id"))
+    rows = [
+        [
+            product_cell(line.product),
+            num(line.quantity),
+            Cell(money(line.refund / line.quantity) if line.quantity else "", num=True),
+            Cell(money(line.refund), num=True),
+        ]
+        for line in lines
+    ]
+    return [
+        Panel(
+            title="Empty cylinders taken back",
+            headers=["Product", "Empty cylinders", "Deposit each", "Deposit refunded"],
+            rows=rows,
+            foot=[
+                Cell("Total"),
+                num(sum(line.quantity for line in lines)),
+                Cell(""),
+                Cell(money(returned.refund_amount), num=True),
+            ],
+            empty="No lines.",
+        ),
+        Panel(
+            title="Related documents",
+            headers=["Document", "What"],
+            rows=_return_related(returned),
+            foot=[audit_link(returned.number), Cell("")],
+            slug="related",
+        ),
+    ]
+
+
+def _return_related(returned: CylinderReturn) -> list[list[Cell]]:
+    customer = returned.customer
+    rows = [
+        [
+            Cell(
+                f"{customer.code} {customer.name}", admin_url("sales_customer_change", customer.pk)
+            ),
+            Cell("The customer: balance, cylinders held and deposits"),
+        ]
+    ]
+    entry = (
+        AuditLog.objects.filter(object_type=returned._meta.label_lower, object_id=str(returned.pk))
+        .order_by("seq")
+        .values_list("data", flat=True)
+        .first()
+    )
+    settled = {s["sale"]: s["amount"] for s in (entry or {}).get("settled") or []}
+    for sale in Transaction.objects.filter(number__in=settled).order_by("id"):
+        rows.append(
+            [
+                Cell(sale.number, admin_url("sales_transaction_change", sale.pk)),
+                Cell(f"Sale settled by the refund: {money(settled[sale.number])}"),
+            ]
+        )
+    return rows
 
 
 @admin.register(CylinderReturn)
 class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "number",
-        "created_at",
+        "happened",
         "customer",
         "sales_rep",
         "depot",
+        "cylinders",
         "refund",
         "refund_to",
     )
@@ -58,12 +126,12 @@ class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin)
         "number",
         "created_at",
         "customer",
-        "sales_rep",
+        "taken_back_by",
         "depot",
-        "returned_lines",
+        "cylinders",
         "refund",
         "refund_went",
-        "created_by",
+        "posted_by",
         "receipt",
     )
     readonly_fields = fields
@@ -74,27 +142,36 @@ class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin)
     def get_readonly_fields(self, request, obj=None):
         return moment_fields(super().get_readonly_fields(request, obj), obj)
 
+    def get_queryset(self, request):
+        # The cylinders of each return in the page's own query (no query per row).
+        return super().get_queryset(request).annotate(n_cylinders=Sum("lines__quantity"))
+
+    @admin.display(description="Happened", ordering="occurred_at")
+    def happened(self, obj: CylinderReturn) -> str:
+        return moment(obj.occurred_at)
+
+    @admin.display(description="Cylinders", ordering="n_cylinders")
+    def cylinders(self, obj: CylinderReturn) -> str:
+        return quantity(getattr(obj, "n_cylinders", None) or 0)
+
+    @admin.display(description="Taken back by")
+    def taken_back_by(self, obj: CylinderReturn) -> str:
+        rep = obj.sales_rep
+        return (
+            f"{rep} (vehicle {rep.vehicle_no or 'without a number'}), onto the vehicle as empties"
+        )
+
+    @admin.display(description="Posted by")
+    def posted_by(self, obj: CylinderReturn) -> str:
+        return str(obj.created_by)
+
     @admin.display(description="Deposit refunded", ordering="refund_amount")
     def refund(self, obj: CylinderReturn) -> str:
-        return money_text(obj.refund_amount)
+        return money(obj.refund_amount)
 
     @admin.display(description="Where the refund went")
     def refund_went(self, obj: CylinderReturn) -> str:
         return _refund_words(obj)
-
-    @admin.display(description="Cylinders taken back")
-    def returned_lines(self, obj: CylinderReturn) -> str:
-        lines = obj.lines.select_related("product").order_by("id")
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((line.product.code, line.quantity, money_text(line.refund)) for line in lines),
-        )
-        return format_html(
-            "<table><thead><tr><th>Product</th><th>Cylinders</th><th>Deposit refunded</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
-            rows,
-        )
 
     @admin.display(description="Document")
     def receipt(self, obj: CylinderReturn) -> str:
@@ -122,6 +199,7 @@ class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin)
             extra_context["resend_url"] = reverse(
                 "billing:cylinder_return_resend", args=[returned.pk]
             )
+            extra_context["panels"] = return_panels(returned)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
@@ -149,15 +227,14 @@ class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin)
             ]
             for line in returned.lines.select_related("product").order_by("id"):
                 lines.append(
-                    f"{line.quantity} x {line.product.code}: deposit refunded "
-                    f"{money_text(line.refund)}."
+                    f"{line.quantity} x {line.product.code}: deposit refunded {money(line.refund)}."
                 )
             lines.append(_refund_words(returned))
             if returned.refund_amount and returned.refund_to == RefundTo.ACCOUNT:
                 after = customer_balance(customer=returned.customer)
                 lines.append(
                     f"Balance of {returned.customer.code}: "
-                    f"{money_text(after + returned.refund_amount)} -> {money_text(after)}."
+                    f"{money(after + returned.refund_amount)} -> {money(after)}."
                 )
             return lines
 
@@ -179,7 +256,7 @@ class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin)
             success=lambda returned: (
                 f"{returned.number}: {sum(line.quantity for line in returned.lines.all())} "
                 f"cylinders taken back from {returned.customer.code}; "
-                f"{money_text(returned.refund_amount)} deposit refunded.",
+                f"{money(returned.refund_amount)} deposit refunded.",
                 reverse("admin:sales_cylinderreturn_change", args=[returned.pk]),
             ),
         )

@@ -214,13 +214,14 @@ def test_count_list_and_page_show_the_lines(
     found = client.get(reverse("admin:stock_stockcount_changelist"), {"q": count.number.lower()})
     assert [c.pk for c in found.context["cl"].result_list] == [count.pk]
     page = client.get(reverse("admin:stock_stockcount_change", args=[count.pk]))
-    assert page.context["page"]["rows"] == [
-        ["12.7KG", "Full", 30, 27, "-3"],
-        ["9KG", "Full", 5, 5, "0"],
+    lines, movements, _related = page.context["panels"]
+    assert [[c.text for c in row[1:]] for row in lines.rows] == [
+        ["Full", "30", "27", "-3"],
+        ["Full", "5", "5", "0"],
     ]
-    movements = page.context["page"]["movements"]
-    assert [(m[1], m[2], m[4], m[5]) for m in movements] == [
-        ("Adjustment (stock count)", "12.7KG", 3, "depot NORTH")
+    assert [row[0].text.split(" · ")[0] for row in lines.rows] == ["12.7KG", "9KG"]
+    assert [(m[1].text, m[2].text, m[4].text, m[5].text) for m in movements.rows] == [
+        ("Adjustment (stock count)", "12.7KG", "3", "depot NORTH")
     ]
     assert b'name="reason"' not in page.content  # read-only
 
