@@ -156,7 +156,7 @@ def sale_lines(sale: Transaction, *, went: str = "") -> list[dict[str, Any]]:
             {
                 "product": product_words(product),
                 "quantity": quantity(line.quantity),
-                "empties": quantity(line.empties_returned) if product.is_cylinder else "-",
+                "empties": quantity(line.empties_returned) if product.is_cylinder else "–",  # noqa: RUF001
                 "rate": money(line.rate),
                 "subtotal": money(line.subtotal),
                 "deposit": line_deposit(line, went=went),
@@ -286,6 +286,7 @@ def payment_context(payment: Payment) -> dict[str, Any]:
         for a in payment.allocations.select_related("transaction").order_by("id")
     ]
     rows = [
+        Row("Received", f"{day(payment.received_on)} by {payment.received_by}", "ok"),
         Row(
             "Method",
             payment.get_method_display()

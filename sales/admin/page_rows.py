@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
-from core.display import day, label, moment, money
+from core.display import label, moment, money
 from sales.admin.document_pages import (
     Row,
     credit_note_context,
@@ -76,16 +76,21 @@ def sale_rows(sale: Transaction, *, can_view_users: bool) -> list[Row]:
         Row("Status", label(sale, "status"), "bad" if sale.status == "VOID" else "ok"),
         *posted_rows(sale),
     ]
+    if sale.deposit_amount:
+        rows.append(Row("Deposits (not taxed)", f"{money(sale.deposit_amount)}, in the total"))
     if sale.deposit_refund:
-        rows.append(Row("Deposit refund", f"{money(sale.deposit_refund)}, {refund_went(sale)}"))
+        rows.append(
+            Row(
+                "Deposit refunded",
+                f"{money(sale.deposit_refund)}, {refund_went(sale)} (not in the total)",
+            )
+        )
     return rows
 
 
 def payment_head_rows(payment: Payment, *, can_view_users: bool) -> list[Row]:
     rows = [
         customer_row(payment.customer),
-        user_row("Received by", payment.received_by, can_view_users=can_view_users),
-        Row("Received on", day(payment.received_on)),
         *posted_rows(payment),
     ]
     return rows

@@ -60,7 +60,7 @@ def test_the_sale_page_shows_lines_meter_tax_and_money_readably(client, head_off
         'Invoice status: <span id="invoice-status-words">E-mail waiting; unpaid</span>',
         "12.7KG",
         "6,000.00",
-        "BULK by meter: 100.00 → 120.50",
+        "Bulk LPG (metered tank) (BULK) by meter: 100.00 → 120.50",
         "5,125.00",
         "GST at 18.00 %",
         "2,002.50",
