@@ -5,10 +5,12 @@ from django.contrib.admin.utils import NotRelationField, get_fields_from_path, u
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from reversion.models import Version
 from simple_history.admin import SimpleHistoryAdmin
 
+from core import admin_history
 from core.admin_services import _Refused
 from core.scoping import ALL, scope_queryset, visible_depot_ids
 from core.services import master_delete, master_recovered
@@ -156,18 +158,69 @@ def _refusable(service, **kwargs):
 class HistoryAdmin(SimpleHistoryAdmin):
     """simple-history's pages, read-only: the history shows what happened, and nothing is
     ever saved from it (its detail page would otherwise save a POST, even for view-only
-    users, bypassing every service)."""
+    users, bypassing every service).
+
+    The list shows each version with a field-by-field table of what changed, in readable
+    values (core.admin_history); a version's page shows its values then, the related rows
+    an admin's history_related gives, and no form: there is nothing to revert to."""
+
+    object_history_template = "admin/simple_history/object_history.html"
+    version_template = "admin/simple_history/version.html"
 
     def history_view(self, request, object_id, extra_context=None):
         _valid_pk_or_404(self.model, object_id)
         return super().history_view(request, object_id, extra_context)
 
+    def history_view_title(self, request, obj):
+        return f"History of {obj}"
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Not simple-history's diff (a query per version): render_history_view makes
+        the page's own (core.admin_history.versions)."""
+
+    def render_history_view(self, request, template, context, **kwargs):
+        if template == self.object_history_template and "page_obj" in context:
+            records = list(context["page_obj"].object_list)
+            before = admin_history.previous_record(self.model, records[-1]) if records else None
+            context["versions"] = admin_history.versions(self.model, records, before)
+        return super().render_history_view(request, template, context, **kwargs)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """One version, read-only: its values, what changed from the one before and its
+        related rows as they were. Never a form, never saved."""
         if request.method != "GET":
             raise PermissionDenied("History is read-only.")
         _valid_pk_or_404(self.model, object_id)
         _valid_pk_or_404(self.model.history.model, version_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        opts = self.model._meta
+        record = get_object_or_404(
+            self.model.history.select_related("history_user"),
+            **{opts.pk.attname: unquote(object_id), "history_id": version_id},
+        )
+        obj = record.instance
+        if not self.has_view_history_or_change_history_permission(request, obj):
+            raise PermissionDenied
+        before = admin_history.previous_record(self.model, record)
+        version = admin_history.versions(self.model, [record], before)[0]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{obj} as it was on {version.when}",
+            "opts": opts,
+            "app_label": opts.app_label,
+            "original": obj,
+            "object_id": object_id,
+            "version": version,
+            "related_panels": self.history_related(request, record),
+            "revert_disabled": True,
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.version_template, context)
+
+    def history_related(self, request, record) -> list[admin_history.HistoryPanel]:
+        """The related rows a version's page shows, as they were at the version (an admin
+        overrides it: a document's lines, say). None by default."""
+        return []
 
 
 def _valid_pk_or_404(model, object_id):

@@ -13,7 +13,7 @@ from core.display import moment, quantity
 from stock import admin_custody, services
 from stock.admin_documents import DOCUMENT_PAGE
 from stock.admin_filters import LineProductFilter
-from stock.admin_pages import distribution_panels, distribution_what
+from stock.admin_pages import distribution_panels, distribution_what, lines_as_posted
 from stock.forms import DistributionForm
 from stock.models import Distribution, DistributionKind, DistributionLine
 from stock.selectors import stock_on_hand
@@ -122,6 +122,10 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     @admin.display(description="Happened")
     def happened_shown(self, obj):
         return f"{moment(obj.occurred_at)} (on the handheld; posted when it synced)"
+
+    def history_related(self, request, record):
+        lines = DistributionLine.objects.filter(distribution_id=record.id).select_related("product")
+        return [lines_as_posted("The cylinders on this document, as posted", lines)]
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -13,7 +13,14 @@ from core.display import moment, quantity
 from core.scoping import ALL, visible_depot_ids
 from stock.admin_custody import count_sheet_view, transfer_view
 from stock.admin_filters import VehicleFilter
-from stock.admin_pages import count_panels, count_place, signed, transfer_panels, transfer_what
+from stock.admin_pages import (
+    count_panels,
+    count_place,
+    lines_as_posted,
+    signed,
+    transfer_panels,
+    transfer_what,
+)
 from stock.models import StockCount, StockCountLine, StockState, Transfer, TransferLine
 
 DOCUMENT_PAGE = "admin/stock/document_change_form.html"
@@ -114,6 +121,10 @@ class TransferAdmin(_DocumentAdmin, HistoryAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         return transfer_view(self, request)
+
+    def history_related(self, request, record):
+        lines = TransferLine.objects.filter(transfer_id=record.id).select_related("product")
+        return [lines_as_posted("The cylinders transferred, as posted", lines)]
 
     def panels(self, obj) -> list:
         return transfer_panels(obj)

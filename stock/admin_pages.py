@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from core.admin_history import HistoryPanel
 from core.display import day, moment, quantity
 from stock.models import (
     Distribution,
@@ -314,3 +315,17 @@ def _count_related(obj: StockCount) -> list[list[Cell]]:
         ]
         for d in found
     ]
+
+
+# --- A version's own lines (history pages) ----------------------------------------------
+
+
+def lines_as_posted(title: str, lines) -> HistoryPanel:
+    """A document's lines on its history pages: append-only, written with the document,
+    so they are the version's own (never today's edit of them: there is none)."""
+    return HistoryPanel(
+        title=title,
+        headers=["Product", "Cylinders"],
+        rows=[[product_cell(line.product).text, quantity(line.quantity)] for line in lines],
+        empty="No lines.",
+    )
