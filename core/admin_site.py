@@ -8,7 +8,7 @@ from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
 from django.template.response import TemplateResponse
 
-from core.dashboard import panels_for
+from core.dashboard import board_for, panels_for
 from core.models import Role
 
 # C0 control characters and DEL. PostgreSQL refuses NUL in text outright; the others have
@@ -78,8 +78,18 @@ class HSHAdminSite(admin.AdminSite):
         return response
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "dashboard_panels": panels_for(request)}
-        return super().index(request, extra_context)
+        """The dashboard (core.dashboard.board_for) above the apps' panels; a filter
+        value it refuses makes the page a 400 that names it."""
+        board = board_for(request)
+        status = board.pop("dashboard_status", 200)
+        extra_context = {
+            **(extra_context or {}),
+            **board,
+            "dashboard_panels": panels_for(request) if status == 200 else [],
+        }
+        response = super().index(request, extra_context)
+        response.status_code = status
+        return response
 
     def admin_view(self, view, cacheable=False):
         """Every admin page (the site's and each ModelAdmin's) checks the query string
