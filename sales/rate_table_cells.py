@@ -4,7 +4,7 @@ and how problems are numbered as the clerk's spreadsheet shows them (sales.resou
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from import_export import widgets
 from import_export.results import Result
@@ -17,12 +17,20 @@ from stock.models import Product
 # column heading -> product code, in the order of the familiar paper rate table
 RATE_COLUMNS = [
     ("meter rate", "BULK"),
-    ("9kg", "9KG"),
-    ("12.7kg", "12.7KG"),
-    ("14kg", "14KG"),
-    ("50kg POL", "50KG-POL"),
-    ("50kg L", "50KG-L"),
+    ("9 kg rate", "9KG"),
+    ("12.7 kg rate", "12.7KG"),
+    ("14 kg rate", "14KG"),
+    ("50 kg POL rate", "50KG-POL"),
+    ("50 kg L rate", "50KG-L"),
 ]
+# The headings of files exported before the headings were words: still read.
+LEGACY_HEADINGS = {
+    "9kg": "9 kg rate",
+    "12.7kg": "12.7 kg rate",
+    "14kg": "14 kg rate",
+    "50kg pol": "50 kg POL rate",
+    "50kg l": "50 kg L rate",
+}
 CODE_COLUMN, NAME_COLUMN, DATE_COLUMN = "customer code", "name", "effective from"
 COLUMNS = [CODE_COLUMN, NAME_COLUMN, *(c for c, _ in RATE_COLUMNS), DATE_COLUMN]
 # The list price row: its customer-code cell, and what its name cell says.
@@ -77,17 +85,55 @@ def customer_code(value) -> str:
 class SheetResult(Result):
     """An import's result as the clerk's spreadsheet shows it: rows by the spreadsheet's
     own numbers (the heading is row 1, the first customer row 2, as the duplicate-customer
-    message counts) and problems under the column headings, not the field names."""
+    message counts) and problems under the column headings, not the field names.
+
+    `rate_changes` (set by the resource) lists what the import changes, old beside new;
+    `problems()` lists what stops it, one plain sentence per cell."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rate_changes: list[dict] = []
+        self.cell_values: dict[int, dict] = {}
 
     def append_invalid_row(self, number, row, validation_error):
         if hasattr(validation_error, "error_dict"):
             validation_error = ValidationError(
                 {heading_of(name): errors for name, errors in validation_error.error_dict.items()}
             )
+        self.cell_values[number + 1] = dict(row or {})
         super().append_invalid_row(number + 1, row, validation_error)
 
     def row_errors(self):
         return [(number + 1, errors) for number, errors in super().row_errors()]
+
+    def problems(self) -> list[dict]:
+        """Each problem as {"row", "column", "value", "problem"}: row and column as the
+        spreadsheet shows them ("" for the whole file or the whole row), the cell as
+        typed, the problem in one sentence."""
+        found = [
+            {"row": "", "column": "", "value": "", "problem": error.message}
+            for error in self.base_errors
+        ]
+        for number, errors in self.row_errors():
+            found += [
+                {"row": number, "column": "", "value": "", "problem": error.message}
+                for error in errors
+            ]
+        for invalid in self.invalid_rows:
+            cells = self.cell_values.get(invalid.number, {})
+            for heading, messages in invalid.error_dict.items():
+                column = "" if heading == NON_FIELD_ERRORS else heading
+                value = cells.get(column) if column else ""
+                found += [
+                    {
+                        "row": invalid.number,
+                        "column": column,
+                        "value": "" if value is None else str(value),
+                        "problem": message,
+                    }
+                    for message in messages
+                ]
+        return found
 
 
 class CodeWidget(widgets.CharWidget):

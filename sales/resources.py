@@ -22,7 +22,7 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from import_export import fields, resources
 from import_export.instance_loaders import CachedInstanceLoader
@@ -34,6 +34,7 @@ from sales.rate_table_cells import (
     CODE_COLUMN,
     COLUMNS,
     DATE_COLUMN,
+    LEGACY_HEADINGS,
     LIST_PRICE_CODE,
     LIST_PRICE_NAME,
     NAME_COLUMN,
@@ -112,6 +113,7 @@ class RateTableResource(resources.ModelResource):
             )
         self.batch = None
         self.changes = []
+        self.change_lines: list[dict] = []
         self.list_prices: dict[Product, Decimal] = {}
 
     @classmethod
@@ -206,10 +208,13 @@ class RateTableResource(resources.ModelResource):
             ]
         problems = []
         wanted = {c.lower(): c for c in [*COLUMNS, *(h for h, _ in self.extra_columns)]}
+        wanted |= {old: new for old, new in LEGACY_HEADINGS.items() if old not in wanted}
         headers = list(dataset.headers or [])
         keys = [str(h or "").strip().lower() for h in headers]
         if headers:
             dataset.headers = [wanted.get(k, h) for k, h in zip(keys, headers, strict=True)]
+        # "9kg" and "9 kg rate" are one column: counted as one below.
+        keys = [wanted.get(k, k).lower() for k in keys]
         missing = [c for c in COLUMNS if c not in dataset.headers]
         if missing:
             problems.append(
@@ -252,6 +257,7 @@ class RateTableResource(resources.ModelResource):
         # Every customer of the file locked first, in one order (see lock_customers).
         lock_customers(Customer.objects.filter(code__in=codes).values_list("pk", flat=True))
         self.changes = []
+        self.change_lines = []
         self.list_prices = {}
         self.batch = rate_import_begin(
             file_name=kwargs.get("file_name") or "", actor=kwargs["user"]
@@ -300,12 +306,28 @@ class RateTableResource(resources.ModelResource):
     def save_instance(self, instance, is_create, row, **kwargs):
         # Checked now (the row's own errors show on its row); written all at once by
         # after_import, through the service, as one batch.
+        self.preview_changes(instance)
         if getattr(instance, "is_list_price", False):
             self.list_prices_check(instance, kwargs["user"])
             return
         moment = effective_moment(instance.rates_effective_from)
         for code, rate in self.changed_rates(instance):
             self.changes.append(RateChange(instance, self.products[code], rate, moment))
+
+    def preview_changes(self, instance) -> None:
+        """What the row changes, old beside new, for the preview (SheetResult)."""
+        headings = {code: heading for heading, code in self.rate_columns}
+        for code, rate in self.changed_rates(instance):
+            self.change_lines.append(
+                {
+                    "code": instance.code,
+                    "name": instance.name,
+                    "column": headings[code],
+                    "old": instance.current_rates[code],
+                    "new": rate,
+                    "effective_from": instance.rates_effective_from,
+                }
+            )
 
     def list_prices_check(self, instance, user) -> None:
         """The list price row's changes, kept for after_import; refused on the row when the
@@ -326,6 +348,7 @@ class RateTableResource(resources.ModelResource):
         self.list_prices = {self.products[c]: price for c, price in self.changed_rates(instance)}
 
     def after_import(self, dataset, result, **kwargs):
+        result.rate_changes = list(self.change_lines)
         clean = not result.has_errors() and not result.has_validation_errors()
         if self.list_prices and clean:  # the products first, then the rates' audit entries
             list_prices_set(prices=self.list_prices, actor=kwargs["user"])
@@ -338,11 +361,10 @@ class RateTableResource(resources.ModelResource):
 
 def import_problems(result) -> list[str]:
     """Every problem of an import result, one plain sentence each (for a message)."""
-    problems = [error.message for error in result.base_errors]
-    for number, errors in result.row_errors():
-        problems += [f"Row {number}: {error.message}" for error in errors]
-    for invalid in result.invalid_rows:
-        for heading, messages in invalid.error_dict.items():
-            where = "" if heading == NON_FIELD_ERRORS else f", column {heading!r}"
-            problems += [f"Row {invalid.number}{where}: {m}" for m in messages]
+    problems = []
+    for found in result.problems():
+        where = f"Row {found['row']}" if found["row"] else ""
+        if found["column"]:
+            where += f", column {found['column']!r}"
+        problems.append(f"{where}: {found['problem']}" if where else found["problem"])
     return problems

@@ -131,9 +131,9 @@ def test_a_bad_cell_names_its_heading_and_spreadsheet_row(importer, customer_fac
     )
     [invalid] = result.invalid_rows
     assert invalid.number == 3
-    assert set(invalid.field_specific_errors) == {"meter rate", "9kg", "effective from"}
+    assert set(invalid.field_specific_errors) == {"meter rate", "9 kg rate", "effective from"}
     problems = import_problems(result)
-    assert "Row 3, column '9kg': Enter an amount such as 1234.50; got '1e3'." in problems
+    assert "Row 3, column '9 kg rate': Enter an amount such as 1234.50; got '1e3'." in problems
     assert not any("rate_" in p or "rates_effective_from" in p for p in problems)
 
 
@@ -169,7 +169,7 @@ def test_row_numbers_agree_with_the_duplicate_customer_message(
     assert "rate_9KG" not in body
     [invalid] = response.context["result"].invalid_rows
     assert invalid.number == 3
-    assert list(invalid.field_specific_errors) == ["9kg"]
+    assert list(invalid.field_specific_errors) == ["9 kg rate"]
 
 
 def test_a_date_that_does_not_exist_is_called_that(importer, customer_factory):

@@ -57,8 +57,8 @@ def test_export_has_a_service_column_and_the_list_price_row(
     assert exported.headers == HEADERS
     rows = exported.dict
     assert [r["customer code"] for r in rows] == [a.code, LIST_PRICE_CODE]
-    assert (rows[0]["9kg"], rows[0]["INSTALL"]) == ("2200.00", "1200.00")
-    assert (rows[1]["9kg"], rows[1]["INSTALL"], rows[1]["14kg"]) == ("2850.00", "1500.00", "")
+    assert (rows[0]["9 kg rate"], rows[0]["INSTALL"]) == ("2200.00", "1200.00")
+    assert (rows[1]["9 kg rate"], rows[1]["INSTALL"], rows[1]["14 kg rate"]) == ("2850.00", "1500.00", "")
     assert rows[1]["name"].startswith("List price")
 
 
@@ -73,7 +73,7 @@ def test_a_service_rate_and_list_prices_round_trip(
     again = tablib.Dataset().load(exported.export(fmt), format=fmt)
     again[0] = [a.code, a.name, "", "", "", "", "", "", "1250.00", ""]
     list_row = list(again[1])
-    list_row[COLUMNS.index("14kg")] = "4390"
+    list_row[COLUMNS.index("14 kg rate")] = "4390"
     list_row[HEADERS.index("INSTALL")] = "1600.00"
     again[1] = list_row
     result = run(again, head_office)
@@ -167,7 +167,7 @@ def test_the_admin_xlsx_export_writes_rates_as_numbers(
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == HEADERS
-    nine = HEADERS.index("9kg")
+    nine = HEADERS.index("9 kg rate")
     assert rows[1][nine] == 2200
     assert isinstance(rows[1][nine], (int, float))
     assert rows[2][0] == LIST_PRICE_CODE

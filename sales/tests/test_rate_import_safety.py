@@ -51,9 +51,9 @@ def two(customer_factory):
 
 def test_a_missing_column_is_one_plain_message(clerk, two):
     a, _ = two
-    headers = [c for c in COLUMNS if c != "14kg"]
+    headers = [c for c in COLUMNS if c != "14 kg rate"]
     body = assert_plain(upload(clerk, ",".join(headers) + f"\n{a.code},x,,1,,,,\n"))
-    assert "The file has no column &#x27;14kg&#x27;" in body
+    assert "The file has no column &#x27;14 kg rate&#x27;" in body
     assert body.count("errorlist") + body.count("<li") >= 1
     assert RateImport.objects.count() == 0
 
@@ -71,7 +71,7 @@ def test_a_duplicate_heading_is_refused_naming_it(clerk, two):
     headers = [*COLUMNS, "9KG "]  # the same heading again (case and spaces do not count)
     data = ",".join(headers) + f"\n{a.code},x,,1,,,,,,5\n"
     body = assert_plain(upload(clerk, data))
-    assert "The column &#x27;9kg&#x27; appears more than once (columns 4 and 10)" in body
+    assert "The column &#x27;9 kg rate&#x27; appears more than once (columns 4 and 10)" in body
     assert Rate.objects.filter(batch__isnull=False).count() == 0
 
 
@@ -79,11 +79,11 @@ def test_a_refused_file_reads_no_row_and_reports_only_its_problem(head_office, t
     """Before: rows were still processed after a refused header, and each failed on the
     never-set self.changes (and after_import again)."""
     a, _ = two
-    headers = [c for c in COLUMNS if c != "14kg"]
+    headers = [c for c in COLUMNS if c != "14 kg rate"]
     dataset = tablib.Dataset([a.code, "x", "", "1", "", "", "", ""], headers=headers)
     result = RateTableResource().import_data(dataset, dry_run=True, user=head_office)
     assert [str(m) for e in result.base_errors for m in e.error.messages] == [
-        "The file has no column '14kg'. Expected the columns: " + ", ".join(COLUMNS) + "."
+        "The file has no column '14 kg rate'. Expected the columns: " + ", ".join(COLUMNS) + "."
     ]
     assert result.row_errors() == []
     assert result.rows == []
@@ -205,7 +205,7 @@ def test_the_rate_table_export_escapes_formulas(clerk, customer_factory, fmt):
         renamed(customer_factory(), name=name)
     data = export(clerk, fmt)
     assert sorted(data["name"]) == sorted("'" + n for n in RISKY)
-    assert {f"{Decimal(str(rate)):.2f}" for rate in data["9kg"]} == {"2200.00"}  # XLSX: numbers
+    assert {f"{Decimal(str(rate)):.2f}" for rate in data["9 kg rate"]} == {"2200.00"}  # XLSX: numbers
 
 
 def test_the_rate_table_xlsx_holds_no_formula(clerk, customer_factory):

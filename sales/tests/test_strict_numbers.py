@@ -261,6 +261,6 @@ def test_a_rate_table_cell_must_be_plain(customer_factory, head_office, cell):
     [invalid] = result.invalid_rows
     assert invalid.number == 3  # the second data row: row 3 of the spreadsheet
     [(field, messages)] = invalid.field_specific_errors.items()
-    assert field in ("rate_9KG", "9kg")  # the 9kg column
+    assert field in ("rate_9KG", "9 kg rate")  # the 9kg column
     assert messages == [f"Enter an amount such as 1234.50; got {cell!r}."]
     assert Rate.objects.count() == before
