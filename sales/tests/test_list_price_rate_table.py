@@ -58,7 +58,11 @@ def test_export_has_a_service_column_and_the_list_price_row(
     rows = exported.dict
     assert [r["customer code"] for r in rows] == [a.code, LIST_PRICE_CODE]
     assert (rows[0]["9 kg rate"], rows[0]["INSTALL"]) == ("2200.00", "1200.00")
-    assert (rows[1]["9 kg rate"], rows[1]["INSTALL"], rows[1]["14 kg rate"]) == ("2850.00", "1500.00", "")
+    assert (rows[1]["9 kg rate"], rows[1]["INSTALL"], rows[1]["14 kg rate"]) == (
+        "2850.00",
+        "1500.00",
+        "",
+    )
     assert rows[1]["name"].startswith("List price")
 
 

@@ -205,7 +205,9 @@ def test_the_rate_table_export_escapes_formulas(clerk, customer_factory, fmt):
         renamed(customer_factory(), name=name)
     data = export(clerk, fmt)
     assert sorted(data["name"]) == sorted("'" + n for n in RISKY)
-    assert {f"{Decimal(str(rate)):.2f}" for rate in data["9 kg rate"]} == {"2200.00"}  # XLSX: numbers
+    assert {f"{Decimal(str(rate)):.2f}" for rate in data["9 kg rate"]} == {
+        "2200.00"
+    }  # XLSX: numbers
 
 
 def test_the_rate_table_xlsx_holds_no_formula(clerk, customer_factory):
