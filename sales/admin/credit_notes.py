@@ -36,6 +36,12 @@ class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmi
             extra_context["page"] = credit_note_page(note, user=request.user)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # The customer page's "All credit notes" link.
+        return lookup == "transaction__customer__id__exact" or super().lookup_allowed(
+            lookup, value, request
+        )
+
     def get_search_results(self, request, queryset, search_term):
         """A credit note's number, typed in any case (the unique index answers it)."""
         term = search_term.replace("\x00", "").strip()

@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from reversion.admin import VersionAdmin
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
@@ -17,18 +17,13 @@ from core.admin_mixins import (
     RecoverableAdminMixin,
 )
 from core.admin_services import ServiceSaveAdminMixin
+from core.display import money
 from sales import services
+from sales.admin.customer_page import account_context, rates_panel, recent_panel, unpaid_panel
 from sales.admin.holdings import CustomerHoldingsMixin
 from sales.forms import SetRatesForm
 from sales.models import Customer, Rate
-from sales.selectors import (
-    customer_balance,
-    customers_with_account,
-    rate_version_in_force,
-    rate_versions_in_force,
-    unpaid_transactions,
-)
-from stock.models import Product
+from sales.selectors import customers_with_account, rate_version_in_force
 
 
 @admin.register(Customer)
@@ -64,7 +59,8 @@ class CustomerAdmin(
     )
     account_fieldsets = (
         ("Rates in force", {"fields": ("current_rates",)}),
-        ("Account", {"fields": ("balance", "unpaid_sales")}),
+        ("Unpaid credit sales", {"fields": ("unpaid_sales",)}),
+        ("Latest documents", {"fields": ("recent_documents",)}),
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -80,8 +76,8 @@ class CustomerAdmin(
             "code",
             "last_meter_reading",
             "current_rates",
-            "balance",
             "unpaid_sales",
+            "recent_documents",
             *self.HOLDING_FIELDS,
         )
 
@@ -97,73 +93,26 @@ class CustomerAdmin(
 
     @admin.display(description="Balance due", ordering="balance_value")
     def balance_due(self, obj):
-        return f"{Decimal(obj.balance_value):.2f}"
+        return money(Decimal(obj.balance_value))
 
-    @admin.display(description="Balance")
-    def balance(self, obj):
-        value = customer_balance(customer=obj)
-        limit = f" of a {obj.credit_limit} limit" if obj.credit_limit is not None else ""
-        if value < 0:
-            return f"{-value} paid in advance"
-        return f"{value} owed{limit}"
-
-    @admin.display(description="Current rates")
+    @admin.display(description="Rates in force")
     def current_rates(self, obj):
-        rows = []
-        products = list(Product.objects.filter(is_active=True))
-        versions = rate_versions_in_force(customer=obj, products=products)
-        for product in products:
-            version = versions.get(product.pk)
-            rows.append(
-                (
-                    product.code,
-                    "no rate" if version is None or version.rate is None else version.rate,
-                    timezone.localtime(version.effective_from).strftime("%Y-%m-%d %H:%M")
-                    if version
-                    else "",
-                )
-            )
-        links = format_html(
-            '<p><a href="{}">Set new rates</a> &middot; <a href="{}?customer__id__exact={}">'
-            "Rate history</a></p>",
-            reverse("admin:sales_customer_rates", args=[obj.pk]),
-            reverse("admin:sales_rate_changelist"),
-            obj.pk,
-        )
-        table = format_html(
-            "<table><thead><tr><th>Product</th><th>Rate</th><th>In force since</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
-        )
-        return table + links
+        return rates_panel(obj)
 
     @admin.display(description="Unpaid credit sales (oldest first)")
     def unpaid_sales(self, obj):
-        sales = list(unpaid_transactions(customer=obj)[:20])
-        if not sales:
-            return "None."
-        rows = format_html_join(
-            "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
-            (
-                (
-                    reverse("admin:sales_transaction_change", args=[s.pk]),
-                    s.number,
-                    timezone.localtime(s.created_at).strftime("%Y-%m-%d"),
-                    s.total_amount,
-                    s.total_amount - s.amount_paid,
-                )
-                for s in sales
-            ),
-        )
-        return format_html(
-            "<table><thead><tr><th>Sale</th><th>Date</th><th>Total</th><th>Due</th></tr>"
-            '</thead><tbody>{}</tbody></table><p><a href="{}?customer__id__exact={}&amp;'
-            'unpaid=1">All unpaid sales</a></p>',
-            rows,
-            reverse("admin:sales_transaction_changelist"),
-            obj.pk,
-        )
+        return unpaid_panel(obj)
+
+    @admin.display(description="Latest documents")
+    def recent_documents(self, obj):
+        return recent_panel(obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        customer = self.get_object(request, unquote(object_id))
+        if customer is not None:  # else the admin says it does not exist
+            extra_context["account"] = account_context(customer)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and (obj.transactions.exists() or obj.payments.exists()):

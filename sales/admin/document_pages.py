@@ -286,7 +286,7 @@ def payment_context(payment: Payment) -> dict[str, Any]:
         for a in payment.allocations.select_related("transaction").order_by("id")
     ]
     rows = [
-        Row("Received", f"{day(payment.received_on)} by {payment.received_by}", "ok"),
+        Row("Received on", f"{day(payment.received_on)} by {payment.received_by}", "ok"),
         Row(
             "Method",
             payment.get_method_display()

@@ -8,21 +8,22 @@ from decimal import Decimal
 from django.contrib import admin
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
+from core.display import moment, money, quantity
 from core.numbers import money_text
 from sales import services
+from sales.admin.page_words import product_words
 from sales.custody_selectors import customer_holdings
 from sales.forms_custody import HoldingAdjustForm
 from sales.models import Customer, CylinderHolding, HoldingEntry
 
 
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
+def _when(value) -> str:
+    return moment(value) if value else "-"
 
 
 def ledger_url(customer: Customer) -> str:
@@ -131,7 +132,12 @@ class CustomerHoldingsMixin:
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (h.product.code, h.quantity, money_text(h.deposit_held), _when(h.last_movement_at))
+                (
+                    product_words(h.product),
+                    quantity(h.quantity),
+                    money(h.deposit_held),
+                    _when(h.last_movement_at),
+                )
                 for h in holdings
             ),
         )
@@ -141,7 +147,7 @@ class CustomerHoldingsMixin:
             "<th>Last movement</th></tr></thead><tbody>{}</tbody></table>"
             "<p>Deposit held in all: {}{}</p>",
             rows if holdings else mark_safe('<tr><td colspan="4">None.</td></tr>'),
-            money_text(total),
+            money(total),
             " (deposit exempt: they own their cylinders)" if obj.deposit_exempt else "",
         )
         links = format_html('<a href="{}">Holding ledger</a>', ledger_url(obj))

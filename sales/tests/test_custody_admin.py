@@ -128,7 +128,7 @@ def test_the_customer_page_shows_cylinders_and_deposit_held(
     client.force_login(manager)
     content = client.get(url).content.decode()
     assert "Cylinders held" in content
-    assert "<td>12.7KG</td><td>3</td><td>7,500.00</td>" in content
+    assert "<td>12.7 kg cylinder (12.7KG)</td><td>3</td><td>7,500.00</td>" in content
     assert "Deposit held in all: 7,500.00" in content
     assert ledger.replace("&", "&amp;") in content or ledger in content
     assert adjust not in content  # counts are head office's

@@ -159,10 +159,11 @@ def test_customer_page_shows_rates_balance_and_unpaid_sales(
     client.force_login(head_office)
     page = client.get(reverse("admin:sales_customer_change", args=[credit_customer.pk]))
     body = page.content.decode()
-    assert "3000.00 owed of a 20000.00 limit" in body
+    assert "3,000.00 owed of a 20,000.00 limit" in body
     assert sale.number in body
     assert "Set new rates" in body
-    assert "2200.00" in body
+    assert "2,200.00" in body
+    assert "12.7 kg rate" in body
 
 
 def test_set_rates_form(client, head_office, cash_customer, products):
