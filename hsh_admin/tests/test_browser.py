@@ -203,18 +203,16 @@ def test_a_rate_table_import_previews_then_writes_on_confirm(
     browser.click_and_load(browser.find("form[enctype='multipart/form-data'] input[type=submit]"))
 
     confirm = browser.wait_for("input[type=submit][name=confirm]", "the Confirm import button")
-    # The preview marks each changed cell as a diff: read the new values (without <del>).
-    preview = browser.driver.execute_script(
-        """return Array.from(document.querySelectorAll('table.import-preview tbody tr'),
-            row => [row.className, ...Array.from(row.querySelectorAll('td:not(.import-type)'),
-                cell => { const c = cell.cloneNode(true);
-                          c.querySelectorAll('del').forEach(d => d.remove());
-                          return c.textContent.trim(); })]);"""
-    )
+    # The preview lists each rate it changes: the one in force beside the new one.
+    preview = [
+        [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "td")]
+        for row in browser.find_all("#rate-changes tbody tr")
+    ]
     assert preview == [
-        ["update", changed.code, changed.name, "", "2450.00", "3100.00", "", "", "", ""],
-        ["skip", unchanged.code, unchanged.name, "", "2200.00", "3000.00", "", "", "", ""],
+        [changed.code, changed.name, "9 kg rate", "2,200.00", "2,450.00", "at once"],
+        [changed.code, changed.name, "12.7 kg rate", "3,000.00", "3,100.00", "at once"],
     ], browser.evidence()
+    assert "1 row of the file changes nothing." in browser.text("#content")
     # The preview is a dry run: nothing is written until it is confirmed.
     assert Rate.objects.count() == rates_before
     assert not RateImport.objects.exists()
