@@ -11,6 +11,7 @@ from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
 from core.admin_services import ServiceSaveAdminMixin
+from core.display import moment, quantity
 from core.numbers import PlainDecimalField, money_text
 from core.scoping import ALL, scope_queryset, visible_depot_ids
 from stock import admin_custody, services
@@ -203,18 +204,7 @@ class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
 
 @admin.register(StockMovement)
 class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "kind",
-        "document",
-        "product",
-        "state",
-        "quantity",
-        "source",
-        "destination",
-        "actor",
-        "note",
-    )
+    list_display = ("when", "movement", "document", "cylinders", "route", "by")
     list_filter = ("kind", MovementDepotFilter, VehicleFilter, "product", "state", "created_at")
     list_select_related = (
         "product",
@@ -263,6 +253,31 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
         if url is None or not obj.reference:
             return obj.reference
         return format_html('<a href="{}">{}</a>', url, obj.reference)
+
+    @admin.display(description="Movement", ordering="kind")
+    def movement(self, obj):
+        """The kind, and its note (a write-off's cause, a count's reason) on a second line."""
+        if not obj.note:
+            return obj.get_kind_display()
+        note = obj.note if len(obj.note) <= 80 else obj.note[:79] + "…"
+        return format_html("{}<br><small>{}</small>", obj.get_kind_display(), note)
+
+    @admin.display(description="When", ordering="created_at")
+    def when(self, obj):
+        return moment(obj.created_at)
+
+    @admin.display(description="Cylinders", ordering="quantity")
+    def cylinders(self, obj):
+        state = StockState(obj.state).label.lower()
+        return f"{quantity(obj.quantity)} {obj.product.code} {state}"
+
+    @admin.display(description="From → to")
+    def route(self, obj):
+        return f"{self.source(obj)} → {self.destination(obj)}"
+
+    @admin.display(description="By", ordering="actor__username")
+    def by(self, obj):
+        return obj.actor.username
 
     @admin.display(description="From")
     def source(self, obj):

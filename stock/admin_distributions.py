@@ -35,16 +35,7 @@ def _moment_fields(fields, obj) -> list[str]:
 
 @admin.register(Distribution)
 class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
-    list_display = (
-        "distribution_no",
-        "happened",
-        "kind",
-        "representative",
-        "depot",
-        "cylinders",
-        "total",
-        "created_by",
-    )
+    list_display = ("distribution_no", "happened", "kind", "representative", "depot", "cylinders")
     list_filter = ("kind", "depot", LineProductFilter, "created_at")
     list_select_related = ("sales_rep", "depot", "created_by")
     search_fields = ("=distribution_no", "sales_rep__username", "sales_rep__vehicle_no")
@@ -70,11 +61,11 @@ class DistributionAdmin(DepotScopedAdminMixin, HistoryAdmin):
     def happened(self, obj):
         return moment(obj.occurred_at)
 
-    @admin.display(description="Representative and vehicle", ordering="sales_rep__username")
+    @admin.display(description="Vehicle", ordering="sales_rep__username")
     def representative(self, obj):
-        return f"{obj.sales_rep.username} · {obj.sales_rep.vehicle_no or 'no vehicle'}"
+        return f"{obj.sales_rep.vehicle_no or 'no vehicle'} ({obj.sales_rep.username})"
 
-    @admin.display(description="Cylinders by product")
+    @admin.display(description="Cylinders")
     def cylinders(self, obj):
         return ", ".join(
             f"{quantity(line.quantity)} x {line.product.code}" for line in obj.lines.all()

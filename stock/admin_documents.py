@@ -78,16 +78,7 @@ class _DocumentAdmin(DepotScopedAdminMixin):
 @admin.register(Transfer)
 class TransferAdmin(_DocumentAdmin, HistoryAdmin):
     add_permission = "stock.transfer_stock"
-    list_display = (
-        "number",
-        "posted",
-        "from_depot",
-        "to_depot",
-        "state",
-        "cylinders",
-        "reference",
-        "created_by",
-    )
+    list_display = ("number", "posted", "route", "cylinders", "reference")
     list_filter = ("state", "from_depot", "to_depot", "created_at")
     list_select_related = ("from_depot", "to_depot", "created_by")
     search_fields = ("number", "reference")
@@ -107,9 +98,13 @@ class TransferAdmin(_DocumentAdmin, HistoryAdmin):
     def search_lookup(self, term: str) -> Q:
         return Q(number=term.upper()) | Q(reference=term)
 
+    @admin.display(description="From → to", ordering="from_depot__code")
+    def route(self, obj):
+        return f"{obj.from_depot.code} → {obj.to_depot.code}"
+
     @admin.display(description="Cylinders")
     def cylinders(self, obj):
-        return _lines_text(obj.lines.all())
+        return f"{_lines_text(obj.lines.all())} ({StockState(obj.state).label.lower()})"
 
     @admin.display(description="What it is")
     def what(self, obj):
@@ -133,7 +128,7 @@ class TransferAdmin(_DocumentAdmin, HistoryAdmin):
 @admin.register(StockCount)
 class StockCountAdmin(_DocumentAdmin, admin.ModelAdmin):
     add_permission = "stock.count_stock"
-    list_display = ("number", "posted", "place", "differences", "reason", "created_by")
+    list_display = ("number", "posted", "place", "differences", "reason")
     list_filter = ("depot", VehicleFilter, "created_at")
     list_select_related = ("depot", "sales_rep", "created_by")
     search_fields = ("number",)

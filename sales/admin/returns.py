@@ -106,16 +106,7 @@ def _return_related(returned: CylinderReturn) -> list[list[Cell]]:
 
 @admin.register(CylinderReturn)
 class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "number",
-        "happened",
-        "customer",
-        "sales_rep",
-        "depot",
-        "cylinders",
-        "refund",
-        "refund_to",
-    )
+    list_display = ("number", "happened", "customer", "rep", "cylinders", "refund_listed")
     list_filter = ("refund_to", "depot", "created_at")
     search_fields = ("=number", "=customer__code", "customer__name")
     list_select_related = ("customer", "sales_rep", "depot")
@@ -154,6 +145,10 @@ class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin)
     def cylinders(self, obj: CylinderReturn) -> str:
         return quantity(getattr(obj, "n_cylinders", None) or 0)
 
+    @admin.display(description="By", ordering="sales_rep__username")
+    def rep(self, obj: CylinderReturn) -> str:
+        return obj.sales_rep.username
+
     @admin.display(description="Taken back by")
     def taken_back_by(self, obj: CylinderReturn) -> str:
         rep = obj.sales_rep
@@ -164,6 +159,13 @@ class CylinderReturnAdmin(MomentsShown, DepotScopedAdminMixin, admin.ModelAdmin)
     @admin.display(description="Posted by")
     def posted_by(self, obj: CylinderReturn) -> str:
         return str(obj.created_by)
+
+    @admin.display(description="Deposit refunded", ordering="refund_amount")
+    def refund_listed(self, obj: CylinderReturn) -> str:
+        where = {RefundTo.ACCOUNT: "to the account", RefundTo.CASH: "in cash"}
+        if not obj.refund_amount:
+            return "none"
+        return f"{money(obj.refund_amount)} {where.get(obj.refund_to, '')}".strip()
 
     @admin.display(description="Deposit refunded", ordering="refund_amount")
     def refund(self, obj: CylinderReturn) -> str:
