@@ -20,6 +20,7 @@ from core.numbers import PlainDecimalField
 from core.scoping import scope_queryset
 from sales import services
 from sales.admin.document_pages import money
+from sales.admin.list_cells import two_lines
 from sales.day_models import CashUp
 from sales.services.common import MAX_AMOUNT
 from stock.forms import RepChoiceField
@@ -72,16 +73,17 @@ class CashUpConfirmForm(forms.Form):
 
 @admin.register(CashUp)
 class CashUpAdmin(DepotScopedAdminMixin, HistoryAdmin):
+    # Fits 1366 px: number (posted under), representative, the money, status (who
+    # confirmed under).
     list_display = (
-        "number",
+        "cash_up",
         "sales_rep",
-        "posted",
         "expected",
         "counted",
         "variance_shown",
-        "status",
-        "confirmed_by",
+        "status_shown",
     )
+    list_display_links = ("cash_up",)
     list_filter = ("status", "depot", "created_at")
     search_fields = ("=number", "sales_rep__username")
     list_select_related = ("sales_rep", "depot", "confirmed_by")
@@ -107,6 +109,15 @@ class CashUpAdmin(DepotScopedAdminMixin, HistoryAdmin):
         "confirm_note",
     )
     readonly_fields = fields
+
+    @admin.display(description="Cash-up", ordering="id")
+    def cash_up(self, obj: CashUp) -> str:
+        return two_lines(obj.number, _when(obj.created_at))
+
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, obj: CashUp) -> str:
+        by = f"by {obj.confirmed_by.username}" if obj.confirmed_by else ""
+        return two_lines(obj.get_status_display(), by)
 
     @admin.display(description="Posted", ordering="created_at")
     def posted(self, obj: CashUp) -> str:

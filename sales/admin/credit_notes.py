@@ -3,20 +3,27 @@ sale_void and never changed."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.urls import reverse
+from django.utils.html import format_html
 
 from core.admin_flow import CappedCountPaginator
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
+from core.display import moment, money
 from sales.admin.inlines import ReadOnlyInline
+from sales.admin.list_cells import two_lines
 from sales.admin.page_rows import credit_note_page
 from sales.models import CreditNote
 
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("number", "created_at", "transaction", "customer", "amount", "created_by")
+    # Fits 1366 px: number, customer, the sale it credits, amount; dates and who on
+    # second lines.
+    list_display = ("credit_note", "customer", "sale", "amount_credited")
     list_filter = ("created_at", "transaction__depot")
     search_fields = ("=number",)
     list_select_related = ("transaction__customer", "created_by")
+    list_display_links = ("credit_note",)
     show_full_result_count = False
     paginator = CappedCountPaginator
     fields = ("number", "created_at", "transaction", "customer", "amount", "reason", "created_by")
@@ -25,6 +32,19 @@ class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmi
     @admin.display(description="Customer", ordering="transaction__customer__code")
     def customer(self, obj: CreditNote) -> str:
         return str(obj.transaction.customer)
+
+    @admin.display(description="Credit note", ordering="id")
+    def credit_note(self, obj: CreditNote) -> str:
+        return two_lines(obj.number, f"{moment(obj.created_at)} by {obj.created_by.username}")
+
+    @admin.display(description="Credits sale", ordering="transaction__number")
+    def sale(self, obj: CreditNote) -> str:
+        url = reverse("admin:sales_transaction_change", args=[obj.transaction_id])
+        return format_html('<a href="{}">{}</a>', url, obj.transaction.number)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_credited(self, obj: CreditNote) -> str:
+        return money(obj.amount)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {

@@ -21,6 +21,7 @@ from core.display import money
 from sales import services
 from sales.admin.customer_page import account_context, rates_panel, recent_panel, unpaid_panel
 from sales.admin.holdings import CustomerHoldingsMixin
+from sales.admin.list_cells import two_lines
 from sales.forms import SetRatesForm
 from sales.models import Customer, Rate
 from sales.selectors import customers_with_account, rate_version_in_force
@@ -38,15 +39,9 @@ class CustomerAdmin(
     """Customers are saved by sales.services (customer_create, customer_update): a changed
     credit limit or payment type is on the audit log with who changed it."""
 
-    list_display = (
-        "code",
-        "name",
-        "depot",
-        "payment_type",
-        "credit_limit",
-        "balance_due",
-        "is_active",
-    )
+    # Fits 1366 px: the customer (depot and phone under), terms, balance, active.
+    list_display = ("customer", "terms", "balance_due", "is_active")
+    list_display_links = ("customer",)
     list_filter = ("depot", "payment_type", "is_active")
     search_fields = ("code", "name", "phone", "email")
     list_select_related = ("depot",)
@@ -90,6 +85,19 @@ class CustomerAdmin(
     def get_queryset(self, request):
         # The balance column comes with the page's one query (the API's selector).
         return customers_with_account(super().get_queryset(request))
+
+    @admin.display(description="Customer", ordering="code")
+    def customer(self, obj):
+        return two_lines(
+            f"{obj.code} {obj.name}", " · ".join(filter(None, [obj.depot.code, obj.phone]))
+        )
+
+    @admin.display(description="Terms", ordering="payment_type")
+    def terms(self, obj):
+        if obj.payment_type != "CREDIT":
+            return obj.get_payment_type_display()
+        limit = "no limit" if obj.credit_limit is None else f"limit {money(obj.credit_limit)}"
+        return two_lines(obj.get_payment_type_display(), limit)
 
     @admin.display(description="Balance due", ordering="balance_value")
     def balance_due(self, obj):

@@ -10,8 +10,10 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core.admin_services import ServiceSaveAdminMixin
+from core.display import moment
 from core.numbers import money_text
 from sales import services
+from sales.admin.list_cells import two_lines
 from sales.models import DepositRate
 from stock.models import Product, ProductKind
 
@@ -45,14 +47,8 @@ class DepositRateForm(forms.ModelForm):
 class DepositRateAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
     form = DepositRateForm
     fields = ("product", "amount", "starts_on")
-    list_display = (
-        "product",
-        "amount_shown",
-        "effective_from",
-        "state",
-        "created_by",
-        "created_at",
-    )
+    # Fits 1366 px: product, amount, from when (its state under), who set it (when under).
+    list_display = ("product", "amount_shown", "effective", "set_by")
     list_filter = ("product",)
     list_select_related = ("product", "created_by")
     ordering = ("product__sort_order", "product__code", "-effective_from", "-id")
@@ -93,6 +89,14 @@ class DepositRateAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
     @admin.display(description="Deposit per cylinder", ordering="amount")
     def amount_shown(self, obj):
         return money_text(obj.amount)
+
+    @admin.display(description="From", ordering="effective_from")
+    def effective(self, obj):
+        return two_lines(moment(obj.effective_from), self.state(obj))
+
+    @admin.display(description="Set by", ordering="created_at")
+    def set_by(self, obj):
+        return two_lines(obj.created_by, moment(obj.created_at))
 
     @admin.display(description="State")
     def state(self, obj):

@@ -16,6 +16,7 @@ from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
 from core.display import moment, money, quantity
 from core.numbers import money_text
 from sales import services
+from sales.admin.list_cells import two_lines
 from sales.admin.page_words import product_words
 from sales.custody_selectors import customer_holdings
 from sales.forms_custody import HoldingAdjustForm
@@ -62,18 +63,10 @@ class HoldingEntryAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAd
     """The holding ledger, newest first: every change of a customer's cylinders held and
     the deposit charged or refunded with it, and the document that made it."""
 
-    list_display = (
-        "created_at",
-        "customer",
-        "product",
-        "kind",
-        "quantity",
-        "deposit_shown",
-        "refund_to",
-        "reference",
-        "sales_rep",
-        "actor",
-    )
+    # Fits 1366 px: when, customer, the change, the deposit; the document, where a
+    # refund went and who on second lines.
+    list_display = ("entry", "customer", "change", "deposit_shown")
+    list_display_links = ("entry",)
     list_filter = ("kind", "refund_to", "product", "created_at")
     search_fields = ("=reference", "=customer__code")
     list_select_related = ("customer", "product", "sales_rep", "actor")
@@ -94,9 +87,22 @@ class HoldingEntryAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAd
     )
     readonly_fields = fields
 
-    @admin.display(description="Deposit (+ charged, - refunded)")
+    @admin.display(description="Deposit (+ charged, - refunded)", ordering="deposit")
     def deposit_shown(self, obj: HoldingEntry) -> str:
-        return money_text(obj.deposit)
+        went = f"refunded to {obj.get_refund_to_display().lower()}" if obj.refund_to else ""
+        return two_lines(money(obj.deposit), went)
+
+    @admin.display(description="When", ordering="created_at")
+    def entry(self, obj: HoldingEntry) -> str:
+        return two_lines(moment(obj.created_at), obj.reference)
+
+    @admin.display(description="Change")
+    def change(self, obj: HoldingEntry) -> str:
+        who = obj.sales_rep.username if obj.sales_rep else obj.actor.username
+        return two_lines(
+            f"{obj.quantity:+d} {obj.product.code} ({obj.get_kind_display().lower()})",
+            f"by {who}",
+        )
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.replace("\x00", "").strip()

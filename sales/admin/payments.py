@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
+from core.display import day, moment, money
 from core.models import AuditLog
 from sales import services
 from sales.admin.document_pages import MomentsShown, moment_fields
+from sales.admin.list_cells import two_lines
 from sales.admin.page_rows import payment_page
 from sales.forms import PaymentForm, PaymentReverseForm
 from sales.models import Payment
@@ -42,18 +44,9 @@ def _payments_reverse(*, payments, actor, reason):
 
 @admin.register(Payment)
 class PaymentAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
-    list_display = (
-        "number",
-        "received_on",
-        "created_at",
-        "customer",
-        "amount",
-        "allocated",
-        "method",
-        "reference",
-        "received_by",
-        "reversal",
-    )
+    # Fits 1366 px beside the side bars: number, customer, amount, what it settled,
+    # status; the day, method, reference and who received it on second lines.
+    list_display = ("payment", "customer_shown", "amount_shown", "settled", "status_shown")
     list_filter = ("method", ReversalFilter, "depot", "created_at")
     search_fields = ("=number", "=customer__code", "customer__name", "reference")
     list_select_related = ("customer", "received_by", "reversed_by")
@@ -84,12 +77,32 @@ class PaymentAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
     def has_reverse_permission(self, request):
         return request.user.has_perm("sales.reverse_payment")
 
-    @admin.display(description="Reversed")
-    def reversal(self, obj):
-        if not obj.is_reversed:
-            return None
-        when = timezone.localtime(obj.reversed_at).strftime("%Y-%m-%d %H:%M")
-        return f"{when} by {obj.reversed_by.username}"
+    @admin.display(description="Payment", ordering="id")
+    def payment(self, obj):
+        return two_lines(obj.number, f"received {day(obj.received_on)}")
+
+    @admin.display(description="Customer", ordering="customer__code")
+    def customer_shown(self, obj):
+        how = obj.get_method_display() + (f" {obj.reference}" if obj.reference else "")
+        return two_lines(
+            f"{obj.customer.code} {obj.customer.name}", f"{how} · {obj.received_by.username}"
+        )
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, obj):
+        return money(obj.amount)
+
+    @admin.display(description="Settled sales", ordering="allocated")
+    def settled(self, obj):
+        return money(obj.allocated)
+
+    @admin.display(description="Status")
+    def status_shown(self, obj):
+        if obj.is_reversed:
+            return two_lines("Reversed", f"{moment(obj.reversed_at)} by {obj.reversed_by.username}")
+        if obj.unallocated:
+            return two_lines("On account", f"{money(obj.unallocated)} not yet settling a sale")
+        return "Settled"
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin
+from sales.admin.list_cells import two_lines
 from sales.admin.sync_refusal_forms import (
     DismissForm,
     RepostForm,
@@ -75,16 +76,9 @@ def _when(moment) -> str:
 
 @admin.register(SyncRefusal)
 class SyncRefusalAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "received",
-        "representative",
-        "doc_type",
-        "client_id",
-        "what_it_was",
-        "reason",
-        "status",
-    )
-    list_display_links = ("received",)
+    # Fits 1366 px: when (who and the handheld's id under), what it was, why, status.
+    list_display = ("received_shown", "what_it_was", "reason", "status")
+    list_display_links = ("received_shown",)
     list_filter = (StatusFilter, "depot")
     search_fields = ("=client_id", "=sales_rep__username")
     list_select_related = ("sales_rep", "depot")
@@ -127,6 +121,10 @@ class SyncRefusalAdmin(DepotScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Received", ordering="received_at")
     def received(self, obj: SyncRefusal) -> str:
         return _when(obj.received_at)
+
+    @admin.display(description="Received", ordering="received_at")
+    def received_shown(self, obj: SyncRefusal) -> str:
+        return two_lines(_when(obj.received_at), f"{self.representative(obj)} · {obj.client_id}")
 
     @admin.display(description="Happened")
     def happened(self, obj: SyncRefusal) -> str:

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
+from core.display import moment
 from core.numbers import money_text
 from sales import services
 from sales.admin.document_pages import (
@@ -20,6 +21,7 @@ from sales.admin.document_pages import (
     moment_fields,
     refund_went,
 )
+from sales.admin.list_cells import two_lines
 from sales.admin.page_rows import sale_page
 from sales.delivery_status import (
     INVOICE_FILTERS,
@@ -65,18 +67,9 @@ class InvoiceFilter(admin.SimpleListFilter):
 
 @admin.register(Transaction)
 class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
-    list_display = (
-        "number",
-        "created_at",
-        "customer",
-        "sales_rep",
-        "depot",
-        "payment_type",
-        "total_amount",
-        "amount_paid",
-        "status",
-        "invoice",
-    )
+    # Fits 1366 px beside the side bars: number, customer, total, paid, status; the
+    # date, the representative, depot and terms, and the invoice's state on second lines.
+    list_display = ("sale", "customer_shown", "total", "paid", "status_shown")
     list_filter = ("status", "payment_type", InvoiceFilter, UnpaidFilter, "depot", "created_at")
     search_fields = ("=number", "=customer__code", "customer__name")
     list_select_related = ("customer", "sales_rep", "depot")
@@ -94,9 +87,21 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
         # The invoice column's four flags: EXISTS subqueries of the page's one query.
         return with_invoice_status(super().get_queryset(request))
 
-    @admin.display(description="Invoice")
-    def invoice(self, obj):
-        return row_status_words(obj)
+    @admin.display(description="Sale", ordering="id")
+    def sale(self, obj):
+        return two_lines(obj.number, moment(obj.occurred_at))
+
+    @admin.display(description="Customer", ordering="customer__code")
+    def customer_shown(self, obj):
+        terms = obj.get_payment_type_display()
+        return two_lines(
+            f"{obj.customer.code} {obj.customer.name}",
+            f"{terms} · {obj.sales_rep.username} · {obj.depot.code}",
+        )
+
+    @admin.display(description="Status", ordering="status")
+    def status_shown(self, obj):
+        return two_lines(obj.get_status_display(), row_status_words(obj))
 
     def get_search_results(self, request, queryset, search_term):
         """A sale's number, or a customer's code or part of their name. Each through an
@@ -158,11 +163,11 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
     def deposit_refunded(self, obj):
         return f"{money_text(obj.deposit_refund)}, {refund_went(obj)} (not in the total)"
 
-    @admin.display(description="Total")
+    @admin.display(description="Total", ordering="total_amount")
     def total(self, obj):
         return money_text(obj.total_amount)
 
-    @admin.display(description="Amount paid")
+    @admin.display(description="Paid", ordering="amount_paid")
     def paid(self, obj):
         return money_text(obj.amount_paid)
 
