@@ -18,6 +18,12 @@ class Column:
     key: str
     label: str
     total: bool = False  # summed in the table's totals row
+    # What a cell opens on the report page (reporting.links): "sale", "customer",
+    # "cashups", "audit", "document" (a stock movement's reference); "" for nothing.
+    link: str = ""
+    money: bool = False  # shown with the currency in the totals row
+    # Codes shown by their labels on the page ({"POSTED": "Posted"}).
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 class Report:
@@ -61,9 +67,22 @@ class Report:
         for row in self.queryset(filters).iterator(chunk_size=2000):
             yield tuple(row.values())
 
+    # Whether the rows are in time (newest first, as every such report lists them).
+    in_time: bool = False
+
+    def summed(self, filters: Filters) -> list[str]:
+        """The keys of the columns the totals row adds up for these filters."""
+        return [c.key for c in self.columns if c.total]
+
+    def drill(self, row: dict, filters: Filters) -> str | None:
+        """Where a row of a summary leads (another report, already filtered), or None;
+        the columns' own links (Column.link) open documents and customers."""
+        return None
+
     def totals(self, filters: Filters) -> dict:
         """Sums of the total columns over all rows (not just the page)."""
-        positions = [i for i, c in enumerate(self.columns) if c.total]
+        summed = self.summed(filters)
+        positions = [i for i, c in enumerate(self.columns) if c.key in summed]
         sums = {self.columns[i].key: 0 for i in positions}
         for row in self.rows(filters):
             if self.counts_in_totals(row):

@@ -1,7 +1,9 @@
 """Report pages in the admin, their downloads, and export-job files."""
 
+import inspect
 import os
 import tempfile
+from decimal import Decimal
 from itertools import islice
 
 from django.conf import settings
@@ -15,8 +17,10 @@ from django.utils import timezone
 from core.scoping import ALL, visible_depot_ids
 from reporting.catalogue import all_reports, get_report
 from reporting.charts import bar_chart
+from reporting.display import currency_note, refusal_sentence, shown, total_cell
 from reporting.filters import FilterError
 from reporting.forms import ReportFilterForm
+from reporting.links import page_links
 from reporting.models import ExportJob, JobStatus
 from reporting.services import download_token_valid, export_job_request
 from reporting.writers import cell, csv_chunks, json_chunks, write_xlsx
@@ -165,10 +169,7 @@ def report_response(request, slug, fmt, *, user, background):
         )
     ):
         job = export_job_request(actor=user, report=slug, filters=filters.as_query(), format=fmt)
-        messages.info(
-            request,
-            f"The export is being built (job #{job.pk}); it will be ready to download here.",
-        )
+        messages.info(request, f"Export #{job.pk} requested: this page shows how far it has got.")
         return redirect("admin:reporting_exportjob_change", job.pk)
     return report_file(report, filters, fmt)
 
@@ -176,11 +177,13 @@ def report_response(request, slug, fmt, *, user, background):
 def _page(request, report, filters, errors, status=200):
     form = ReportFilterForm(request.GET or None, user=request.user, report=report)
     page = _page_number(request)
-    rows, has_next, totals, chart = [], False, {}, ""
+    rows, links, has_next, totals, chart = [], [], False, {}, ""
     if filters is not None:
         window = list(islice(report.rows(filters), (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
         has_next = len(window) > PAGE_SIZE
-        rows = [[cell(v) for v in row] for row in window[:PAGE_SIZE]]
+        window = window[:PAGE_SIZE]
+        links = page_links(report, window, filters)
+        rows = [_row(report, row, links[n]) for n, row in enumerate(window)]
         totals = report.totals(filters)
         if report.chart:
             chart = _chart(report, filters)
@@ -195,16 +198,36 @@ def _page(request, report, filters, errors, status=200):
             report=report,
             form=form,
             errors=errors,
+            refusal=refusal_sentence(report, errors) if errors else "",
             rows=rows,
-            totals=[cell(totals.get(c.key)) if c.total else "" for c in report.columns],
+            totals=[
+                total_cell(totals[c.key], c) if c.key in totals else "" for c in report.columns
+            ],
             has_totals=bool(totals),
             page=page,
             has_next=has_next,
             chart=chart,
             query=query.urlencode(),
+            currency_note=currency_note(),
         ),
         status=status,
     )
+
+
+def _row(report, row, links):
+    """A row of the page: each cell's text, its links, and whether it is a number."""
+    cells = []
+    for i, (column, value) in enumerate(zip(report.columns, row, strict=True)):
+        text = shown(value, column)
+        targets = [(text if label is None else label, url) for label, url in links.get(i, [])]
+        cells.append(
+            {
+                "text": text,
+                "links": targets,
+                "number": isinstance(value, (int, Decimal)) and not isinstance(value, bool),
+            }
+        )
+    return cells
 
 
 MAX_PAGE = 100_000  # beyond this, narrow the filters or download
@@ -217,19 +240,50 @@ def _page_number(request):
         return 1
 
 
+MAX_CHART_LABELS = 24
+MAX_CHART_SERIES = 8
+
+
 def _chart(report, filters):
-    x, series = report.chart["x"], report.chart["series"]
+    """The report's chart: one series per value column, or, for a report grouped by
+    `group_by` (the chart's "group" column), one series per group of its first value
+    column, stacked where the chart says so. Labels oldest first, the last 24."""
+    spec = report.chart
+    x, series_keys = spec["x"], spec["series"]
     position = {c.key: i for i, c in enumerate(report.columns)}
-    grouped = {}
+    group = spec.get("group")
+    grouped: dict[str, dict[str, float]] = {}
+    names: dict[str, None] = {}
+    labels_of = {c.key: c.label for c in report.columns}
     for row in report.rows(filters):
         label = str(cell(row[position[x]]))
-        sums = grouped.setdefault(label, [0] * len(series))
-        for i, key in enumerate(series):
-            sums[i] += row[position[key]] or 0
-    labels = list(grouped)[-24:]
-    return bar_chart(
-        labels, {key: [grouped[label][i] for label in labels] for i, key in enumerate(series)}
-    )
+        sums = grouped.setdefault(label, {})
+        if group:
+            name = str(cell(row[position[group]])) or "(none)"
+            pairs = [(name, row[position[series_keys[0]]])]
+        else:
+            pairs = [(labels_of[key], row[position[key]]) for key in series_keys]
+        for name, value in pairs:
+            names.setdefault(name)
+            sums[name] = sums.get(name, 0) + float(value or 0)
+    labels = sorted(grouped)[-MAX_CHART_LABELS:] if spec.get("sort", True) else list(grouped)
+    ordered = list(names)
+    if group and len(ordered) > MAX_CHART_SERIES:  # the largest groups, the rest as "Other"
+        size = {n: sum(grouped[label].get(n, 0) for label in labels) for n in ordered}
+        keep = sorted(ordered, key=lambda n: -size[n])[: MAX_CHART_SERIES - 1]
+        for label in labels:
+            other = sum(v for n, v in grouped[label].items() if n not in keep)
+            grouped[label] = {**{n: grouped[label].get(n, 0) for n in keep}, "Other": other}
+        ordered = [*keep, "Other"]
+    series = {name: [grouped[label].get(name, 0) for label in labels] for name in ordered}
+    return _bar_chart(labels, series, stacked=bool(spec.get("stacked")))
+
+
+def _bar_chart(labels, series, *, stacked):
+    """reporting.charts.bar_chart, stacked where it can stack (its older form cannot)."""
+    if "stacked" in inspect.signature(bar_chart).parameters:
+        return bar_chart(labels, series, stacked=stacked)
+    return bar_chart(labels, series)
 
 
 def job_download(request, pk):

@@ -40,6 +40,11 @@ def cell(value):
     return "" if value is None else value
 
 
+def headings(report: Report) -> list[str]:
+    """The column headings of every file: the page's words ("Customer name"), escaped."""
+    return [spreadsheet_text(c.label) for c in report.columns]
+
+
 def _text_cell(value):
     """A value of another type as a spreadsheet cell: its text, escaped."""
     shown = cell(value)
@@ -71,7 +76,7 @@ def csv_chunks(report: Report, filters: Filters, progress=None) -> Iterator[byte
     # A carriage return inside a field must be quoted (COPY does); csv.writer quotes only
     # the characters of its line terminator, so a row holding one is written all quoted.
     quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(report.keys)
+    writer.writerow(headings(report))
     count = 0
     converter = _CSV_CELL.get
     for row in report.rows(filters):
@@ -120,9 +125,12 @@ def _copy_statement(report, queryset):
 
 
 def _copy_chunks(report, statement, progress):
-    """COPY (the report's query) TO STDOUT, re-chunked; the header is our column keys."""
+    """COPY (the report's query) TO STDOUT, re-chunked; the header is the report's
+    column headings, as the page and the XLSX file show them."""
     statement, params = statement
-    yield (",".join(report.keys) + "\n").encode()
+    buffer_text = io.StringIO()
+    csv.writer(buffer_text, lineterminator="\n").writerow(headings(report))
+    yield buffer_text.getvalue().encode()
     buffer, count = bytearray(), 0
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: COPY streams without loading rows
@@ -148,8 +156,11 @@ def write_xlsx(report: Report, filters: Filters, target, progress=None) -> int:
     sheet = workbook.add_worksheet(report.title[:31])
     bold = workbook.add_format({"bold": True})
     money = workbook.add_format({"num_format": "#,##0.00"})
-    for col, column in enumerate(report.columns):
-        sheet.write_string(0, col, column.label, bold)
+    day_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    moment_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for col, heading in enumerate(headings(report)):
+        sheet.write_string(0, col, heading, bold)
+        sheet.set_column(col, col, max(10, min(40, len(heading) + 2)))
     # One writer per value type, looked up by type: cheaper than a chain of isinstance
     # checks on each of millions of cells.
     writers = {
@@ -158,7 +169,16 @@ def write_xlsx(report: Report, filters: Filters, target, progress=None) -> int:
         float: sheet.write_number,
         str: lambda r, c, v: sheet.write_string(r, c, spreadsheet_text(v)),
         type(None): lambda r, c, v: None,
+        # Dates are date cells (a spreadsheet sorts and sums by them), in the business
+        # time zone; Excel keeps no zone.
+        date: lambda r, c, v: sheet.write_datetime(r, c, v, day_format),
+        datetime: lambda r, c, v: sheet.write_datetime(
+            r, c, timezone.localtime(v).replace(tzinfo=None), moment_format
+        ),
     }
+    summed = report.summed(filters)
+    total_positions = [i for i, c in enumerate(report.columns) if c.key in summed]
+    sums = dict.fromkeys(total_positions, 0)
 
     def other(r, c, v):
         return sheet.write_string(r, c, spreadsheet_text(str(cell(v))))
@@ -173,8 +193,22 @@ def write_xlsx(report: Report, filters: Filters, target, progress=None) -> int:
             )
         for col, value in enumerate(row):
             writers.get(type(value), other)(count, col, value)
+        if total_positions and report.counts_in_totals(row):
+            for i in total_positions:
+                sums[i] += row[i] or 0
         if progress and count % 5000 == 0:
             progress(count)
+    if total_positions:  # on a sheet of their own: the data sheet stays rows only
+        totals = workbook.add_worksheet("Totals")
+        totals.set_column(0, 0, 30)
+        totals.set_column(1, 1, 16)
+        totals.write_string(0, 0, "Column", bold)
+        totals.write_string(0, 1, f"Total of {count:,} rows", bold)
+        for line, i in enumerate(total_positions, start=1):
+            value = sums[i]
+            totals.write_string(line, 0, report.columns[i].label)
+            fmt = money if isinstance(value, Decimal) else None
+            totals.write_number(line, 1, float(value), fmt)
     if progress:
         progress(count)  # closing a large workbook takes a while: report before it
     workbook.close()

@@ -11,9 +11,10 @@ class AuditTrail(Report):
     slug = "audit-trail"
     filters_used = ("date_from", "date_to", "depot", "sales_rep", "customer", "product")
     title = "Audit trail"
-    description = "Every business action with its actor, newest last."
+    description = "Every business action with its actor, newest first."
+    in_time = True
     columns = (
-        Column("seq", "#"),
+        Column("seq", "Entry", link="audit"),
         Column("created_at", "Time"),
         Column("actor", "Actor"),
         Column("action", "Action"),
@@ -51,5 +52,5 @@ class AuditTrail(Report):
                 "depot_code",
                 "data",
             )
-            .order_by("seq")
+            .order_by("-seq")
         )

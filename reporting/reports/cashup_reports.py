@@ -29,6 +29,7 @@ class CashUps(Report):
     slug = "cash-ups"
     title = "Cash-ups"
     filters_used = ("date_from", "date_to", "depot", "sales_rep")
+    in_time = True
     description = (
         "Per representative and day: the cash expected (cash sales, cash payments "
         "received, less cash deposit refunds), the cash counted, the variance (below 0 is "
@@ -39,10 +40,10 @@ class CashUps(Report):
         Column("date", "Date"),
         Column("depot", "Depot"),
         Column("sales_rep", "Representative"),
-        Column("numbers", "Cash-ups"),
-        Column("expected", "Expected", total=True),
-        Column("counted", "Counted", total=True),
-        Column("variance", "Variance", total=True),
+        Column("numbers", "Cash-ups", link="cashups"),
+        Column("expected", "Expected", total=True, money=True),
+        Column("counted", "Counted", total=True, money=True),
+        Column("variance", "Variance", total=True, money=True),
         Column("status", "Status"),
         Column("confirmed_by", "Confirmed by"),
         Column("shortfalls", f"Shortfalls in the last {WINDOW_DAYS} days"),
@@ -94,7 +95,8 @@ class CashUps(Report):
         for (rep, day), variance in variances.items():
             if variance < -tolerance:
                 short_days[rep].append(day)
-        for day, depot, rep in sorted(days):
+        # Newest day first; within a day by depot and representative.
+        for day, depot, rep in sorted(sorted(days), key=lambda k: k[0], reverse=True):
             group = sorted(days[(day, depot, rep)], key=lambda r: r["number"])
             since = day - timedelta(days=WINDOW_DAYS - 1)
             shortfalls = sum(1 for d in short_days[rep] if since <= d <= day)

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from reporting.catalogue import Column, Report, register
 from reporting.filters import Filters
+from reporting.links import report_url
+from reporting.periods import period_bounds
 from sales.models import CylinderHolding
 from stock.models import MovementKind, StockMovement
 from stock.selectors import low_stock
@@ -35,6 +37,10 @@ class LowStock(Report):
         Column("minimum", "Minimum"),
         Column("short", "Short", total=True),
     )
+
+    def drill(self, row: dict, f: Filters) -> str:
+        """The depot's stock of the product, and on to its ledger."""
+        return report_url("stock-ledger", depot=row["depot"], product=row["product"])
 
     def rows(self, f: Filters) -> Iterator[tuple]:
         for row in low_stock(depot=f.depot, depot_ids=f.depot_ids):
@@ -78,6 +84,18 @@ class PlantExchange(Report):
         "kind": "bar",
         "title": "Plant exchange",
     }
+    in_time = True
+
+    def drill(self, row: dict, f: Filters) -> str:
+        """The depot's movements of the product in the period, in the stock ledger."""
+        start, end = period_bounds(row["period"])
+        if f.date_from and f.date_from.isoformat() > start:
+            start = f.date_from.isoformat()
+        if f.date_to and f.date_to.isoformat() < end:
+            end = f.date_to.isoformat()
+        return report_url(
+            "stock-ledger", depot=row["depot"], product=row["product"], date_from=start, date_to=end
+        )
 
     def _movements(self, f: Filters) -> QuerySet[StockMovement]:
         moves = StockMovement.objects.filter(
@@ -118,19 +136,15 @@ class PlantExchange(Report):
                 period = timezone.localtime(period).date()
             key = (row["depot__code"], row["product__sort_order"], row["product__code"], period)
             table[key][0 if row["kind"] == MovementKind.PLANT_DISPATCH else 1] += row["q"]
+        out = []  # outstanding runs forwards in time; the rows are listed newest first
         for depot, _, product, period in sorted(table):
             sent, received = table[(depot, _, product, period)]
             outstanding[(depot, product)] += sent - received
             label = period.strftime("%Y-%m") if month else period.isoformat()
-            yield (
-                label,
-                depot,
-                product,
-                sent,
-                received,
-                sent - received,
-                outstanding[(depot, product)],
-            )
+            row = (label, depot, product, sent, received, sent - received)
+            out.append((*row, outstanding[(depot, product)]))
+        out.sort(key=lambda r: r[0], reverse=True)  # stable: depots and products in order
+        yield from out
 
 
 @register
@@ -155,6 +169,19 @@ class WriteOffs(Report):
         Column("reason", "Cause and reason"),
         Column("recorded_by", "Recorded by"),
     )
+    in_time = True
+
+    def drill(self, row: dict, f: Filters) -> str:
+        """The day's movements of the place and product in the stock ledger."""
+        day = row["date"].isoformat()
+        return report_url(
+            "stock-ledger",
+            depot=row["depot"],
+            sales_rep=row["vehicle"],
+            product=row["product"],
+            date_from=day,
+            date_to=day,
+        )
 
     def queryset(self, f: Filters) -> QuerySet:
         moves = StockMovement.objects.filter(kind=MovementKind.WRITE_OFF)
@@ -173,7 +200,7 @@ class WriteOffs(Report):
         return moves
 
     def rows(self, f: Filters) -> Iterator[tuple]:
-        moves = self.queryset(f).order_by("created_at", "id")
+        moves = self.queryset(f).order_by("-created_at", "-id")
         for depot, rep, product, state, quantity, note, actor, at in moves.values_list(
             "depot__code",
             "sales_rep__username",
@@ -218,11 +245,11 @@ class CylindersHeld(Report):
     )
     columns = (
         Column("depot", "Depot"),
-        Column("customer_code", "Customer"),
+        Column("customer_code", "Customer", link="customer"),
         Column("customer_name", "Customer name"),
         Column("product", "Product"),
         Column("quantity", "Cylinders", total=True),
-        Column("deposit_held", "Deposit held", total=True),
+        Column("deposit_held", "Deposit held", total=True, money=True),
         Column("last_movement", "Last movement"),
     )
 
@@ -274,13 +301,24 @@ class Deposits(Report):
     )
     columns = (
         Column("depot", "Depot"),
-        Column("customer_code", "Customer"),
+        Column("customer_code", "Customer", link="customer"),
         Column("customer_name", "Customer name"),
         Column("product", "Product"),
         Column("cylinders", "Cylinders", total=True),
-        Column("deposit_held", "Deposit held", total=True),
+        Column("deposit_held", "Deposit held", total=True, money=True),
         Column("per_cylinder", "Average per cylinder"),
     )
+
+    def drill(self, row: dict, f: Filters) -> str | None:
+        """A total per product or depot opens the customers it adds up."""
+        if f.options.get("group_by", "customer") == "customer":
+            return None  # each row's customer is linked
+        return report_url(
+            "deposits",
+            depot=row["depot"] or (f.depot.code if f.depot else None),
+            product=row["product"] or (f.product.code if f.product else None),
+            customer=f.customer.code if f.customer else None,
+        )
 
     def rows(self, f: Filters) -> Iterator[tuple]:
         holdings = _holdings(f).filter(deposit_held__gt=0)

@@ -29,17 +29,17 @@ class Receivables(Report):
         "Balance = total due - paid in advance (negative: the customer is in credit)."
     )
     columns = (
-        Column("customer_code", "Customer"),
+        Column("customer_code", "Customer", link="customer"),
         Column("customer_name", "Customer name"),
         Column("depot", "Depot"),
         Column("credit_limit", "Credit limit"),
-        Column("days_0_30", "0-30 days", total=True),
-        Column("days_31_60", "31-60 days", total=True),
-        Column("days_61_90", "61-90 days", total=True),
-        Column("days_over_90", "Over 90 days", total=True),
-        Column("total_due", "Total due", total=True),
-        Column("on_account", "Paid in advance", total=True),
-        Column("balance", "Balance", total=True),
+        Column("days_0_30", "0-30 days", total=True, money=True),
+        Column("days_31_60", "31-60 days", total=True, money=True),
+        Column("days_61_90", "61-90 days", total=True, money=True),
+        Column("days_over_90", "Over 90 days", total=True, money=True),
+        Column("total_due", "Total due", total=True, money=True),
+        Column("on_account", "Paid in advance", total=True, money=True),
+        Column("balance", "Balance", total=True, money=True),
     )
 
     def rows(self, f):

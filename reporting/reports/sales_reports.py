@@ -16,11 +16,14 @@ from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 
 from reporting.catalogue import Column, Report, register
 from reporting.filters import COMMON
+from reporting.links import report_url
+from reporting.periods import period_bounds
 from sales.models import (
     MeterSale,
     PaymentType,
     Transaction,
     TransactionLine,
+    TransactionStatus,
 )
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -59,11 +62,11 @@ def _line_rows(f):
 # The sale each row belongs to: the first columns of the register and the meter sales.
 SALE_COLUMNS = (
     Column("date", "Happened"),
-    Column("number", "Sale"),
-    Column("status", "Status"),
+    Column("number", "Sale", link="sale"),
+    Column("status", "Status", choices=tuple(TransactionStatus.choices)),
     Column("depot", "Depot"),
     Column("sales_rep", "Representative"),
-    Column("customer_code", "Customer"),
+    Column("customer_code", "Customer", link="customer"),
     Column("customer_name", "Customer name"),
 )
 
@@ -81,8 +84,8 @@ REGISTER_FIELDS = {
 # When the server posted the sale (the last column: a sale synced late from a handheld
 # happened on an earlier day than it was posted; its number's year is the posting's).
 POSTED = {"posted": TruncDate("transaction__created_at")}
-# In the order the sales happened (by day; within a day by number).
-IN_TIME = ("date", "number")
+# Newest first: by the day the sales happened, within a day by number.
+IN_TIME = ("-date", "-number")
 
 
 @register
@@ -91,16 +94,17 @@ class SalesRegister(Report):
     filters_used = COMMON
     title = "Sales register"
     copy_safe = True
+    in_time = True
     description = "Every line of every sale (cylinders and meter readings), voids included."
     columns = (
         *SALE_COLUMNS,
-        Column("payment_type", "Payment"),
+        Column("payment_type", "Payment", choices=tuple(PaymentType.choices)),
         Column("product", "Product"),
         # No quantity total: cylinders and kilograms do not add up.
         Column("quantity", "Quantity"),
         Column("empties_returned", "Empties"),
         Column("rate", "Rate"),
-        Column("amount", "Amount", total=True),
+        Column("amount", "Amount", total=True, money=True),
         Column("posted", "Posted"),
     )
 
@@ -171,17 +175,40 @@ class SalesSummary(Report):
         Column("sales", "Sales", total=True),
         Column("cylinders", "Cylinders", total=True),
         Column("meter_quantity", "Metered (kg)", total=True),
-        Column("cash", "Cash", total=True),
-        Column("credit", "Credit", total=True),
-        Column("amount", "Amount", total=True),
+        Column("cash", "Cash", total=True, money=True),
+        Column("credit", "Credit", total=True, money=True),
+        Column("amount", "Amount", total=True, money=True),
     )
-    chart = {"x": "period", "series": ["amount"], "kind": "bar", "title": "Sales by period"}
+    in_time = True
+    # One series per group (depot, representative or product), stacked: each bar is the
+    # period's amount, split by group.
+    chart = {
+        "x": "period",
+        "series": ["amount"],
+        "group": "group",
+        "stacked": True,
+        "kind": "bar",
+        "title": "Sales by period",
+    }
 
-    def totals(self, f):
-        sums = super().totals(f)
+    def summed(self, f):
+        keys = super().summed(f)
         if f.options.get("group_by") == "product":
-            sums.pop("sales")  # a sale of two products is under both: its count would double
-        return sums
+            keys.remove("sales")  # a sale of two products is under both: it would count twice
+        return keys
+
+    def drill(self, row, f):
+        """The period's sales of the group in the sales register."""
+        start, end = period_bounds(row["period"])
+        group_by = f.options.get("group_by", "depot")
+        query = {**f.as_query(), "date_from": start, "date_to": end, group_by: row["group"]}
+        query.pop("group_by", None)
+        query.pop("period", None)
+        if f.date_from and f.date_from.isoformat() > start:
+            query["date_from"] = f.date_from.isoformat()
+        if f.date_to and f.date_to.isoformat() < end:
+            query["date_to"] = f.date_to.isoformat()
+        return report_url("sales-register", **query)
 
     def rows(self, f):
         if f.options.get("group_by", "depot") != "product" and f.product is None:
@@ -209,7 +236,7 @@ class SalesSummary(Report):
                 cash=Coalesce(Sum("total_amount", filter=cash), zero),
                 credit=Coalesce(Sum("total_amount", filter=~cash), zero),
             )
-            .order_by("period", "group")
+            .order_by("-period", "group")
         )
         for row in grouped:
             yield (
@@ -281,9 +308,8 @@ class SalesSummary(Report):
                 .annotate(n=Count("id", distinct=True))
                 .order_by()
             }
-        for (period, group), cell in sorted(
-            table.items(), key=lambda item: (item[0][0], str(item[0][1]))
-        ):
+        by_group = sorted(table.items(), key=lambda item: str(item[0][1]))
+        for (period, group), cell in sorted(by_group, key=lambda item: item[0][0], reverse=True):
             yield (
                 period.strftime("%Y-%m")
                 if f.options.get("period", "month") == "month"
@@ -304,6 +330,7 @@ class MeterSales(Report):
     filters_used = COMMON
     title = "Meter sales"
     copy_safe = True
+    in_time = True
     description = "Bulk tank sales by meter reading."
     columns = (
         *SALE_COLUMNS,
@@ -311,7 +338,7 @@ class MeterSales(Report):
         Column("latest_reading", "Reading"),
         Column("quantity", "Quantity", total=True),
         Column("rate", "Rate"),
-        Column("amount", "Amount", total=True),
+        Column("amount", "Amount", total=True, money=True),
         Column("posted", "Posted"),
     )
 

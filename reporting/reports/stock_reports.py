@@ -9,8 +9,9 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from reporting.catalogue import Column, Report, register
+from reporting.links import report_url
 from sales.models import CylinderReturn, Transaction
-from stock.models import Distribution, MovementKind, StockLevel, StockMovement
+from stock.models import Distribution, MovementKind, StockLevel, StockMovement, StockState
 
 
 def _levels(f):
@@ -101,6 +102,20 @@ def _balances_before(level_ids, moment):
     return _sums(StockMovement.objects.filter(created_at__lt=moment), level_ids)
 
 
+def _rep_of(location: str) -> str | None:
+    """The representative's username in a location ("vehicle V1 (northrep)")."""
+    if location.startswith("vehicle ") and location.endswith(")"):
+        return location.rsplit("(", 1)[1][:-1]
+    return None
+
+
+LEDGER_KINDS = (
+    ("OPENING", "Opening balance"),
+    ("CLOSING", "Closing balance"),
+    *MovementKind.choices,
+)
+
+
 def _location(level):
     if level.sales_rep_id is None:
         return f"depot {level.depot.code}"
@@ -124,6 +139,16 @@ class StockPosition(Report):
         Column("empty", "Empty", total=True),
     )
     chart = {"x": "depot", "series": ["full", "empty"], "kind": "bar", "title": "Stock by depot"}
+
+    def drill(self, row, f):
+        """The location's movements of the product in the stock ledger."""
+        return report_url(
+            "stock-ledger",
+            depot=row["depot"],
+            sales_rep=_rep_of(row["location"]),
+            product=row["product"],
+            date_to=f.date_to.isoformat() if f.date_to else None,
+        )
 
     def rows(self, f):
         levels = list(
@@ -157,10 +182,10 @@ class StockLedger(Report):
     columns = (
         Column("location", "Location"),
         Column("product", "Product"),
-        Column("state", "State"),
+        Column("state", "State", choices=tuple(StockState.choices)),
         Column("date", "Posted"),
-        Column("kind", "Movement"),
-        Column("reference", "Reference"),
+        Column("kind", "Movement", choices=LEDGER_KINDS),
+        Column("reference", "Reference", link="document"),
         Column("quantity_in", "In", total=True),
         Column("quantity_out", "Out", total=True),
         Column("balance", "Balance"),
@@ -231,7 +256,7 @@ class VehicleReconciliation(Report):
         Column("sales_rep", "Representative"),
         Column("vehicle", "Vehicle"),
         Column("product", "Product"),
-        Column("state", "State"),
+        Column("state", "State", choices=tuple(StockState.choices)),
         Column("opening", "Opening"),
         Column("collected", "Collected / received"),
         Column("sold", "Sold", total=True),
@@ -240,6 +265,18 @@ class VehicleReconciliation(Report):
         Column("difference", "Difference", total=True),
         Column("flag", "Check"),
     )
+    in_time = True
+
+    def drill(self, row, f):
+        """The vehicle's movements of the product that day in the stock ledger."""
+        day = row["date"].isoformat()
+        return report_url(
+            "stock-ledger",
+            sales_rep=row["sales_rep"],
+            product=row["product"],
+            date_from=day,
+            date_to=day,
+        )
 
     def estimate(self, f):
         ids = list(_levels(f).filter(sales_rep__isnull=False).values_list("pk", flat=True))
@@ -278,6 +315,8 @@ class VehicleReconciliation(Report):
                 days[(row[side], row["day"])][(row["kind"], sign)] += row["q"]
         opening = _balances_happened_before(ids, f.start)
         balance = dict(opening)
+        # Balances run forwards in time; the rows are listed newest day first.
+        out = []
         for level_id, date in sorted(
             days,
             key=lambda k: (
@@ -301,17 +340,20 @@ class VehicleReconciliation(Report):
             closing = start + sum(q * sign for (_, sign), q in cell.items())
             balance[level_id] = closing
             difference = closing - (start + collected - sold - returned)
-            yield (
-                date,
-                level.sales_rep.username,
-                level.sales_rep.vehicle_no,
-                level.product.code,
-                level.state,
-                start,
-                collected,
-                sold,
-                returned,
-                closing,
-                difference,
-                "CHECK" if difference else "",
+            out.append(
+                (
+                    date,
+                    level.sales_rep.username,
+                    level.sales_rep.vehicle_no,
+                    level.product.code,
+                    level.state,
+                    start,
+                    collected,
+                    sold,
+                    returned,
+                    closing,
+                    difference,
+                    "CHECK" if difference else "",
+                )
             )
+        yield from sorted(out, key=lambda r: r[0], reverse=True)  # stable within a day

@@ -10,6 +10,8 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from reporting.catalogue import Column, Report, register
 from reporting.filters import Filters
+from reporting.links import report_url
+from reporting.periods import period_bounds
 from sales.models import CreditNote, Transaction
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -54,10 +56,20 @@ class TaxSummary(Report):
         Column("tax_rate", f"{settings.TAX_NAME} rate (%)"),
         Column("invoices", "Invoices", total=True),
         Column("credit_notes", "Credit notes", total=True),
-        Column("net", "Net", total=True),
-        Column("tax", settings.TAX_NAME, total=True),
-        Column("gross", "Gross", total=True),
+        Column("net", "Net", total=True, money=True),
+        Column("tax", settings.TAX_NAME, total=True, money=True),
+        Column("gross", "Gross", total=True, money=True),
     )
+    in_time = True
+
+    def drill(self, row, f):
+        """The month's sales of the depot in the sales register."""
+        start, end = period_bounds(row["period"])
+        if f.date_from and f.date_from.isoformat() > start:
+            start = f.date_from.isoformat()
+        if f.date_to and f.date_to.isoformat() < end:
+            end = f.date_to.isoformat()
+        return report_url("sales-register", date_from=start, date_to=end, depot=row["depot"])
 
     def rows(self, f: Filters) -> Iterator[tuple]:
         # A sale posted before tax existed and not yet reached by 0011's backfill has no
@@ -106,7 +118,9 @@ class TaxSummary(Report):
             cell[1] += row["n"]
             cell[2] -= row["net"]
             cell[3] -= row["tax"]
-        for (period, depot, rate), (invoices, notes, net_sum, tax_sum) in sorted(table.items()):
+        by_depot = sorted(table.items(), key=lambda item: (item[0][1], item[0][2]))
+        newest_first = sorted(by_depot, key=lambda item: item[0][0], reverse=True)
+        for (period, depot, rate), (invoices, notes, net_sum, tax_sum) in newest_first:
             yield (
                 period.strftime("%Y-%m"),
                 depot,

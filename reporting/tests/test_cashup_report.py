@@ -66,13 +66,13 @@ def run(slug, user, **params):
 
 def test_rows_per_representative_and_day(world, head_office):
     rows, totals = run("cash-ups", head_office)
-    assert [(r["date"], r["sales_rep"]) for r in rows] == [
-        (days_ago(12, 0).date(), "northrep"),
+    assert [(r["date"], r["sales_rep"]) for r in rows] == [  # newest day first
+        (days_ago(1, 0).date(), "northrep"),
         (days_ago(5, 0).date(), "northrep"),
         (days_ago(5, 0).date(), "southrep"),
-        (days_ago(1, 0).date(), "northrep"),
+        (days_ago(12, 0).date(), "northrep"),
     ]
-    d12, d5, south, d1 = rows
+    d1, d5, south, d12 = rows
     assert (d12["expected"], d12["counted"], d12["variance"]) == (
         D("3000.00"),
         D("2900.00"),
@@ -134,11 +134,11 @@ def test_the_page_and_downloads(world, head_office, client):
     api.force_authenticate(head_office)
     raw = api.get("/api/reports/cash-ups/", {"format": "json"})
     data = json.loads(b"".join(raw.streaming_content) if raw.streaming else raw.content)
-    assert data[-1]["flag"] == "Repeated shortfalls"
+    assert data[0]["flag"] == "Repeated shortfalls"  # the newest day
     raw = api.get("/api/reports/cash-ups/", {"format": "csv"})
     content = b"".join(raw.streaming_content) if raw.streaming else raw.content
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["date", "depot", "sales_rep"]
+    assert rows[0][:3] == ["Date", "Depot", "Representative"]
     assert len(rows) == 5
     xlsx = api.get("/api/reports/cash-ups/", {"format": "xlsx"})
     content = b"".join(xlsx.streaming_content) if xlsx.streaming else xlsx.content

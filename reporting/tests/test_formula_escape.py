@@ -155,7 +155,7 @@ def test_csv_escapes_text_and_leaves_negative_numbers(mixed):
     report, filters = mixed
     text = b"".join(csv_chunks(report, filters)).decode()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["code", "name", "count", "amount"]
+    assert rows[0] == ["Code", "Name", "Count", "Amount"]  # the columns' headings
     assert [r[1] for r in rows[1:]] == ["'" + n for n in RISKY] + ["Plain 'quoted' name"]
     assert {(r[2], r[3]) for r in rows[1:]} == {("-5", "-12.50")}
 

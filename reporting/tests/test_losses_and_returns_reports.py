@@ -72,20 +72,21 @@ def losses(north, south, head_office, products, sales_rep):
 def test_write_offs_list_each_loss_with_its_cause_and_reason(losses, head_office, manager):
     rows, totals = run("write-offs", head_office)
     assert [(r["depot"], r["vehicle"], r["quantity"], r["state"]) for r in rows] == [
-        ("NORTH", "", 2, "Full"),
+        ("SOUTH", "", 4, "Full"),  # newest first
         ("NORTH", "northrep", 1, "Full"),
-        ("SOUTH", "", 4, "Full"),
+        ("NORTH", "", 2, "Full"),
     ]
-    assert rows[0]["reason"].startswith("Damaged")
-    assert "dented in the yard" in rows[0]["reason"]
-    assert rows[0]["recorded_by"] == head_office.username
-    assert rows[0]["date"] == days_ago(3, 10).date()
+    oldest = rows[-1]
+    assert oldest["reason"].startswith("Damaged")
+    assert "dented in the yard" in oldest["reason"]
+    assert oldest["recorded_by"] == head_office.username
+    assert oldest["date"] == days_ago(3, 10).date()
     assert totals == {"quantity": 7}
     # a manager sees their depots only; filters narrow it
     assert [r["depot"] for r in run("write-offs", manager)[0]] == ["NORTH", "NORTH"]
     assert [r["quantity"] for r in run("write-offs", head_office, sales_rep="northrep")[0]] == [1]
     since = days_ago(2, 0).date().isoformat()
-    assert [r["quantity"] for r in run("write-offs", head_office, date_from=since)[0]] == [1, 4]
+    assert [r["quantity"] for r in run("write-offs", head_office, date_from=since)[0]] == [4, 1]
 
 
 def test_write_offs_refuse_a_filter_they_do_not_use(losses, head_office):

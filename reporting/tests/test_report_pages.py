@@ -24,9 +24,9 @@ def test_page_shows_rows_totals_and_a_chart(client, head_office, history):
     page = client.get(url("sales-summary", group_by="depot"))
     assert page.status_code == 200
     body = page.content.decode()
-    assert "60700.00" in body  # the amount total
+    assert "60,700.00" in body  # the amount total, grouped
     assert "<svg" in body
-    assert page.context["rows"][0][1] in ("NORTH", "SOUTH")
+    assert page.context["rows"][0][1]["text"] in ("NORTH", "SOUTH")
 
 
 @pytest.mark.parametrize("fmt", ["html", "json", "csv"])
@@ -60,10 +60,10 @@ def test_csv_download(client, head_office, history):
     response = client.get(url("meter-sales", format="csv"))
     assert response["Content-Type"] == "text/csv"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:3] == ["date", "number", "status"]
-    assert [(r[5], r[9], r[11]) for r in rows[1:]] == [
-        ("C1", "100.00", "25000.00"),
+    assert rows[0][:3] == ["Happened", "Sale", "Status"]  # the page's own headings
+    assert [(r[5], r[9], r[11]) for r in rows[1:]] == [  # newest first
         ("C1", "60.00", "15000.00"),
+        ("C1", "100.00", "25000.00"),
     ]
 
 

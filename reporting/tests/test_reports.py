@@ -81,9 +81,9 @@ def test_sales_summary_totals_skip_voids(history, head_office):
 
 def test_meter_sales(history, head_office):
     rows, totals = run("meter-sales", head_office)
-    assert [(r[5], r[7], r[8], r[9], r[11]) for r in rows] == [
-        ("C1", Decimal("0"), Decimal("100"), Decimal("100"), Decimal("25000")),
+    assert [(r[5], r[7], r[8], r[9], r[11]) for r in rows] == [  # newest first
         ("C1", Decimal("100"), Decimal("160"), Decimal("60"), Decimal("15000")),
+        ("C1", Decimal("0"), Decimal("100"), Decimal("100"), Decimal("25000")),
     ]
     assert totals == {"quantity": Decimal("160"), "amount": Decimal("40000")}
 

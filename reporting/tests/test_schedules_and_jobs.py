@@ -121,7 +121,7 @@ def test_a_schedule_due_now_sends_one_email_with_the_file(manager, history):
     rows = list(
         csv.reader(io.StringIO(content.decode() if isinstance(content, bytes) else content))
     )
-    assert [r[8] for r in rows[1:]] == ["100.00", "160.00"]
+    assert [r[8] for r in rows[1:]] == ["160.00", "100.00"]  # newest first
     job = ExportJob.objects.get()
     assert export_job_email(job=job) is False  # a second attempt sends nothing
     assert len(mail.outbox) == 1

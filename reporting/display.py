@@ -1,0 +1,105 @@
+"""Report cells as a clerk reads them on the page: amounts grouped, dates as dates in the
+business time zone, codes by their labels, details as words. (Downloads keep their own
+types: reporting.writers.)"""
+
+import contextlib
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+
+from core.display import amount, day, moment, money, quantity
+from reporting.catalogue import Column, Report
+from reporting.filters import COMMON
+
+FILTER_LABELS = {
+    "date_from": "From",
+    "date_to": "To",
+    "depot": "Depot",
+    "sales_rep": "Representative",
+    "customer": "Customer",
+    "product": "Product",
+    "payment_type": "Payment",
+    "group_by": "Group by",
+    "period": "By",
+    "format": "Format",
+    "page": "Page",
+    "async": "Background",
+}
+OPTION_WORDS = {
+    "sales_rep": "representative",
+    "month": "month",
+    "day": "day",
+    "depot": "depot",
+    "product": "product",
+    "customer": "customer",
+}
+
+
+def filter_label(name: str) -> str:
+    return FILTER_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def shown(value, column: Column | None = None):
+    """One cell of the page."""
+    if value is None or value == "":
+        return ""
+    if column is not None and column.choices:
+        return dict(column.choices).get(value, value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return moment(value)
+    if isinstance(value, date):
+        return day(value)
+    if isinstance(value, Decimal):
+        return amount(value)
+    if isinstance(value, int):
+        return quantity(value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {shown(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, list):
+        return ", ".join(str(shown(v)) for v in value)
+    return value
+
+
+def total_cell(value, column: Column) -> str:
+    if isinstance(value, Decimal) and column.money:
+        return money(value)
+    return str(shown(value, None))
+
+
+def filters_in_words(filters: dict) -> str:
+    """A job's or schedule's stored filters as a clerk reads them:
+    "From 1 Nov 2026 · Depot NORTH · Group by representative"."""
+    parts = []
+    order = [*COMMON, *sorted(k for k in filters if k not in COMMON)]
+    for name in order:
+        value = filters.get(name)
+        if value in (None, ""):
+            continue
+        if name in ("date_from", "date_to"):
+            with contextlib.suppress(ValueError):
+                value = day(date.fromisoformat(str(value)))
+        elif name == "payment_type":
+            value = {"CASH": "Cash", "CREDIT": "Credit"}.get(value, value)
+        else:
+            value = OPTION_WORDS.get(str(value), value)
+        parts.append(f"{filter_label(name)} {value}")
+    return " · ".join(parts) if parts else "No filters: everything you may see"
+
+
+def refusal_sentence(report: Report | None, errors: dict) -> str:
+    """The 400 page's plain sentence for filters a report does not take."""
+    unused = [n for n, m in errors.items() if "does not filter by" in str(m)]
+    if not unused or report is None:
+        return "Some filters could not be used; each is explained below."
+    names = ", ".join(filter_label(n).lower() for n in unused)
+    used = [filter_label(n).lower() for n in COMMON if n in report.filters_used]
+    its = f"It filters by {', '.join(used)} only" if used else "It takes no filters"
+    return f"{report.title} cannot be filtered by {names}. {its}: clear the other filters."
+
+
+def currency_note() -> str:
+    currency = getattr(settings, "CURRENCY", "")
+    return f"Amounts in {currency}." if currency else ""
