@@ -13,6 +13,7 @@ thinned out (every n-th shown, all kept in the marks' titles), and long ones are
 Values on the axes read as money when `money=True` (through core.display).
 """
 
+import math
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core import display
 
+MAX_BAR = 60  # px: a bar of few groups stays a bar, not a block
 COLOURS = ["#2f6690", "#c7662b", "#3a7d44", "#8e3b8a", "#6b6b6b", "#b8860b"]
 FONT = 11
 CHAR_W = 6.2  # average width of one character at FONT px, for fitting labels
@@ -49,9 +51,11 @@ def bar_chart(
     bottom = _bottom(labels, rotate)
     chart = _Frame(width, height, bottom, title, top, money)
     group_w = chart.plot_w / len(labels)
-    bar_w = max(1.0, group_w * 0.8 / (1 if stacked else max(len(values), 1)))
+    bars = 1 if stacked else max(len(values), 1)
+    bar_w = min(MAX_BAR, max(1.0, group_w * 0.8 / bars))
     for g, label in enumerate(labels):
-        x0 = chart.left + g * group_w + group_w * 0.1
+        centre = chart.left + g * group_w + group_w / 2
+        x0 = centre - bar_w * bars / 2
         base = 0.0
         for s, (name, vals) in enumerate(values.items()):
             value = vals[g]
@@ -66,7 +70,7 @@ def bar_chart(
             if stacked:
                 base += max(0.0, value)
         if g % every == 0:
-            chart.x_label(x0 + group_w * 0.4, label, rotate)
+            chart.x_label(centre, label, rotate)
     chart.legend(list(values))
     return chart.svg()
 
@@ -228,7 +232,13 @@ def _num(value) -> float:
 
 
 def _nice(top: float) -> float:
-    return top if top > 0 else 1.0
+    """The axis' top: the least of 1, 2, 2.5, 5 x 10^n x 4 at or above `top`, so that its
+    four steps read as round numbers (0, 2.5k, 5k, 7.5k, 10k)."""
+    if top <= 0:
+        return 1.0
+    power = max(1, 10 ** math.floor(math.log10(top / 4)))  # whole-number steps
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power * 4 >= top)
+    return step * 4
 
 
 def _colour(i: int) -> str:
@@ -250,5 +260,5 @@ def _short(value) -> str:
     value = _num(value)
     for limit, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
         if abs(value) >= limit:
-            return f"{value / limit:.1f}{suffix}"
+            return f"{value / limit:.2f}".rstrip("0").rstrip(".") + suffix
     return f"{value:.0f}"

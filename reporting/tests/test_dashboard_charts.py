@@ -74,7 +74,7 @@ def test_money_values_carry_the_currency_and_separators():
     svg = hbar_chart(["Acme Gas"], [12500], money=True, title="Top customers")
     assert "LKR 12,500.00" in svg
     assert 'aria-label="Top customers"' in svg
-    assert "LKR 12.5k" in bar_chart(["A"], {"S": [50000]}, money=True)
+    assert "LKR 20k" in bar_chart(["A"], {"S": [50000]}, money=True)  # round steps to 80k
 
 
 def test_text_is_escaped_and_empty_charts_are_empty():
@@ -82,3 +82,11 @@ def test_text_is_escaped_and_empty_charts_are_empty():
     assert bar_chart([], {}) == ""
     assert line_chart([], {}) == ""
     assert hbar_chart([], []) == ""
+
+
+def test_axis_steps_are_round_numbers():
+    svg = line_chart(["Jan", "Feb"], {"Sales": [8200, 100]})
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert ticks[:5] == ["0", "2.5k", "5k", "7.5k", "10k"]
+    small = bar_chart(["A"], {"Sales": [1]})
+    assert re.findall(r'text-anchor="end">([^<]+)</text>', small)[:5] == ["0", "1", "2", "3", "4"]
