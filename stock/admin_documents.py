@@ -148,7 +148,8 @@ class StockCountAdmin(_DocumentAdmin, admin.ModelAdmin):
 
     @admin.display(description="Counted at")
     def counted_where(self, obj):
-        return count_place(obj).capitalize()
+        place = count_place(obj)
+        return place[:1].upper() + place[1:]
 
     @admin.display(description="Variances")
     def differences(self, obj):
