@@ -65,9 +65,8 @@ def test_the_main_pages_have_no_serious_or_critical_axe_violation(browser, docum
         browser.go(path)
         browser.wait_for("#content", f"the {name} page")
         title = browser.driver.title
-        assert "Server Error" not in title and "Page not found" not in title, (
-            f"{name} ({path}): {title}. {browser.evidence()}"
-        )
+        assert "Server Error" not in title, f"{name} ({path}): {title}. {browser.evidence()}"
+        assert "Page not found" not in title, f"{name} ({path}). {browser.evidence()}"
         found = browser.axe_violations()
         if found:
             failures[f"{name} ({path})"] = [
