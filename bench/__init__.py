@@ -17,4 +17,5 @@ BENCHMARKS: list[str] = [
     "cylinders_held",
     "check_stock",
     "sync_day",
+    "dashboard",
 ]

@@ -178,6 +178,7 @@ def charts(data: dict[str, dict]) -> dict[str, str]:
             [r["label"] for r in rows],
             {"Sales": [r["count"] for r in rows]},
             title="Sales by payment status",
+            width=420,
             height=220,
         )
     return out
