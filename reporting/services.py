@@ -139,7 +139,7 @@ def export_job_build(*, job_id: int) -> ExportJob:
         if isinstance(exc, FilterError):
             message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
         else:
-            message = f"{type(exc).__name__}: {exc}"
+            message = f"Building the file stopped: {exc}"
         owned.update(status=JobStatus.FAILED, error=message[:2000], finished_at=timezone.now())
         if os.path.exists(path):
             os.remove(path)
@@ -358,6 +358,18 @@ def schedule_delete(*, schedule: ReportSchedule) -> None:
         schedule.delete()
         if task is not None:
             task.delete()
+
+
+def schedule_run_now(*, schedule: ReportSchedule) -> ExportJob:
+    """Run a schedule at once, outside its timetable: its export is built as its owner
+    in the background and e-mailed to its recipients, as a timed run is."""
+    return export_job_request(
+        actor=schedule.owner,
+        report=schedule.report,
+        filters=schedule_filters(schedule),
+        format=schedule.format,
+        schedule=schedule,
+    )
 
 
 def schedule_run(*, schedule_id: int, run_key: str) -> ExportJob | None:

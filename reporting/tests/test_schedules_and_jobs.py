@@ -295,23 +295,27 @@ def test_schedule_admin_form(client, manager, history):
         "name": "Weekly",
         "report": "sales-summary",
         "period": "last_week",
-        "filters": '{"depot": "NORTH"}',
+        "filter_depot": "NORTH",
+        "filter_group_by": "depot",
+        "filter_period": "month",
         "format": "csv",
         "recipients": "m@example.lk",
-        "minute": "0",
-        "hour": "25",
-        "day_of_week": "1",
-        "day_of_month": "*",
+        "frequency": "weekly",
+        "weekday": "0",
+        "month_day": "1",
+        "at": "25:00",
         "enabled": "on",
     }
     bad = client.post(reverse("admin:reporting_reportschedule_add"), data)
     assert bad.status_code == 200
-    assert "not in 0-23" in str(bad.context["adminform"].form.errors["hour"])
-    data["hour"] = "6"
+    assert "Enter a valid time" in str(bad.context["adminform"].form.errors["at"])
+    data["at"] = "06:00"
     good = client.post(reverse("admin:reporting_reportschedule_add"), data)
     assert good.status_code == 302
     schedule = ReportSchedule.objects.get()
     assert schedule.owner == manager
+    assert schedule.filters == {"depot": "NORTH", "group_by": "depot", "period": "month"}
+    assert (schedule.minute, schedule.day_of_week, schedule.day_of_month) == ("0", "1", "*")
     assert schedule.periodic_task.crontab.hour == "6"
 
 
