@@ -110,7 +110,7 @@ class CashUpAdmin(DepotScopedAdminMixin, HistoryAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="Cash-up", ordering="id")
+    @admin.display(description="Number", ordering="id")
     def cash_up(self, obj: CashUp) -> str:
         return two_lines(obj.number, _when(obj.created_at))
 

@@ -48,6 +48,7 @@ class CreditNoteAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.ModelAdmi
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
+            "title": "Credit note",  # not "View transaction": the page is read, never edited
             **(extra_context or {}),
             "can_resend": request.user.has_perm("core.resend_outboxmessage"),
         }

@@ -114,6 +114,7 @@ class PaymentAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
+            "title": "Payment",  # not "View transaction": the page is read, never edited
             **(extra_context or {}),
             "can_reverse": self.has_reverse_permission(request),
             "can_resend": request.user.has_perm("core.resend_outboxmessage"),

@@ -186,6 +186,7 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
+            "title": "Sale",  # not "View transaction": the page is read, never edited
             **(extra_context or {}),
             "can_void": request.user.has_perm("sales.void_transaction"),
             "can_resend": request.user.has_perm("core.resend_outboxmessage"),
