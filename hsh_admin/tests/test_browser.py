@@ -236,8 +236,8 @@ def test_a_rate_table_import_previews_then_writes_on_confirm(
         ),
         f"the rate table row of {changed.code}",
     )
-    assert "2450.00" in row.text, browser.evidence()
-    assert "3100.00" in row.text, browser.evidence()
+    assert "2,450.00" in row.text, browser.evidence()
+    assert "3,100.00" in row.text, browser.evidence()
 
 
 # --- 5. Exporting a report ---------------------------------------------------------------

@@ -14,6 +14,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.tmp_storages import CacheStorage
 
+from core import display
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
 from sales import services
 from sales.admin.inlines import ReadOnlyInline
@@ -143,7 +144,7 @@ class RateTableAdmin(
 def _rate_column(code, heading):
     def column(obj):
         value = getattr(obj, rate_attribute(code), None)
-        return "-" if value is None else f"{Decimal(value):.2f}"
+        return "-" if value is None else display.amount(Decimal(value))
 
     column.short_description = heading
     column.admin_order_field = rate_attribute(code)

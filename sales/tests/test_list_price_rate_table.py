@@ -188,7 +188,7 @@ def test_the_rate_table_list_shows_the_service_column(
     page = client.get(reverse("admin:sales_ratetable_changelist"))
     text = page.content.decode()
     assert "INSTALL" in text
-    assert "1200.00" in text
+    assert "1,200.00" in text
 
 
 def test_the_import_page_previews_and_confirms_a_list_price_row(
