@@ -102,10 +102,11 @@ def credit_note_head_rows(note: CreditNote, *, can_view_users: bool) -> list[Row
         customer_row(sale.customer),
         Row(
             "Credits",
-            f"{label(sale, 'payment_type')} sale of {moment(sale.occurred_at)}, "
-            f"{money(sale.total_amount)}:",
+            "",
             link=admin_url("admin:sales_transaction_change", sale.pk),
             link_text=sale.number,
+            after=f"({label(sale, 'payment_type').lower()} sale of {moment(sale.occurred_at)}, "
+            f"{money(sale.total_amount)})",
         ),
         user_row(
             "Issued by",
