@@ -258,3 +258,20 @@ def test_query_counts_are_pinned_and_do_not_grow_with_the_rows(
     # A manager: their depots too (the filter's check), on every page.
     assert _queries(manager, **since()) == 2 + 1 + 15
     assert _queries(manager, **since()) == 1
+
+
+def test_money_reads_with_the_currency_on_the_figures_and_the_sales_today_panel(
+    client, history, head_office, sales_rep, settings
+):
+    settings.CURRENCY = "LKR"
+    sale_post(
+        customer=history["c1"],
+        sales_rep=sales_rep,
+        actor=sales_rep,
+        lines=[{"product": history["cyl"], "quantity": 1}],
+    )
+    client.force_login(head_office)
+    html = client.get(reverse("admin:index"), since()).content.decode()
+    assert "LKR 63,700.00" in html  # the range: 60,700 and today's 3,000
+    assert '<td class="num">LKR 3,000.00</td>' in html  # the apps' "Sales today" panel
+    assert re.search(r'text-anchor="end">LKR \d+(\.\d+)?k</text>', html)  # the trend's axis

@@ -37,6 +37,7 @@ def sales_today_panel(request):
         "title": f"Sales today ({today:%d %b %Y})",
         "headers": ["Depot", "Cash", "Credit"],
         "rows": [[r["depot__code"], r["cash"] or 0, r["credit"] or 0] for r in rows],
+        "money_columns": [1, 2],  # shown as money (core.display) by the page
         "link": "admin:sales_transaction_changelist",
         "link_text": "All sales",
         "empty": "No sales today yet.",
