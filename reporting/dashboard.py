@@ -73,7 +73,7 @@ def _seconds(default: int) -> int:
 
 
 def _depot_choices(period: Period, refresh: bool) -> tuple[list[tuple[str, str]], datetime]:
-    key = f"hsh:dashboard:{VERSION}:depots:{period.depot_ids}"
+    key = f"hsh:dashboard:{VERSION}:depots:{period.scope_key}"
     entry = None if refresh else cache.get(key)
     if entry is None:
         depots = Depot.objects.filter(is_active=True).order_by("code")

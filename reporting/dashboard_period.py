@@ -116,11 +116,15 @@ class Period:
         return self.windows[-1]
 
     @property
+    def scope_key(self) -> str:
+        """Whose figures: every depot's, or these depots' ("1.4.7")."""
+        return "all" if self.depot_ids is None else ".".join(map(str, self.depot_ids)) or "none"
+
+    @property
     def cache_key(self) -> str:
         """Whose figures (their depots) for which filter, on which day."""
-        scope = "all" if self.depot_ids is None else ".".join(map(str, self.depot_ids))
         depot = self.depot.pk if self.depot else "-"
-        return f"{scope}:{depot}:{self.date_from}:{self.date_to}:{self.today}"
+        return f"{self.scope_key}:{depot}:{self.date_from}:{self.date_to}:{self.today}"
 
     def scoped(self, queryset, field: str = "depot"):
         """Limit `queryset` to the user's depots and the chosen one (`field` leads to it)."""
