@@ -54,7 +54,7 @@ class ExportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "requested_by",
         "status",
         "row_count",
-        "created_at",
+        "requested",
         "download",
     )
     list_filter = ("status", "report", "format")
@@ -67,10 +67,10 @@ class ExportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "download",
         "schedule",
-        "emailed_at",
-        "created_at",
-        "started_at",
-        "finished_at",
+        "emailed",
+        "requested",
+        "started",
+        "finished",
     )
 
     def get_fields(self, request, obj=None):
@@ -78,13 +78,29 @@ class ExportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if obj is not None and obj.status == JobStatus.DONE:
             fields.append("download")
         if obj is not None and obj.schedule_id:
-            fields += ["schedule", "emailed_at"]
-        fields.append("created_at")
+            fields += ["schedule", "emailed"]
+        fields.append("requested")
         if obj is not None and obj.started_at:
-            fields.append("started_at")
+            fields.append("started")
         if obj is not None and obj.status in (JobStatus.DONE, JobStatus.FAILED):
-            fields.append("finished_at")
+            fields.append("finished")
         return fields
+
+    @admin.display(description="Requested", ordering="created_at")
+    def requested(self, obj):
+        return moment(obj.created_at)
+
+    @admin.display(description="Started")
+    def started(self, obj):
+        return moment(obj.started_at)
+
+    @admin.display(description="Finished")
+    def finished(self, obj):
+        return moment(obj.finished_at)
+
+    @admin.display(description="E-mailed")
+    def emailed(self, obj):
+        return moment(obj.emailed_at) if obj.emailed_at else "Not yet"
 
     def get_queryset(self, request):
         jobs = super().get_queryset(request)

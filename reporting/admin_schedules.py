@@ -12,7 +12,7 @@ from core.display import moment
 from core.scoping import ALL, visible_depot_ids
 from reporting import services
 from reporting.catalogue import all_reports, get_report
-from reporting.display import filters_in_words
+from reporting.display import filter_label, filters_in_words
 from reporting.filters import COMMON
 from reporting.forms import ReportFilterForm
 from reporting.models import ExportJob, JobStatus, ReportSchedule
@@ -82,6 +82,7 @@ class ReportScheduleForm(forms.ModelForm):
         for name in self.filter_names:
             field = filter_form.fields[name]
             field.required = False
+            field.label = field.label or filter_label(name)
             self.fields[FILTER_PREFIX + name] = field
             if name in self.instance.filters:
                 self.initial[FILTER_PREFIX + name] = self.instance.filters[name]

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class ReportingConfig(AppConfig):
     name = "reporting"
-    verbose_name = "Reports"
+    verbose_name = "Exports and schedules"

@@ -99,7 +99,10 @@ class ExportJob(models.Model):
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
 
     def __str__(self) -> str:
-        return f"{self.report} ({self.get_format_display()}) #{self.pk}"
+        from reporting.catalogue import get_report
+
+        report = get_report(self.report)
+        return f"Export #{self.pk}: {report.title if report else self.report}"
 
     @property
     def duration(self) -> timedelta | None:
