@@ -1,6 +1,5 @@
 """Report pages in the admin, their downloads, and export-job files."""
 
-import inspect
 import os
 import tempfile
 from decimal import Decimal
@@ -276,14 +275,14 @@ def _chart(report, filters):
             grouped[label] = {**{n: grouped[label].get(n, 0) for n in keep}, "Other": other}
         ordered = [*keep, "Other"]
     series = {name: [grouped[label].get(name, 0) for label in labels] for name in ordered}
-    return _bar_chart(labels, series, stacked=bool(spec.get("stacked")))
-
-
-def _bar_chart(labels, series, *, stacked):
-    """reporting.charts.bar_chart, stacked where it can stack (its older form cannot)."""
-    if "stacked" in inspect.signature(bar_chart).parameters:
-        return bar_chart(labels, series, stacked=stacked)
-    return bar_chart(labels, series)
+    money = any(c.money for c in report.columns if c.key in series_keys)
+    return bar_chart(
+        labels,
+        series,
+        stacked=bool(spec.get("stacked")),
+        title=spec.get("title", report.title),
+        money=money,
+    )
 
 
 def job_download(request, pk):

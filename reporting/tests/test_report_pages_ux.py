@@ -209,3 +209,24 @@ def test_the_page_shows_dates_as_dates_and_codes_as_labels(client, head_office, 
     assert first[2]["text"] in ("Posted", "Void")
     # The page's dates read "12 Nov 2026", not ISO.
     assert shown_day(first[0]["text"]) < date(2100, 1, 1)
+
+
+def test_the_summary_chart_has_a_stacked_series_per_group(
+    client, head_office, history, monkeypatch
+):
+    client.force_login(head_office)
+    svg = str(client.get(url("sales-summary", group_by="sales_rep")).context["chart"])
+    assert "northrep" in svg
+    assert "southrep" in svg
+    drawn = {}
+
+    def spy(labels, series, **options):
+        drawn.update(labels=labels, series=series, **options)
+        return ""
+
+    monkeypatch.setattr(views, "bar_chart", spy)
+    client.get(url("sales-summary", group_by="depot"))
+    assert set(drawn["series"]) == {"NORTH", "SOUTH"}
+    assert drawn["stacked"] is True
+    assert drawn["labels"] == sorted(drawn["labels"])  # oldest period on the left
+    assert sum(sum(v) for v in drawn["series"].values()) == 60700
