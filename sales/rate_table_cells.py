@@ -93,6 +93,7 @@ class SheetResult(Result):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.rate_changes: list[dict] = []
+        self.rate_import_id: int | None = None  # the RateImport written, when rates changed
         self.cell_values: dict[int, dict] = {}
 
     def append_invalid_row(self, number, row, validation_error):

@@ -354,6 +354,7 @@ class RateTableResource(resources.ModelResource):
             list_prices_set(prices=self.list_prices, actor=kwargs["user"])
         if self.changes and clean:
             rates_set(changes=self.changes, actor=kwargs["user"], batch=self.batch)
+            result.rate_import_id = self.batch.pk if self.batch is not None else None
         if self.batch is not None:
             # When nothing changed: nothing to undo.
             rate_import_discard(batch=self.batch, actor=kwargs["user"])

@@ -221,6 +221,10 @@ def test_a_rate_table_import_previews_then_writes_on_confirm(
     browser.click_and_load(confirm)
     assert "/admin/sales/ratetable/" in browser.driver.current_url, browser.evidence()
     batch = RateImport.objects.get()
+    assert (
+        f"2 rates changed for 1 customer (import #{batch.pk}: it can be undone from "
+        "Sales > Rate imports)." in browser.messages()
+    ), browser.evidence()
     assert batch.created_by == head_office
     assert batch.file_name == "rates.csv"
     assert sorted((r.customer.code, r.product.code, r.rate) for r in batch.rates.all()) == [
