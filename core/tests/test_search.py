@@ -136,3 +136,26 @@ def test_the_query_count_does_not_grow_with_what_is_found(
     # One query per kind that can hold the text: customers, then the eight series.
     assert counts == (1, 9)
     assert _queries(head_office, sale.number) == 2  # a TX- number: customers and sales
+
+
+def test_the_search_page_reads_as_many_queries_whatever_it_finds(
+    client, documents, head_office, customer_factory, loaded_vehicle, products
+):
+    client.force_login(head_office)
+    bare = documents["sales"][0].number.split("-", 1)[1][:5]
+
+    def page_queries():
+        with CaptureQueriesContext(connection) as queries:
+            for text in ("C0", bare):
+                assert client.get("/admin/search/", {"q": text}).status_code == 200
+        return len(queries)
+
+    before = page_queries()
+    for _ in range(3):
+        sale_post(
+            customer=customer_factory(),
+            sales_rep=loaded_vehicle,
+            actor=loaded_vehicle,
+            lines=[{"product": products["12.7KG"], "quantity": 1}],
+        )
+    assert page_queries() == before
