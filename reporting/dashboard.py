@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from core import dashboard
 from core.models import Depot
+from core.scoping import ALL, visible_depot_ids
 from reporting import dashboard_figures as figures
 from reporting import dashboard_state as state
 from reporting.charts import bar_chart, hbar_chart, line_chart
@@ -31,7 +32,6 @@ VERSION = 1  # bump when a panel's data changes shape
 # Panel: (what reads it, the permission it needs, how long its figures are kept).
 PANELS: dict[str, tuple[Callable[[Period], dict], str, int]] = {
     "sales": (figures.sales, "sales.view_transaction", 300),
-    "trend": (figures.trend, "sales.view_transaction", 300),
     "top": (figures.top_customers, "sales.view_transaction", 300),
     "receivables": (figures.receivables, "sales.view_transaction", 300),
     "invoices": (figures.invoices, "sales.view_transaction", 300),
@@ -72,13 +72,17 @@ def _seconds(default: int) -> int:
     return int(getattr(settings, "DASHBOARD_CACHE_SECONDS", default) or default)
 
 
-def _depot_choices(period: Period, refresh: bool) -> tuple[list[tuple[str, str]], datetime]:
-    key = f"hsh:dashboard:{VERSION}:depots:{period.scope_key}"
+def _depot_choices(
+    ids: tuple[int, ...] | None, refresh: bool = False
+) -> tuple[list[tuple[str, str]], datetime]:
+    """The filter's depots: the user's own (`ids`; None: every open depot)."""
+    scope = "all" if ids is None else ".".join(map(str, ids)) or "none"
+    key = f"hsh:dashboard:{VERSION}:depots:{scope}"
     entry = None if refresh else cache.get(key)
     if entry is None:
         depots = Depot.objects.filter(is_active=True).order_by("code")
-        if period.depot_ids is not None:
-            depots = depots.filter(pk__in=period.depot_ids)
+        if ids is not None:
+            depots = depots.filter(pk__in=ids)
         entry = ([(d.code, d.name) for d in depots], timezone.now())
         cache.set(key, entry, timeout=_seconds(300))
     return entry
@@ -97,14 +101,14 @@ def dashboard_context(request) -> dict:
                 "errors": [f"{_words(k)}: {v}" for k, v in error.errors.items()],
                 "form": {k: request.GET.get(k, "") for k in ("date_from", "date_to", "depot")},
                 "actions": actions,
-                "depots": [],
+                "depots": _depot_choices(_visible(user))[0],
             },
             "dashboard_status": 400,
         }
     refresh = request.GET.get("refresh") == "1"
     names = [name for name, (_, perm, _) in PANELS.items() if user.has_perm(perm)]
     data = panels(period, names, refresh=refresh)
-    depots, _ = _depot_choices(period, refresh)
+    depots, _ = _depot_choices(period.depot_ids, refresh)
     query = request.GET.copy()
     query.pop("refresh", None)
     query["refresh"] = "1"
@@ -121,6 +125,11 @@ def dashboard_context(request) -> dict:
             "errors": [],
         }
     }
+
+
+def _visible(user) -> tuple[int, ...] | None:
+    ids = visible_depot_ids(user)
+    return None if ids is ALL else tuple(sorted(ids))
 
 
 def _words(name: str) -> str:
@@ -140,8 +149,8 @@ def _quick_actions(request) -> list[dict]:
 def charts(data: dict[str, dict]) -> dict[str, str]:
     """The four charts, drawn from the panels' figures (no query)."""
     out = {}
-    if "trend" in data:
-        months = data["trend"]["data"]["months"]
+    if "sales" in data:
+        months = data["sales"]["data"]["months"]
         out["trend"] = line_chart(
             [m["label"] for m in months],
             {

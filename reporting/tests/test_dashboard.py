@@ -99,7 +99,7 @@ def test_top_customers_trend_cylinders_and_invoices(history, head_office):
         ("Cafe (C3)", D("11600.00")),
         ("Shop (C2)", D("3100.00")),
     ]
-    months = data["trend"]["months"]
+    months = data["sales"]["months"]
     assert len(months) == 13
     assert sum(m["amount"] for m in months) == D("60700.00")
     assert months[-1]["label"] == f"{timezone.localdate():%b %Y}"
@@ -126,6 +126,7 @@ def test_a_manager_sees_their_depots_only_and_cannot_pick_another(history, manag
     refused = board(manager, depot="SOUTH")
     assert refused["dashboard_status"] == 400
     assert refused["dashboard"]["errors"] == ["Depot: You do not work for depot SOUTH."]
+    assert refused["dashboard"]["depots"] == [("NORTH", "North depot")]  # to correct it
 
 
 @pytest.mark.parametrize(
@@ -196,7 +197,7 @@ def test_each_figure_links_to_its_list_already_filtered(client, history, head_of
         data["refusals"]["link"],
         data["cashups"]["link"],
         data["top"]["rows"][0]["link"],
-        data["trend"]["months"][-1]["link"],
+        data["sales"]["months"][-1]["link"],
     ):
         assert client.get(link).status_code == 200, link
 
@@ -240,10 +241,10 @@ def _queries(user, **params):
 def test_query_counts_are_pinned_and_do_not_grow_with_the_rows(
     history, head_office, manager, sales_rep, customer_factory
 ):
-    # A read of every figure: one query for the sales, one for the trend, two for the top
-    # customers, one each for receivables, invoices, low stock, three for cylinders, two
-    # each for refusals and cash-ups, one for the depots of the filter; the first time,
-    # the user's permissions too (2: the admin's own pages read them anyway).
+    # A read of every figure: one query for the sales and their trend, two for the top
+    # customers, one each for receivables and low stock, two for invoices, three for
+    # cylinders, two each for refusals and cash-ups, one for the depots of the filter;
+    # the first time, the user's permissions too (2: the admin's own pages read them).
     assert _queries(head_office, **since()) == 2 + 15
     assert _queries(head_office, **since()) == 0  # all from the cache
     for _ in range(3):
