@@ -159,3 +159,25 @@ def test_the_search_page_reads_as_many_queries_whatever_it_finds(
             lines=[{"product": products["12.7KG"], "quantity": 1}],
         )
     assert page_queries() == before
+
+
+def test_a_statement_by_its_whole_number_in_the_managers_depots_only(
+    customer_factory, head_office, manager, south
+):
+    from django.utils import timezone
+
+    from billing.services.statement_issue import statement_issue
+
+    today = timezone.localdate()
+    mine = statement_issue(
+        customer=customer_factory(), date_from=today, date_to=today, actor=head_office
+    )
+    theirs = statement_issue(
+        customer=customer_factory(depot=south), date_from=today, date_to=today, actor=head_office
+    )
+    found = search(head_office, mine.number.lower())
+    assert [g.title for g in found.groups] == ["Customer statements"]
+    assert found.opens == f"/admin/billing/customerstatement/{mine.pk}/change/"
+    assert search(manager, mine.number).opens
+    assert not search(manager, theirs.number).groups
+    assert not search(head_office, "ST-99999999").groups
