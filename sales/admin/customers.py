@@ -17,11 +17,12 @@ from core.admin_mixins import (
     RecoverableAdminMixin,
 )
 from core.admin_services import ServiceSaveAdminMixin
-from core.display import money
+from core.display import moment, money
 from sales import services
 from sales.admin.customer_page import account_context, rates_panel, recent_panel, unpaid_panel
 from sales.admin.holdings import CustomerHoldingsMixin
 from sales.admin.list_cells import two_lines
+from sales.admin.page_words import rate_label
 from sales.forms import SetRatesForm
 from sales.models import Customer, Rate
 from sales.selectors import customers_with_account, rate_version_in_force
@@ -146,12 +147,10 @@ class CustomerAdmin(
                     product=version.product,
                     at=version.effective_from - timezone.timedelta(microseconds=1),
                 )
-                old = "none" if before is None or before.rate is None else before.rate
-                lines.append(f"{version.product.code}: {old} -> {version.rate}")
-            lines.append(
-                "In force from "
-                + timezone.localtime(versions[0].effective_from).strftime("%Y-%m-%d %H:%M")
-            )
+                old = "none" if before is None or before.rate is None else money(before.rate)
+                name = f"{rate_label(version.product)} ({version.product.code})"
+                lines.append(f"{name}: {old} -> {money(version.rate)}")
+            lines.append(f"In force from {moment(versions[0].effective_from)}")
             return lines
 
         return confirm_and_post(

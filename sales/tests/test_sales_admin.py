@@ -174,7 +174,7 @@ def test_set_rates_form(client, head_office, cash_customer, products):
         reverse("admin:sales_customer_rates", args=[cash_customer.pk]),
         {f"rate_{nine.pk}": "2450.00"},
     )
-    assert "9KG: 2200.00 -> 2450.00" in preview.context["preview_lines"]
+    assert "9 kg rate (9KG): 2,200.00 -> 2,450.00" in preview.context["preview_lines"]
     assert rate_in_force(customer=cash_customer, product=nine) == Decimal("2450.00")
 
 
