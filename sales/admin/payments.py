@@ -6,7 +6,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils import timezone
 
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin
@@ -186,18 +185,18 @@ class PaymentAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
             customer = payment.customer
             after = customer_balance(customer=customer)
             lines = [
-                f"Receive {payment.amount} ({payment.get_method_display()}"
+                f"Receive {money(payment.amount)} ({payment.get_method_display()}"
                 f"{', ' + payment.reference if payment.reference else ''}) from "
                 f"{customer}."
             ]
             for allocation in payment.allocations.select_related("transaction"):
                 sale = allocation.transaction
                 state = "paid in full" if sale.is_paid else "part paid"
-                lines.append(f"Settles {sale.number}: {allocation.amount} ({state}).")
+                lines.append(f"Settles {sale.number}: {money(allocation.amount)} ({state}).")
             if payment.unallocated:
-                lines.append(f"{payment.unallocated} stays on account for later sales.")
-            lines.append(f"Balance: {after + payment.amount} -> {after}.")
-            lines.append(f"Received on {payment.received_on:%Y-%m-%d}.")
+                lines.append(f"{money(payment.unallocated)} stays on account for later sales.")
+            lines.append(f"Balance: {money(after + payment.amount)} -> {money(after)}.")
+            lines.append(f"Received on {day(payment.received_on)}.")
             return lines
 
         return confirm_and_post(
@@ -211,7 +210,7 @@ class PaymentAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
             preview=preview,
             preview_in_dry_run=True,
             success=lambda payment: (
-                f"{payment.number}: {payment.amount} received from {payment.customer.code}.",
+                f"{payment.number}: {money(payment.amount)} received from {payment.customer.code}.",
                 reverse("admin:sales_payment_change", args=[payment.pk]),
             ),
         )
@@ -227,20 +226,26 @@ def _reversal_preview(payment) -> list[str]:
         .first()
     )
     data = entry.data
-    received = timezone.localtime(payment.created_at).strftime("%Y-%m-%d")
+    received = day(payment.created_at)
     reference = f", {payment.reference}" if payment.reference else ""
     lines = [
-        f"Reverse {payment.number}: {payment.amount} ({payment.get_method_display()}"
+        f"Reverse {payment.number}: {money(payment.amount)} ({payment.get_method_display()}"
         f"{reference}) received {received} from {payment.customer}."
     ]
     for row in data["unsettled"]:
         lines.append(
-            f"{row['sale']} becomes unpaid again: {row['amount']} taken back, {row['due']} due."
+            f"{row['sale']} becomes unpaid again: {money(row['amount'])} taken back, "
+            f"{money(row['due'])} due."
         )
     if not data["unsettled"]:
         lines.append("It settled no sale: the money was on account.")
     for row in data["resettled"]:
-        lines.append(f"{row['sale']}: {row['amount']} on account ({row['payment']}) settles it.")
+        lines.append(
+            f"{row['sale']}: {money(row['amount'])} on account ({row['payment']}) settles it."
+        )
     after = Decimal(data["balance_after"])
-    lines.append(f"Balance of {payment.customer.code}: {after - payment.amount} -> {after} owed.")
+    lines.append(
+        f"Balance of {payment.customer.code}: {money(after - payment.amount)} -> "
+        f"{money(after)} owed."
+    )
     return lines

@@ -59,10 +59,10 @@ def test_reverse_from_the_payment_page_previews_what_becomes_unpaid_then_posts_o
     preview = client.post(url, {**data, "_preview": "1"})
     assert preview.context["stage"] == "confirm", preview.context["form"].errors
     lines = preview.context["preview_lines"]
-    assert lines[0].startswith(f"Reverse {payment.number}: 4500.00 (Cheque, CHQ 7781)")
-    assert f"{a.number} becomes unpaid again: 3000.00 taken back, 3000.00 due." in lines
-    assert f"{b.number} becomes unpaid again: 1500.00 taken back, 3000.00 due." in lines
-    assert f"Balance of {credit_customer.code}: 1500.00 -> 6000.00 owed." in lines
+    assert lines[0].startswith(f"Reverse {payment.number}: 4,500.00 (Cheque, CHQ 7781)")
+    assert f"{a.number} becomes unpaid again: 3,000.00 taken back, 3,000.00 due." in lines
+    assert f"{b.number} becomes unpaid again: 1,500.00 taken back, 3,000.00 due." in lines
+    assert f"Balance of {credit_customer.code}: 1,500.00 -> 6,000.00 owed." in lines
     assert lines[-1] == "Reason: Cheque returned unpaid"
     payment.refresh_from_db()
     assert not payment.is_reversed  # the preview wrote nothing

@@ -157,7 +157,7 @@ def test_the_admin_form_takes_received_on(client, manager, credit_customer):
     url = reverse("admin:sales_payment_add")
     preview = client.post(url, {**data, "_preview": "1"})
     assert preview.context["stage"] == "confirm", preview.context["form"].errors
-    assert f"Received on {day.isoformat()}." in preview.context["preview_lines"]
+    assert f"Received on {day.day} {day:%b %Y}." in preview.context["preview_lines"]
     response = client.post(url, {**data, "_confirm": "1", "_token": preview.context["token"]})
     assert response.status_code == 302
     payment = Payment.objects.get()

@@ -141,9 +141,9 @@ def test_payment_form_shows_what_it_settles(
     }
     preview, _ = preview_and_confirm(client, reverse("admin:sales_payment_add"), data)
     lines = preview.context["preview_lines"]
-    assert f"Settles {sale.number}: 3000.00 (paid in full)." in lines
-    assert "2000.00 stays on account for later sales." in lines
-    assert "Balance: 3000.00 -> -2000.00." in lines
+    assert f"Settles {sale.number}: 3,000.00 (paid in full)." in lines
+    assert "2,000.00 stays on account for later sales." in lines
+    assert "Balance: 3,000.00 -> -2,000.00." in lines
     assert Payment.objects.get().received_by == manager
 
 
