@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from core.admin_flow import confirm_and_post
+from core.display import quantity as g
 from stock import services
 from stock.forms_custody import (
     CountPlaceForm,
@@ -63,9 +64,10 @@ def dispatch_view(model_admin, request):
         d = form.cleaned_data
         now = stock_on_hand(product=d["product"], state=StockState.EMPTY, depot=d["depot"])
         return [
-            f"Send {d['quantity']} empty {d['product'].code} cylinders from depot "
+            f"Send {g(d['quantity'])} empty {d['product'].code} cylinders from depot "
             f"{d['depot'].code} to the filling plant, delivery note {d['reference']}.",
-            f"Empty {d['product'].code} at {d['depot'].code}: {now} -> {now - d['quantity']}.",
+            f"Empty {d['product'].code} at {d['depot'].code}: "
+            f"{g(now)} -> {g(now - d['quantity'])}.",
         ]
 
     return confirm_and_post(
@@ -78,7 +80,7 @@ def dispatch_view(model_admin, request):
         service_kwargs=lambda form: {**form.cleaned_data, "actor": request.user},
         preview=preview,
         success=lambda m: (
-            f"Dispatched {m.quantity} empty {m.product.code} from depot {m.depot.code} to the "
+            f"Dispatched {g(m.quantity)} empty {m.product.code} from depot {m.depot.code} to the "
             f"filling plant (delivery note {m.reference}).",
             reverse("admin:stock_stockmovement_changelist")
             + f"?kind__exact=PLANT_DISPATCH&depot__id__exact={m.depot_id}",
@@ -108,9 +110,9 @@ def write_off_view(model_admin, request):
         )
         code, state, quantity = d["product"].code, _state(d["state"]), d["quantity"]
         return [
-            f"Write off {quantity} {state} {code} cylinders on {place}: "
+            f"Write off {g(quantity)} {state} {code} cylinders on {place}: "
             f"{WriteOffCause(d['cause']).label.lower()}.",
-            f"{state.capitalize()} {code} on {place}: {now} -> {now - quantity}.",
+            f"{state.capitalize()} {code} on {place}: {g(now)} -> {g(now - quantity)}.",
             f"Reason: {d['reason']}",
         ]
 
@@ -124,7 +126,7 @@ def write_off_view(model_admin, request):
         service_kwargs=kwargs,
         preview=preview,
         success=lambda m: (
-            f"Wrote off {m.quantity} {_state(m.state)} {m.product.code} on "
+            f"Wrote off {g(m.quantity)} {_state(m.state)} {m.product.code} on "
             f"{_place(m.depot, m.sales_rep)}.",
             reverse("admin:stock_stockmovement_changelist") + "?kind__exact=WRITE_OFF",
         ),
@@ -155,11 +157,12 @@ def transfer_view(model_admin, request):
             leaving = stock_on_hand(product=product, state=state, depot=source)
             arriving = stock_on_hand(product=product, state=state, depot=target)
             shown.append(
-                f"{quantity} {product.code}: {source.code} {leaving} -> {leaving - quantity}; "
-                f"{target.code} {arriving} -> {arriving + quantity}."
+                f"{g(quantity)} {product.code}: "
+                f"{source.code} {g(leaving)} -> {g(leaving - quantity)}; "
+                f"{target.code} {g(arriving)} -> {g(arriving + quantity)}."
             )
         total = sum(line["quantity"] for line in form.lines())
-        shown.append(f"{total} cylinders leave {source.code} and arrive at {target.code}.")
+        shown.append(f"{g(total)} cylinders leave {source.code} and arrive at {target.code}.")
         return shown
 
     return confirm_and_post(
@@ -206,8 +209,9 @@ def load_sheet_view(model_admin, request):
             on_vehicle = stock_on_hand(product=product, state=state, sales_rep=rep)
             change = quantity if flow.to_vehicle else -quantity
             shown.append(
-                f"{quantity} {_state(state)} {product.code}: depot {depot.code} {at_depot} -> "
-                f"{at_depot - change}; vehicle {on_vehicle} -> {on_vehicle + change}."
+                f"{g(quantity)} {_state(state)} {product.code}: "
+                f"depot {depot.code} {g(at_depot)} -> "
+                f"{g(at_depot - change)}; vehicle {g(on_vehicle)} -> {g(on_vehicle + change)}."
             )
         return shown
 
@@ -222,7 +226,7 @@ def load_sheet_view(model_admin, request):
         service_kwargs=kwargs,
         preview=preview,
         success=lambda d: (
-            f"{d.distribution_no} posted: {d.get_kind_display().lower()} of {d.quantity} "
+            f"{d.distribution_no} posted: {d.get_kind_display().lower()} of {g(d.quantity)} "
             f"cylinders for {d.sales_rep.username}.",
             reverse("admin:stock_distribution_change", args=[d.pk]),
         ),
@@ -276,7 +280,7 @@ def count_sheet_view(model_admin, request):
         for line in differences:
             shown.append(
                 f"{_state(line.state).capitalize()} {line.product.code}: the system holds "
-                f"{line.system_quantity}; you counted {line.counted}: adjustment of "
+                f"{g(line.system_quantity)}; you counted {g(line.counted)}: adjustment of "
                 f"{line.difference:+d}."
             )
         if not differences:
