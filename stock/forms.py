@@ -71,7 +71,7 @@ class StockCountForm(_ScopedForm):
         help_text="...or the vehicle of this sales representative.",
     )
     product = forms.ModelChoiceField(queryset=Product.objects.none())
-    state = forms.ChoiceField(choices=StockState.choices)
+    state = forms.ChoiceField(choices=StockState.choices, label="Full or empty")
     counted = PlainIntegerField(
         min_value=0, max_value=MAX_QUANTITY, help_text="Cylinders physically counted."
     )

@@ -195,7 +195,7 @@ class WriteOffForm(forms.Form):
         help_text="...or on the vehicle of this sales representative.",
     )
     product = forms.ModelChoiceField(queryset=Product.objects.none())
-    state = forms.ChoiceField(choices=StockState.choices)
+    state = forms.ChoiceField(choices=StockState.choices, label="Full or empty")
     quantity = PlainIntegerField(
         min_value=1, max_value=MAX_QUANTITY, help_text="Cylinders written off."
     )
