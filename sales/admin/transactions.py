@@ -233,7 +233,7 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
         sale = get_object_or_404(self.get_queryset(request), pk=pk)
 
         def preview(form, voided):
-            lines = [f"Void {sale.number} of {sale.customer} ({sale.total_amount})."]
+            lines = [f"Void {sale.number} of {sale.customer} ({money_text(sale.total_amount)})."]
             for line in sale.lines.select_related("product"):
                 lines.append(
                     f"{line.quantity} full {line.product.code} back on the vehicle; "
