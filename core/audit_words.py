@@ -123,6 +123,8 @@ def action_words(action: str) -> str:
 def key_words(path: str) -> str:
     """A flattened key as words: "lines 1 product" -> "Line 1 product"."""
     parts = path.split(" ")
+    if len(parts) > 1 and parts[0] in ("values", "changes"):  # the record's own fields
+        parts = parts[1:]
     last = parts[-1]
     if last in KEY_WORDS:
         parts[-1] = KEY_WORDS[last]

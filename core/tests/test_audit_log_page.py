@@ -74,7 +74,7 @@ def test_data_reads_as_rows_with_nested_values_flattened(settings):
     assert shown["Line 1 product"] == "9KG"
     assert shown["Line 1 quantity"] == "4"
     assert shown["Line 1 rate"] == "LKR 2,764.00"
-    assert shown["Changes list price"] == "- → LKR 2,850.00"
+    assert shown["List price"] == "- → LKR 2,850.00"
     assert shown["Meter"] == "-"
     assert not [k for k, _ in rows if "dempotency" in k]
     assert dict(data_rows({"rate": "18.00", "previous": "0"}, "tax_rate_set"))["Rate"] == "18.00 %"
