@@ -10,7 +10,7 @@ import re
 import pytest
 from selenium.webdriver.support.ui import Select
 
-from hsh_admin.tests.test_browser import (  # noqa: F401 (fixtures, used by name)
+from hsh_admin.tests.conftest import (  # noqa: F401 (fixtures, used by name)
     _browser_dirs,
     _media_in_tmp,
     _server_connections_close_after_each_request,
