@@ -95,9 +95,9 @@ class Period:
         current = last == today
         return [
             Window("day", "Today" if current else display.day(last), last, last),
-            Window("month", "This month" if current else f"{last:%B %Y} to the {last.day}",
+            Window("month", "This month" if current else f"Month to {display.day(last)}",
                    last.replace(day=1), last),
-            Window("year", "This year" if current else f"{last.year} to {display.day(last)}",
+            Window("year", "This year" if current else f"Year to {display.day(last)}",
                    last.replace(month=1, day=1), last),
             Window("range", self.range_label, self.date_from, last),
         ]  # fmt: skip

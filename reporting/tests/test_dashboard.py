@@ -76,6 +76,8 @@ def test_today_month_and_year_count_up_to_the_range_s_last_day(history, head_off
     day, month, year, chosen = sales["periods"]
     assert (day["count"], day["amount"]) == (2, D("26600.00"))  # C1's meter and C3 on D20
     assert day["label"] == display.day(day_of_d20)  # not "Today"
+    assert month["label"] == f"Month to {day['label']}"
+    assert year["label"] == f"Year to {day['label']}"
     assert chosen["days"] == f"{display.day(day_of_d20 - timedelta(days=29))} to {day['label']}"
     assert year["amount"] >= month["amount"] >= day["amount"]
 
