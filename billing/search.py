@@ -2,6 +2,7 @@
 its number (ST- and its id: the number is the id, so only the whole number finds it)."""
 
 import re
+from typing import Any
 
 from billing.models import CustomerStatement
 from core import display
@@ -12,7 +13,7 @@ STATEMENT = re.compile(r"^ST-?([0-9]{1,12})$")
 
 
 @kind(order=100)
-def statements(user, text: str) -> Group | None:
+def statements(user: Any, text: str) -> Group | None:
     found = STATEMENT.match(text.upper().replace(" ", ""))
     if found is None or not may_view(user, CustomerStatement):
         return None

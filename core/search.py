@@ -18,6 +18,7 @@ rows are limited to the depots the user may see (core.scoping).
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
@@ -71,15 +72,15 @@ class Results:
         return sum(len(group.hits) for group in self.groups)
 
 
-Kind = Callable[..., "Group | None"]
+Kind = Callable[[Any, str], "Group | None"]
 _kinds: list[tuple[int, Kind]] = []
 _discovered = False
 
 
-def kind(order: int = 100):
+def kind(order: int = 100) -> Callable[[Kind], Kind]:
     """Register a search kind: `(user, text) -> Group | None`."""
 
-    def register(func):
+    def register(func: Kind) -> Kind:
         _kinds.append((order, func))
         return func
 
@@ -94,7 +95,7 @@ def kinds() -> list[Kind]:
     return [func for _, func in sorted(_kinds, key=lambda item: item[0])]
 
 
-def search(user, text: str) -> Results:
+def search(user: Any, text: str) -> Results:
     text = " ".join(str(text or "").split())[:MAX_LENGTH]
     results = Results(text=text)
     if len(text) < MIN_LENGTH:
@@ -109,11 +110,11 @@ def search(user, text: str) -> Results:
 # --- helpers for the apps' kinds ------------------------------------------------------------
 
 
-def model_admin(model: type[Model]):
+def model_admin(model: type[Model]) -> Any:
     return admin.site._registry.get(model)
 
 
-def may_view(user, model: type[Model]) -> bool:
+def may_view(user: Any, model: type[Model]) -> bool:
     """Whether `user` may open `model`'s admin list (its ModelAdmin's own rule)."""
     registered = model_admin(model)
     if registered is None:
@@ -161,9 +162,9 @@ def number_term(text: str, prefix: str) -> str | None:
 def grouped(
     title: str,
     model: type[Model],
-    rows: list,
-    describe: Callable[[Model], str],
-    is_exact: Callable[[Model], bool],
+    rows: list[Any],
+    describe: Callable[[Any], str],
+    is_exact: Callable[[Any], bool],
     text: str,
     search_list: bool = True,
     documents: bool = True,
@@ -184,7 +185,7 @@ def document_kind(
     title: str,
     model: type[Model],
     prefix: str,
-    describe: Callable[[Model], str],
+    describe: Callable[[Any], str],
     number_field: str = "number",
     select_related: tuple[str, ...] = (),
     scope: str | None = None,
@@ -192,11 +193,13 @@ def document_kind(
     """Register the documents of one numbered series (TX-, PAY-...): matched from the
     start of their number, newest numbers last, scoped to the user's depots."""
 
-    def find(user, text: str) -> Group | None:
+    def find(user: Any, text: str) -> Group | None:
         term = number_term(text, prefix)
         if term is None or not may_view(user, model):
             return None
-        queryset: QuerySet = model._default_manager.filter(**{f"{number_field}__startswith": term})
+        queryset: QuerySet[Any] = model._default_manager.filter(
+            **{f"{number_field}__startswith": term}
+        )
         queryset = scope_queryset(queryset, user, scope)
         if select_related:
             queryset = queryset.select_related(*select_related)

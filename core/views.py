@@ -1,14 +1,14 @@
 import logging
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 logger = logging.getLogger(__name__)
 
 
 @never_cache
-def healthz(request):
+def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and database reachability, for load balancers and docker healthchecks.
 
     Anyone may call it, so the answer is a bare status: the database's own error text
@@ -24,7 +24,7 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def admin_search(request):
+def admin_search(request: HttpRequest) -> HttpResponse:
     """The admin header's search (core.search): results grouped by kind, or the document
     itself when its whole number was typed (unless ?all=1 asks for the list)."""
     from django.contrib import admin

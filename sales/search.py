@@ -1,6 +1,8 @@
 """What the admin header's search finds in sales (core.search): customers by account
 number or name, and sales, credit notes, payments, cylinder returns and cash-ups by number."""
 
+from typing import Any
+
 from django.db.models import Q
 
 from core import display
@@ -13,7 +15,7 @@ from sales.models import Customer, Transaction
 
 
 @kind(order=10)
-def customers(user, text: str) -> Group | None:
+def customers(user: Any, text: str) -> Group | None:
     """Account number or name containing the text; the account number typed whole first."""
     if not may_view(user, Customer):
         return None
