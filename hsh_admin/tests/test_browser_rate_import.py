@@ -53,3 +53,25 @@ def test_a_rate_import_with_errors_lists_them_in_a_table(
     assert not RateImport.objects.exists()
     browser.assert_accessible()
     browser.screenshot("rate-import-errors")
+
+    # Corrected, the same file previews each change: the rate in force beside the new one.
+    upload.write_text(
+        ",".join(COLUMNS) + f"\n{customer.code},{customer.name},,2450,3100,,,,\n",
+        encoding="utf-8",
+    )
+    browser.find("#id_import_file").send_keys(str(upload))
+    Select(browser.find("#id_format")).select_by_visible_text("csv")
+    browser.click_and_load(browser.find("form[enctype='multipart/form-data'] input[type=submit]"))
+    browser.wait_for("#rate-changes", "the preview of the changes")
+    preview = [
+        [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "td")]
+        for row in browser.find_all("#rate-changes tbody tr")
+    ]
+    assert preview == [
+        [customer.code, customer.name, "9 kg rate", "2,200.00", "2,450.00", "at once"],
+        [customer.code, customer.name, "12.7 kg rate", "3,000.00", "3,100.00", "at once"],
+    ], browser.evidence()
+    assert not browser.find_all("#rate-changes del"), browser.evidence()  # no character diff
+    assert browser.find_all("input[name=confirm]"), browser.evidence()
+    browser.assert_accessible()
+    browser.screenshot("rate-import-preview")
