@@ -202,6 +202,21 @@ class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         )
 
 
+# The far end of a movement that enters or leaves the books.
+OUTSIDE_FROM = {
+    "RECEIPT": "supplier",
+    "ADJUSTMENT": "found in a count",
+    "CUSTOMER_RETURN": "customer",
+    "VOID": "customer (sale voided)",
+}
+OUTSIDE_TO = {
+    "PLANT_DISPATCH": "filling plant",
+    "SALE": "customer",
+    "ADJUSTMENT": "missing in a count",
+    "WRITE_OFF": "written off",
+}
+
+
 @admin.register(StockMovement)
 class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("when", "movement", "document", "cylinders", "route", "by")
@@ -218,6 +233,16 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 100
+    # The page of one movement, in words (a plant dispatch, a receipt, a write-off...).
+    fields = ("movement", "when", "cylinders", "route", "document", "depot", "by")
+    readonly_fields = fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        movement = self.get_object(request, object_id)
+        if movement is not None:  # else the admin says it does not exist
+            words = f"{movement.get_kind_display()}: {self.cylinders(movement)}"
+            extra_context = {**(extra_context or {}), "subtitle": words}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         """A manager's depots' movements, the transfers into them included (a transfer is
@@ -239,7 +264,7 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
             return by_reference, False
         return queryset.filter(note__icontains=term), False
 
-    @admin.display(description="Reference", ordering="reference")
+    @admin.display(description="Document", ordering="reference")
     def document(self, obj):
         """The reference, linked to its document's page where it has one (TRF-, CNT-,
         DST-, TX-...); a delivery note or an adjustment's is plain text."""
@@ -251,7 +276,7 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
             except NoReverseMatch:
                 url = None
         if url is None or not obj.reference:
-            return obj.reference
+            return obj.reference or "-"
         return format_html('<a href="{}">{}</a>', url, obj.reference)
 
     @admin.display(description="Movement", ordering="kind")
@@ -273,7 +298,11 @@ class StockMovementAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
 
     @admin.display(description="From → to")
     def route(self, obj):
-        return f"{self.source(obj)} → {self.destination(obj)}"
+        """Where the cylinders went, the outside end named ("depot SOUTH → filling
+        plant", "supplier → depot EAST")."""
+        source = self.source(obj) if obj.from_level_id else OUTSIDE_FROM.get(obj.kind, "-")
+        to = self.destination(obj) if obj.to_level_id else OUTSIDE_TO.get(obj.kind, "-")
+        return f"{source} → {to}"
 
     @admin.display(description="By", ordering="actor__username")
     def by(self, obj):

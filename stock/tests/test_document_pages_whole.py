@@ -271,3 +271,34 @@ def test_nothing_on_a_document_page_is_saved(client, head_office, sales_rep, nor
     assert Distribution.objects.count() == 1
     assert not Transfer.objects.exists()
     assert not StockCount.objects.exists()
+
+
+def test_a_filling_plant_dispatch_reads_in_words(client, head_office, sales_rep, north, stocked):
+    from stock.models import StockMovement
+    from stock.services import empties_dispatch, stock_adjust
+
+    stock_adjust(
+        product=stocked["9KG"],
+        state="EMPTY",
+        counted=1400,
+        reason="empties",
+        depot=north,
+        actor=head_office,
+    )
+    empties_dispatch(
+        depot=north, product=stocked["9KG"], quantity=1250, reference="DN-77", actor=head_office
+    )
+    moved = StockMovement.objects.get(kind="PLANT_DISPATCH")
+    client.force_login(head_office)
+    listed = client.get(
+        reverse("admin:stock_stockmovement_changelist"), {"kind__exact": "PLANT_DISPATCH"}
+    )
+    table = listed.content.decode().split('id="result_list"', 1)[1].split("</table>", 1)[0]
+    assert "Plant dispatch (empties to the filling plant)" in table
+    assert "1,250 9KG empty" in table
+    assert "depot NORTH → filling plant" in table
+    _response, html = _page(client, "stock_stockmovement", moved.pk)
+    _assert_read_only_words(html)
+    assert "DN-77" in html
+    assert "Doc type" not in html
+    assert "PLANT_DISPATCH" not in html.split('id="content-main"', 1)[1]
