@@ -73,6 +73,8 @@ class ReportScheduleForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["report"].choices = [(r.slug, r.title) for r in all_reports()]
+        periods = [c for c in ReportSchedule.Period.choices if c[0]]
+        self.fields["period"].choices = [("", "Every date (no period)"), *periods]
         self.fields["report"].widget.attrs["data-reload"] = "report"
         report = get_report(self.report_slug) or all_reports()[0]
         self.fields["report"].initial = report.slug
@@ -133,7 +135,7 @@ class ReportScheduleForm(forms.ModelForm):
 @admin.register(ReportSchedule)
 class ReportScheduleAdmin(admin.ModelAdmin):
     form = ReportScheduleForm
-    list_display = ("name", "report_title", "period", "format", "owner", "timing", "enabled")
+    list_display = ("name", "report_title", "covers", "format", "owner", "timing", "enabled")
     list_display += ("last_run",)
     list_filter = ("report", "enabled")
     actions = ["run_now"]
@@ -182,6 +184,12 @@ class ReportScheduleAdmin(admin.ModelAdmin):
     def report_title(self, obj):
         report = get_report(obj.report)
         return report.title if report else obj.report
+
+    @admin.display(description="Covers")
+    def covers(self, obj):
+        period = obj.get_period_display() if obj.period else ""
+        words = filters_in_words(obj.filters or {}) if obj.filters else ""
+        return " · ".join(p for p in (period, words) if p) or "Everything"
 
     @admin.display(description="Runs")
     def timing(self, obj):

@@ -293,7 +293,7 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
         raise ValidationError(
             {
                 "period": ValidationError(
-                    f"{report.slug} does not filter by dates: set the period to 'As filtered'.",
+                    f"{report.title} is not filtered by dates: choose 'Every date (no period)'.",
                     code="period_not_applicable",
                 )
             }

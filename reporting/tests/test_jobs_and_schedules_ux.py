@@ -6,6 +6,7 @@ from datetime import datetime, time
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -178,3 +179,15 @@ def test_run_now_is_a_post_and_only_for_schedules_one_may_see(
     refused = client.get(reverse("admin:reporting_reportschedule_run", args=[theirs.pk]))
     assert refused.status_code == 302
     assert not ExportJob.objects.exists()
+
+
+def test_the_schedules_list_reads_in_words(client, manager, history):
+    schedule(manager, report="cash-ups", period="last_week")
+    with pytest.raises(ValidationError, match="Receivables is not filtered by dates"):
+        schedule(manager, name="Dated receivables", period="last_week")
+    client.force_login(manager)
+    html = client.get(reverse("admin:reporting_reportschedule_changelist")).content.decode()
+    assert "Every Monday at 06:00" in html
+    assert "Last week (Monday to Sunday) · Depot NORTH" in html
+    assert "Not yet" in html  # never run
+    assert "{&quot;" not in html
