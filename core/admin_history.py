@@ -127,11 +127,11 @@ def readable(f: models.Field, value: Any, *, related: RelatedNames, at) -> str:
     if isinstance(f, models.DateField):
         return day(value)
     if isinstance(f, models.DecimalField):
-        if (f.model._meta.label_lower, f.name) in PERCENT_FIELDS:
+        if (f.model._meta.label_lower, f.name) in PERCENT_FIELDS or f.name.endswith("tax_rate"):
             return f"{amount(value)} %"
         if f.name.endswith("_kg"):
             return f"{amount(value, f.decimal_places)} kg"
-        if "reading" in f.name:  # a meter's, not money
+        if "reading" in f.name or "meter" in f.name:  # a meter's, not money
             return amount(value, f.decimal_places)
         return money(value) if f.decimal_places == 2 else amount(value, f.decimal_places)
     if isinstance(f, models.IntegerField):

@@ -176,7 +176,12 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return history_manager.filter(**{pk_name: object_id}).select_related("history_user")
 
     def history_view_title(self, request, obj):
-        return f"History of {obj}"
+        return f"History of {self.history_name(obj)}"
+
+    def history_name(self, obj) -> str:
+        """What the history is of, in words (an admin whose model's str is not that
+        overrides it)."""
+        return str(obj)
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         """Not simple-history's diff (a query per version): render_history_view makes
@@ -208,7 +213,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         version = admin_history.versions(self.model, [record], before)[0]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{obj} as it was on {version.when}",
+            "title": f"{self.history_name(obj)} as it was on {version.when}",
             "opts": opts,
             "app_label": opts.app_label,
             "original": obj,

@@ -85,6 +85,10 @@ class ProductAdmin(ServiceSaveAdminMixin, HistoryAdmin):
 @admin.register(StockLevel)
 class StockLevelAdmin(DepotScopedAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ("location", "product", "state", "quantity", "updated_at")
+
+    def history_name(self, obj) -> str:
+        return f"{StockState(obj.state).label.lower()} {obj.product.code} at {obj.location_label}"
+
     list_filter = ("depot", LocationTypeFilter, VehicleFilter, "product", "state")
     list_select_related = ("depot", "sales_rep", "product")
     search_fields = ("depot__code", "sales_rep__username", "sales_rep__vehicle_no")

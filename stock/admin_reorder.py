@@ -26,6 +26,10 @@ def level_status(level):
 @admin.register(ReorderLevel)
 class ReorderLevelAdmin(ServiceSaveAdminMixin, DepotScopedAdminMixin, HistoryAdmin):
     list_display = ("depot", "product", "minimum_full", "full_now", "status", "alerted_at")
+
+    def history_name(self, obj) -> str:
+        return f"the reorder level of {obj.product.code} at depot {obj.depot.code}"
+
     list_filter = ("depot", "product")
     list_select_related = ("depot", "product")
     fields = ("depot", "product", "minimum_full")
