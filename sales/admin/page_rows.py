@@ -4,6 +4,7 @@ flags and an editable-looking form). Every figure is read from the document itse
 
 from typing import Any
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from core.display import label, moment, money
@@ -62,6 +63,7 @@ def posted_rows(document: Any) -> list[Row]:
 
 def sale_rows(sale: Transaction, *, can_view_users: bool) -> list[Row]:
     rep = sale.sales_rep
+    net = sale.total_amount if sale.net_amount is None else sale.net_amount
     vehicle = f"(vehicle {rep.vehicle_no})" if getattr(rep, "vehicle_no", "") else ""
     rows = [
         customer_row(sale.customer),
@@ -74,6 +76,10 @@ def sale_rows(sale: Transaction, *, can_view_users: bool) -> list[Row]:
             else "Credit: on the customer's account",
         ),
         Row("Status", label(sale, "status"), "bad" if sale.status == "VOID" else "ok"),
+        Row(
+            f"{settings.TAX_NAME} rate",
+            f"{sale.tax_rate} %: {money(sale.tax_amount)} on {money(net)} net",
+        ),
         *posted_rows(sale),
     ]
     if sale.deposit_amount:
