@@ -180,18 +180,26 @@ class CustomerAdmin(
 class RateAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, HistoryAdmin):
     """Every version of every rate, newest first. Versions are never edited."""
 
-    list_display = (
-        "customer",
-        "product",
-        "rate",
-        "effective_from",
-        "created_by",
-        "created_at",
-        "batch",
-    )
+    # Fits 1366 px: customer, the rate by what it is for, amount, from when; who set it
+    # (and the import it came in) under.
+    list_display = ("customer", "rate_for", "amount", "effective")
+    list_display_links = ("rate_for",)
     list_filter = ("product", "customer__depot", "effective_from")
     search_fields = ("=customer__code", "customer__name")
     list_select_related = ("customer", "product", "created_by", "batch")
     show_full_result_count = False
     paginator = CappedCountPaginator
     ordering = ("-id",)
+
+    @admin.display(description="Rate", ordering="product__code")
+    def rate_for(self, obj):
+        return rate_label(obj.product)
+
+    @admin.display(description="Amount", ordering="rate")
+    def amount(self, obj):
+        return "No rate" if obj.rate is None else money(obj.rate)
+
+    @admin.display(description="From", ordering="effective_from")
+    def effective(self, obj):
+        batch = f" (import {obj.batch_id})" if obj.batch_id else ""
+        return two_lines(moment(obj.effective_from), f"set by {obj.created_by}{batch}")

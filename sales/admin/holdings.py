@@ -36,7 +36,9 @@ class CylinderHoldingAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.Mode
     """Cylinders held per customer and product, with the deposit paid on them and the
     last movement (the oldest first shows the cylinders that sat longest)."""
 
-    list_display = ("customer", "product", "quantity", "deposit", "last_movement_at", "ledger")
+    # Fits 1366 px: customer, cylinders, deposit held, last movement (ledger link under).
+    list_display = ("customer", "held", "deposit", "last_movement")
+    list_display_links = ("customer",)
     list_filter = ("product", "customer__depot", "last_movement_at")
     search_fields = ("=customer__code", "customer__name")
     list_select_related = ("customer", "product")
@@ -48,6 +50,18 @@ class CylinderHoldingAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, admin.Mode
     @admin.display(description="Deposit held", ordering="deposit_held")
     def deposit(self, obj: CylinderHolding) -> str:
         return money_text(obj.deposit_held)
+
+    @admin.display(description="Cylinders held", ordering="quantity")
+    def held(self, obj: CylinderHolding) -> str:
+        return f"{quantity(obj.quantity)} x {product_words(obj.product)}"
+
+    @admin.display(description="Last movement", ordering="last_movement_at")
+    def last_movement(self, obj: CylinderHolding) -> str:
+        return format_html(
+            '{}<br><span class="hsh-sub"><a href="{}">Movements</a></span>',
+            _when(obj.last_movement_at),
+            ledger_url(obj.customer),
+        )
 
     @admin.display(description="Ledger")
     def ledger(self, obj: CylinderHolding) -> str:
