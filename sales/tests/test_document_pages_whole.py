@@ -273,3 +273,24 @@ def test_the_customer_page_costs_the_same_for_1_document_or_5(
     assert queries(client, reverse(url, args=[buyer.pk])) == queries(
         client, reverse(url, args=[other.pk])
     )
+
+
+def test_the_lists_show_their_key_columns_in_words_and_money(
+    client, head_office, vehicle, buyer, products
+):
+    sale = sell(vehicle, buyer, products, ("12.7KG", "9KG"))  # 10,400.00
+    payment = payment_record(customer=buyer, amount="12000.00", actor=head_office)
+    client.force_login(head_office)
+    html = page(client, head_office, reverse("admin:sales_transaction_changelist"))
+    headings = re.findall(r'<th scope="col"[^>]*class="[^"]*column-(\w+)', html)
+    assert headings == ["sale", "customer_shown", "total", "paid", "status_shown"]
+    text = text_of(html)
+    assert f"{sale.number} " + timezone.localtime(sale.occurred_at).strftime("%-d %b %Y") in text
+    assert f"{buyer.code} {buyer.name} Credit · {vehicle.username} · NORTH" in text
+    assert "10,400.00 10,400.00 Posted" in text
+    text = text_of(page(client, head_office, reverse("admin:sales_payment_changelist")))
+    assert f"{payment.number} received" in text
+    assert "12,000.00 10,400.00 On account 1,600.00 not yet settling a sale" in text
+    text = text_of(page(client, head_office, reverse("admin:sales_customer_changelist")))
+    assert f"{buyer.code} {buyer.name}" in text
+    assert "Credit limit 1,000,000.00 -1,600.00" in text  # 1,600.00 paid in advance
