@@ -21,7 +21,7 @@ FILTER_LABELS = {
     "product": "Product",
     "payment_type": "Payment",
     "group_by": "Group by",
-    "period": "By",
+    "period": "Per",
     "format": "Format",
     "page": "Page",
     "async": "Background",
@@ -34,6 +34,11 @@ OPTION_WORDS = {
     "product": "product",
     "customer": "customer",
 }
+
+
+def option_word(value: str) -> str:
+    """A report option's value in words ("representative" for sales_rep)."""
+    return OPTION_WORDS.get(value, value.replace("_", " "))
 
 
 def filter_label(name: str) -> str:
@@ -84,7 +89,7 @@ def filters_in_words(filters: dict) -> str:
         elif name == "payment_type":
             value = {"CASH": "Cash", "CREDIT": "Credit"}.get(value, value)
         else:
-            value = OPTION_WORDS.get(str(value), value)
+            value = option_word(str(value))
         parts.append(f"{filter_label(name)} {value}")
     return " · ".join(parts) if parts else "No filters: everything you may see"
 

@@ -2,6 +2,7 @@ from django import forms
 
 from core.models import Depot, Role, User
 from core.scoping import scope_queryset
+from reporting.display import filter_label, option_word
 from sales.models import PaymentType
 from stock.models import Product
 
@@ -39,8 +40,8 @@ class ReportFilterForm(forms.Form):
             ]
         for name, (allowed, default) in report.options.items():
             self.fields[name] = forms.ChoiceField(
-                choices=[(a, a.replace("_", " ")) for a in allowed],
+                choices=[(a, option_word(a).capitalize()) for a in allowed],
                 initial=default,
                 required=False,
-                label=name.replace("_", " ").capitalize(),
+                label=filter_label(name),
             )

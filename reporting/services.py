@@ -293,7 +293,8 @@ def schedule_validate(*, schedule: ReportSchedule) -> None:
         raise ValidationError(
             {
                 "period": ValidationError(
-                    f"{report.title} is not filtered by dates: choose 'Every date (no period)'.",
+                    f"{report.title} ({report.slug}) is not filtered by dates: choose "
+                    "'Every date (no period)'.",
                     code="period_not_applicable",
                 )
             }

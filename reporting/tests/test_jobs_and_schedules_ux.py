@@ -66,7 +66,7 @@ def test_a_finished_job_offers_its_file_and_nothing_else(
     assert "being built" not in html.lower()
     assert 'http-equiv="refresh"' not in html
     # The filters in words, not JSON.
-    assert "Depot NORTH · Group by representative · By month" in html
+    assert "Depot NORTH · Group by representative · Per month" in html
     assert "{&quot;" not in html
 
 
@@ -183,7 +183,8 @@ def test_run_now_is_a_post_and_only_for_schedules_one_may_see(
 
 def test_the_schedules_list_reads_in_words(client, manager, history):
     schedule(manager, report="cash-ups", period="last_week")
-    with pytest.raises(ValidationError, match="Receivables is not filtered by dates"):
+    undated = r"Receivables \(receivables\) is not filtered by dates"
+    with pytest.raises(ValidationError, match=undated):
         schedule(manager, name="Dated receivables", period="last_week")
     client.force_login(manager)
     html = client.get(reverse("admin:reporting_reportschedule_changelist")).content.decode()
