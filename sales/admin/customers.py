@@ -104,15 +104,15 @@ class CustomerAdmin(
     def balance_due(self, obj):
         return money(Decimal(obj.balance_value))
 
-    @admin.display(description="Rates in force")
+    @admin.display(description="In force now")
     def current_rates(self, obj):
         return rates_panel(obj)
 
-    @admin.display(description="Unpaid credit sales (oldest first)")
+    @admin.display(description="Oldest first")
     def unpaid_sales(self, obj):
         return unpaid_panel(obj)
 
-    @admin.display(description="Latest documents")
+    @admin.display(description="The latest 10 of each")
     def recent_documents(self, obj):
         return recent_panel(obj)
 
