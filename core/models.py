@@ -205,7 +205,9 @@ class AuditLog(AppendOnlyModel):
         verbose_name_plural = "audit log"
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        from core.audit_words import action_words
+
+        return f"{action_words(self.action)} (entry {self.seq})"
 
 
 class AuditChainHead(models.Model):

@@ -144,7 +144,12 @@ class Rate(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer.code} {self.product.code} {self.rate} from {self.effective_from}"
+        from core.display import amount, moment
+
+        return (
+            f"{self.customer.code} {self.product.name}: {amount(self.rate)} "
+            f"from {moment(self.effective_from)}"
+        )
 
 
 class TransactionStatus(models.TextChoices):

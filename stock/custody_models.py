@@ -174,4 +174,4 @@ class ReorderLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.depot_id} {self.product_id} min {self.minimum_full}"
+        return f"{self.depot.code} {self.product.name}: at least {self.minimum_full} full"
