@@ -193,6 +193,18 @@ class StockLedger(Report):
         Column("happened", "Happened"),
     )
 
+    def drill(self, row, f):
+        """The location's stock of the product (at the row's day), beside the document
+        each movement's reference opens."""
+        place = row["location"]
+        return report_url(
+            "stock-position",
+            depot=place.split(" ", 1)[1] if place.startswith("depot ") else None,
+            sales_rep=_rep_of(place),
+            product=row["product"],
+            date_to=row["date"].isoformat() if row["date"] else None,
+        )
+
     def _movements(self, f, level_ids):
         movements = StockMovement.objects.filter(
             Q(from_level_id__in=level_ids) | Q(to_level_id__in=level_ids)

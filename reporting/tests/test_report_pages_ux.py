@@ -230,3 +230,15 @@ def test_the_summary_chart_has_a_stacked_series_per_group(
     assert drawn["stacked"] is True
     assert drawn["labels"] == sorted(drawn["labels"])  # oldest period on the left
     assert sum(sum(v) for v in drawn["series"].values()) == 60700
+
+
+@pytest.mark.parametrize("slug", sorted(r.slug for r in all_reports()))
+def test_every_row_of_every_report_opens_something(client, head_office, history, slug):
+    client.force_login(head_office)
+    page = client.get(url(slug))
+    assert page.status_code == 200
+    for row in page.context["rows"]:
+        targets = [target for cell in row for _, target in cell["links"]]
+        assert targets, (slug, [c["text"] for c in row])
+        for target in targets[:2]:
+            assert client.get(target).status_code == 200, target
