@@ -114,8 +114,8 @@ def test_a_manager_posts_a_sale_and_the_vehicle_stock_changes(
     browser.press("_preview")
 
     lines = browser.preview_lines()
-    assert "2 x 12.7KG at 3000.00 = 6000.00 (1 empties received)" in lines, browser.evidence()
-    assert "Total: 6000.00" in lines, browser.evidence()
+    assert "2 x 12.7KG at 3,000.00 = 6,000.00 (1 empties received)" in lines, browser.evidence()
+    assert "Total: 6,000.00" in lines, browser.evidence()
     assert "Nothing has been written yet" in browser.text("#content-main"), browser.evidence()
     assert not Transaction.objects.exists(), "the preview posted the sale"
 
@@ -126,7 +126,7 @@ def test_a_manager_posts_a_sale_and_the_vehicle_stock_changes(
         Decimal("6000.00"),
         manager,
     )
-    assert f"{sale.number} posted: 6000.00 from {customer.code}." in browser.messages(), (
+    assert f"{sale.number} posted: 6,000.00 from {customer.code}." in browser.messages(), (
         browser.evidence()
     )
     assert f"/admin/sales/transaction/{sale.pk}/change/" in browser.driver.current_url

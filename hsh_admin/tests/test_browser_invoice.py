@@ -41,7 +41,7 @@ def test_head_office_posts_a_sale_and_downloads_its_invoice_which_becomes_printe
     Select(browser.find("#id_sales_rep")).select_by_value(str(loaded_vehicle.pk))
     browser.find(f"#id_qty_{cyl.pk}").send_keys("2")
     browser.press("_preview")
-    assert "Total: 6000.00" in browser.preview_lines(), browser.evidence()
+    assert "Total: 6,000.00" in browser.preview_lines(), browser.evidence()
     assert not Transaction.objects.exists(), "the preview posted the sale"
 
     browser.press("_confirm")

@@ -68,7 +68,7 @@ def test_a_sale_posted_with_its_preview_shows_its_whole_page(
     browser.find(f"#id_empties_{cyl.pk}").send_keys("1")
     browser.press("_preview")
     lines = browser.preview_lines()
-    assert "2 x 12.7KG at 3000.00 = 6000.00 (1 empties received)" in lines, browser.evidence()
+    assert "2 x 12.7KG at 3,000.00 = 6,000.00 (1 empties received)" in lines, browser.evidence()
     assert "Deposit on 12.7KG (not taxed): 1 cylinder x 2,500.00 = 2,500.00" in lines, (
         browser.evidence()
     )

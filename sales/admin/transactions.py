@@ -282,7 +282,8 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
                     )
                     continue
                 lines.append(
-                    f"{line.quantity} x {line.product.code} at {line.rate} = {line.subtotal}"
+                    f"{line.quantity} x {line.product.code} at {money_text(line.rate)} = "
+                    f"{money_text(line.subtotal)}"
                     f" ({line.empties_returned} empties received)"
                 )
                 deposit = line_deposit(line, went=went, fmt=money_text)
@@ -293,7 +294,7 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
             if meter:
                 lines.append(
                     f"Meter {meter.last_reading} -> {meter.latest_reading}: {meter.quantity} "
-                    f"at {meter.rate} = {meter.subtotal}"
+                    f"at {money_text(meter.rate)} = {money_text(meter.subtotal)}"
                 )
             lines.append(
                 f"Net {money_text(sale.net_amount or 0)} + {settings.TAX_NAME} at "
@@ -302,7 +303,7 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
             deposits = deposit_amounts(sale, fmt=money_text)
             if deposits["charged"]:
                 lines.append("{}: {}".format(*deposits["charged"]))
-            lines.append(f"Total: {sale.total_amount}")
+            lines.append(f"Total: {money_text(sale.total_amount)}")
             if deposits["refunded"]:
                 lines.append("{}: {}".format(*deposits["refunded"]))
             if sale.payment_type == PaymentType.CASH:
@@ -313,8 +314,8 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
                 before = after - sale.total_amount + sale.deposit_refund
                 limit = sale.customer.credit_limit
                 lines.append(
-                    f"Credit sale: balance {before} -> {after}"
-                    + (f" (limit {limit})." if limit is not None else ".")
+                    f"Credit sale: balance {money_text(before)} -> {money_text(after)}"
+                    + (f" (limit {money_text(limit)})." if limit is not None else ".")
                 )
             return lines
 
@@ -339,7 +340,7 @@ class TransactionAdmin(MomentsShown, DepotScopedAdminMixin, HistoryAdmin):
             preview=preview,
             preview_in_dry_run=True,
             success=lambda sale: (
-                f"{sale.number} posted: {sale.total_amount} from {sale.customer.code}.",
+                f"{sale.number} posted: {money_text(sale.total_amount)} from {sale.customer.code}.",
                 reverse("admin:sales_transaction_change", args=[sale.pk]),
             ),
         )

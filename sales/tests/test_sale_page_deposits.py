@@ -75,11 +75,11 @@ def test_the_preview_shows_the_deposit_charged_and_what_the_customer_pays(
 ):
     cyl = products["12.7KG"]
     lines = preview(client, head_office, credit_customer, loaded_vehicle, cyl, 3, 1)
-    assert "3 x 12.7KG at 3000.00 = 9000.00 (1 empties received)" in lines
+    assert "3 x 12.7KG at 3,000.00 = 9,000.00 (1 empties received)" in lines
     assert "Deposit on 12.7KG (not taxed): 2 cylinders x 2,500.00 = 5,000.00" in lines
     assert "Deposits (not taxed): 5,000.00" in lines
-    assert "Total: 14000.00" in lines
-    assert "Credit sale: balance 0.00 -> 14000.00 (limit 100000.00)." in lines
+    assert "Total: 14,000.00" in lines
+    assert "Credit sale: balance 0.00 -> 14,000.00 (limit 100,000.00)." in lines
     assert not any("refunded" in line for line in lines)
     assert not Transaction.objects.exists()  # the preview was rolled back
 
@@ -110,11 +110,11 @@ def test_a_refund_credited_to_the_account_on_the_preview_and_the_page(
         "Deposit refunded on 12.7KG: 2 cylinders back, 5,000.00 credited to the account "
         "(not in the total)."
     ) in lines
-    assert "Total: 3000.00" in lines
+    assert "Total: 3,000.00" in lines
     assert "Deposit refunded, credited to the account (not in the total): 5,000.00" in lines
     assert not any(line.startswith("Deposits (not taxed)") for line in lines)
     # 16,500.00 owed; + 3,000.00 for this sale - 5,000.00 refunded to the account
-    assert "Credit sale: balance 16500.00 -> 14500.00 (limit 100000.00)." in lines
+    assert "Credit sale: balance 16,500.00 -> 14,500.00 (limit 100,000.00)." in lines
     assert Transaction.objects.count() == 1
 
     sale = sell(loaded_vehicle, credit_customer, cyl, 1, 3)
@@ -158,7 +158,7 @@ def test_a_deposit_exempt_customer_s_sale_mentions_no_deposit(
     owner = customer_factory("CREDIT", credit_limit=D("100000.00"), deposit_exempt=True)
     cyl = products["12.7KG"]
     lines = preview(client, head_office, owner, loaded_vehicle, cyl, 2, 0)
-    assert "Total: 6000.00" in lines
+    assert "Total: 6,000.00" in lines
     assert not any("eposit" in line for line in lines), lines
 
     sale = sell(loaded_vehicle, owner, cyl, 2, 0)

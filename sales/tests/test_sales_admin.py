@@ -43,8 +43,8 @@ def test_sale_form_previews_rates_and_total_then_posts(
         client, reverse("admin:sales_transaction_add"), sale_data
     )
     lines = preview.context["preview_lines"]
-    assert "2 x 12.7KG at 3000.00 = 6000.00 (1 empties received)" in lines
-    assert "Total: 6000.00" in lines
+    assert "2 x 12.7KG at 3,000.00 = 6,000.00 (1 empties received)" in lines
+    assert "Total: 6,000.00" in lines
     assert "Cash sale: paid now." in lines
     sale = Transaction.objects.get()
     assert response.url == reverse("admin:sales_transaction_change", args=[sale.pk])
@@ -75,7 +75,7 @@ def test_credit_sale_preview_shows_the_balance(
     data = {"customer": credit_customer.pk, "sales_rep": loaded_vehicle.pk, f"qty_{cyl.pk}": 1}
     preview = client.post(reverse("admin:sales_transaction_add"), {**data, "_preview": "1"})
     assert (
-        "Credit sale: balance 0.00 -> 3000.00 (limit 20000.00)." in preview.context["preview_lines"]
+        "Credit sale: balance 0.00 -> 3,000.00 (limit 20,000.00)." in preview.context["preview_lines"]
     )
     assert Transaction.objects.count() == 0
 

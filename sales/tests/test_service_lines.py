@@ -210,7 +210,7 @@ def test_the_admin_sale_form_takes_service_lines(
     assert "1 x Delivery charge (DELIVERY) at 350.00 = 350.00 (a service: no cylinders move)" in (
         lines
     )
-    assert "Total: 4850.00" in lines
+    assert "Total: 4,850.00" in lines
     assert not Transaction.objects.exists()  # the preview posts nothing
     client.post(url, {**data, "_confirm": "1", "_token": preview.context["token"]})
     sale = Transaction.objects.get()

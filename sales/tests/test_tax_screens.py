@@ -119,7 +119,7 @@ def test_the_sale_preview_shows_the_tax(client, manager, head_office, sale_form_
         reverse("admin:sales_transaction_add"), {**sale_form_data, "_preview": "1"}
     )
     assert "Net 6,000.00 + GST at 10.00 % 600.00" in preview.context["preview_lines"]
-    assert "Total: 6600.00" in preview.context["preview_lines"]
+    assert "Total: 6,600.00" in preview.context["preview_lines"]
 
 
 @pytest.fixture
