@@ -39,6 +39,10 @@ def test_the_first_step_chooses_a_depot_or_a_vehicle(client, manager, north, sto
     choose = client.get(url)
     assert choose.templates[0].name == "admin/stock/stockcount/choose_place.html"
     assert set(choose.context["form"].fields) == {"depot", "sales_rep"}
+    # A way back without counting: Cancel returns to the count sheets.
+    assert f'href="{reverse("admin:stock_stockcount_changelist")}" class="cancel-link"' in (
+        choose.content.decode()
+    )
     neither = client.get(url, {"depot": "", "sales_rep": ""})
     assert neither.context["form"].non_field_errors() == [
         "Choose either a depot or a vehicle to count."
