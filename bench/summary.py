@@ -26,7 +26,7 @@ SELECT date_trunc('month', t.created_at AT TIME ZONE %s) AS period, d.code, coun
   FROM sales_transaction t JOIN core_depot d ON d.id = t.depot_id
  WHERE t.status = 'POSTED'
  GROUP BY 1, 2
- ORDER BY 1, 2
+ ORDER BY 1 DESC, 2
 """
 
 RAW_LINES = """
@@ -46,7 +46,7 @@ SELECT date_trunc('month', t.created_at AT TIME ZONE %s) AS period, d.code,
   JOIN core_depot d ON d.id = t.depot_id
  WHERE t.status = 'POSTED'
  GROUP BY 1, 2
- ORDER BY 1, 2
+ ORDER BY 1 DESC, 2
 """
 
 
