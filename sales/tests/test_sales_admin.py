@@ -74,9 +74,8 @@ def test_credit_sale_preview_shows_the_balance(
     cyl = products["12.7KG"]
     data = {"customer": credit_customer.pk, "sales_rep": loaded_vehicle.pk, f"qty_{cyl.pk}": 1}
     preview = client.post(reverse("admin:sales_transaction_add"), {**data, "_preview": "1"})
-    assert (
-        "Credit sale: balance 0.00 -> 3,000.00 (limit 20,000.00)." in preview.context["preview_lines"]
-    )
+    expected = "Credit sale: balance 0.00 -> 3,000.00 (limit 20,000.00)."
+    assert expected in preview.context["preview_lines"]
     assert Transaction.objects.count() == 0
 
 
