@@ -227,6 +227,8 @@ class Transaction(models.Model):
     depot_scope = "depot"
 
     class Meta:
+        verbose_name = "sale"
+        verbose_name_plural = "sales"
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["created_at"]),
