@@ -21,6 +21,7 @@ from core.admin_mixins import (
     RecoverableAdminMixin,
 )
 from core.admin_services import ServicePasswordChangeForm, ServiceSaveAdminMixin
+from core.display import quantity
 from core.models import Depot, Role, User
 from core.scoping import scope_queryset
 from core.services import (
@@ -304,7 +305,7 @@ def depots_panel(request):
     return {
         "title": "Depots",
         "headers": ["Code", "Name", "Active sales representatives"],
-        "rows": [[d.code, d.name, d.n_reps] for d in depots],
+        "rows": [[d.code, d.name, quantity(d.n_reps)] for d in depots],
         "link": "admin:core_depot_changelist",
         "link_text": "All depots",
         "empty": "No depots assigned to you yet. Ask head office to assign one.",

@@ -11,9 +11,9 @@ from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
 from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
 from core.admin_services import ServiceSaveAdminMixin
-from core.display import moment, quantity
+from core.display import moment, money, quantity
 from core.numbers import PlainDecimalField, money_text
-from core.scoping import ALL, scope_queryset, visible_depot_ids
+from core.scoping import ALL, visible_depot_ids
 from stock import admin_custody, services
 from stock.admin_filters import LocationTypeFilter, MovementDepotFilter, VehicleFilter
 from stock.forms import ReceiptForm, StockCountForm
@@ -328,54 +328,14 @@ def products_panel(request):
     products = Product.objects.filter(is_active=True)
     return {
         "title": "Products on sale",
-        "headers": ["Code", "Name", "Kind", "List price"],
+        "headers": ["Product", "Kind", "List price"],
         "rows": [
-            [
-                p.code,
-                p.name,
-                p.get_kind_display(),
-                "-" if p.list_price is None else money_text(p.list_price),
-            ]
-            for p in products
+            [p.name, p.get_kind_display(), "-" if p.list_price is None else money(p.list_price)]
+            for p in products.order_by("name")
         ],
         "link": "admin:stock_product_changelist",
         "link_text": "All products",
         "empty": "No active products.",
-    }
-
-
-@dashboard.panel(order=20)
-def stock_panel(request):
-    """Full and empty cylinders per depot (depot stock plus its vehicles)."""
-    if not request.user.has_perm("stock.view_stocklevel"):
-        return None
-    rows = (
-        scope_queryset(StockLevel.objects.all(), request.user)
-        .values("depot__code")
-        .annotate(
-            depot_full=Sum("quantity", filter=Q(state="FULL", sales_rep__isnull=True)),
-            depot_empty=Sum("quantity", filter=Q(state="EMPTY", sales_rep__isnull=True)),
-            vehicle_full=Sum("quantity", filter=Q(state="FULL", sales_rep__isnull=False)),
-            vehicle_empty=Sum("quantity", filter=Q(state="EMPTY", sales_rep__isnull=False)),
-        )
-        .order_by("depot__code")
-    )
-    return {
-        "title": "Cylinders by depot",
-        "headers": ["Depot", "Full", "Empty", "Full on vehicles", "Empty on vehicles"],
-        "rows": [
-            [
-                r["depot__code"],
-                r["depot_full"] or 0,
-                r["depot_empty"] or 0,
-                r["vehicle_full"] or 0,
-                r["vehicle_empty"] or 0,
-            ]
-            for r in rows
-        ],
-        "link": "admin:stock_stocklevel_changelist",
-        "link_text": "Stock levels",
-        "empty": "No stock recorded yet.",
     }
 
 

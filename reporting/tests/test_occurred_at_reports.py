@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from reporting.catalogue import get_report
-from sales.admin.dashboard import sales_today_panel
+from reporting.dashboard import dashboard_context
 from sales.models import Transaction
 from sales.services import sale_post, sale_void
 
@@ -152,7 +152,8 @@ def test_the_dashboard_counts_the_sales_that_happened_today(ledger, products, he
             occurred_at=occurred,
         )
     assert Transaction.objects.filter(created_at__date=timezone.localdate(now)).count() == 2
-    request = RequestFactory().get("/admin/")
+    request = RequestFactory().get("/admin/", {"refresh": "1"})
     request.user = head_office
-    panel = sales_today_panel(request)
-    assert panel["rows"] == [["NORTH", 0, D("3000.00")]]
+    panels = dashboard_context(request)["dashboard"]["panels"]
+    today = panels["sales"]["data"]["periods"][0]  # "Today"
+    assert (today["label"], today["count"], today["amount"]) == ("Today", 1, D("3000.00"))

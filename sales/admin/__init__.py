@@ -1,10 +1,9 @@
 """The sales screens, one module per screen. Importing this package registers every
-sales admin on the default admin site and the sales panel on the dashboard."""
+sales admin on the default admin site."""
 
 from sales.admin.cashups import CashUpAdmin
 from sales.admin.credit_notes import CreditNoteAdmin, CreditNoteInline
 from sales.admin.customers import CustomerAdmin, RateAdmin
-from sales.admin.dashboard import sales_today_panel
 from sales.admin.deposits import DepositRateAdmin
 from sales.admin.holdings import CylinderHoldingAdmin, HoldingEntryAdmin
 from sales.admin.inlines import AllocationInline, LineInline, MeterInline, ReadOnlyInline
@@ -38,5 +37,4 @@ __all__ = [
     "TaxRateAdmin",
     "TransactionAdmin",
     "UnpaidFilter",
-    "sales_today_panel",
 ]

@@ -184,12 +184,14 @@ def test_count_preview_then_confirm(client, manager, north, cyl, stocked):
 
 
 def test_dashboard_shows_cylinders_by_depot(client, manager, stocked):
+    """The dashboard's cylinders panel (the apps' older "Cylinders by depot" table that
+    repeated it is gone)."""
     client.force_login(manager)
-    response = client.get(reverse("admin:index"))
-    panel = next(
-        p for p in response.context["dashboard_panels"] if p["title"] == "Cylinders by depot"
-    )
-    assert panel["rows"] == [["NORTH", 25, 0, 10, 0]]
+    response = client.get(reverse("admin:index"), {"refresh": "1"})
+    assert all(p["title"] != "Cylinders by depot" for p in response.context["dashboard_panels"])
+    rows = response.context["dashboard"]["panels"]["cylinders"]["data"]["rows"]
+    keys = ("depot", "full", "empty", "vehicle_full", "vehicle_empty")
+    assert [tuple(r[k] for k in keys) for r in rows] == [("NORTH", 25, 0, 10, 0)]
 
 
 def test_a_second_click_on_confirm_posts_nothing(client, manager, north, cyl):
