@@ -18,7 +18,7 @@ class Depot(models.Model):
         max_length=20, unique=True, help_text="Short code used everywhere, e.g. NORTH."
     )
     name = models.CharField(max_length=100)
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField("active", default=True)
 
     history = tracked()
 

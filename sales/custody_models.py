@@ -37,7 +37,9 @@ class DepositRate(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product_id} {self.amount} from {self.effective_from:%Y-%m-%d %H:%M}"
+        from core.display import amount, moment
+
+        return f"{self.product.name}: {amount(self.amount)} from {moment(self.effective_from)}"
 
 
 class CylinderHolding(models.Model):
@@ -74,7 +76,9 @@ class CylinderHolding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.product_id}: {self.quantity}"
+        from core.display import quantity
+
+        return f"{self.customer.code} \u2013 {self.product.name}: {quantity(self.quantity)} held"
 
 
 class HoldingKind(models.TextChoices):
@@ -138,7 +142,7 @@ class HoldingEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.quantity:+d} {self.product_id}"
+        return f"{self.get_kind_display()} {self.quantity:+d} {self.product.name}"
 
 
 class CylinderReturn(models.Model):
@@ -206,4 +210,4 @@ class CylinderReturnLine(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.product.name}"

@@ -60,7 +60,7 @@ class Customer(models.Model):
         db_default=False,
         help_text="The customer owns their cylinders: no deposit is charged or refunded.",
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField("active", default=True)
     # Set by customer_create to the moment it opens the account (default now).
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -196,7 +196,7 @@ class Transaction(models.Model):
         **READING, default=Decimal("0"), help_text="Bulk gas sold by meter reading."
     )
     amount_paid = models.DecimalField(**MONEY, default=Decimal("0"))
-    is_paid = models.BooleanField(default=False)
+    is_paid = models.BooleanField("paid", default=False)
     status = models.CharField(
         max_length=6, choices=TransactionStatus.choices, default=TransactionStatus.POSTED
     )
@@ -289,7 +289,9 @@ class TransactionLine(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id} @ {self.rate}"
+        from core.display import amount
+
+        return f"{self.quantity} x {self.product.name} @ {amount(self.rate)}"
 
 
 class MeterSale(AppendOnlyModel):

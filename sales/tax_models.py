@@ -31,4 +31,6 @@ class TaxRate(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rate}% from {self.effective_from:%Y-%m-%d %H:%M}"
+        from core.display import moment
+
+        return f"{self.rate}% from {moment(self.effective_from)}"

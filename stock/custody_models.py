@@ -39,7 +39,7 @@ class DistributionLine(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.product.name}"
 
 
 class Transfer(models.Model):
@@ -96,7 +96,7 @@ class TransferLine(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.product.name}"
 
 
 class StockCount(models.Model):
@@ -143,7 +143,10 @@ class StockCountLine(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product_id} {self.state}: {self.system_quantity} -> {self.counted}"
+        return (
+            f"{self.product.name} ({self.get_state_display().lower()}): "
+            f"{self.system_quantity} -> {self.counted}"
+        )
 
     @property
     def difference(self) -> int:

@@ -40,7 +40,7 @@ class Product(models.Model):
         "(a walk-in cash customer). Empty: only customers with a rate can buy it.",
     )
     sort_order = models.PositiveSmallIntegerField(default=100)
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField("active", default=True)
 
     history = tracked()
 
@@ -145,7 +145,10 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.location_label} {self.product.code} {self.state}"
+        name = self.product.name or self.product.code
+        if self.product.is_cylinder:
+            name = name.replace(" cylinder", " cylinders", 1)
+        return f"{StockState(self.state).label} {name} at {self.location_label}"
 
     @property
     def location_label(self) -> str:
@@ -211,7 +214,10 @@ class StockMovement(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.quantity} {self.product_id} {self.state}"
+        return (
+            f"{self.get_kind_display()}: {self.quantity} "
+            f"{StockState(self.state).label.lower()} {self.product.name}"
+        )
 
 
 class DistributionKind(models.TextChoices):
