@@ -175,6 +175,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Output formats as core.display writes them ("30 Nov 2026 14:05"); inputs unchanged.
+FORMAT_MODULE_PATH = "hsh_admin.formats"
 
 # --- Files ----------------------------------------------------------------------------
 STATIC_URL = "static/"
