@@ -292,3 +292,56 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _swapped(fields, swaps: dict[str, str]) -> list:
+    """`fields` (names, or tuples of names on one line) with each swapped name replaced
+    by its display method, each name once."""
+    out: list = []
+    for field in fields:
+        if isinstance(field, list | tuple):
+            field = tuple(swaps.get(name, name) for name in field)
+        else:
+            field = swaps.get(field, field)
+        if field not in out:
+            out.append(field)
+    return out
+
+
+class ShownReadOnlyAdminMixin:
+    """A saved record's fields that the page shows read-only, as a clerk reads them:
+    `shown_readonly` maps a field (a model field, or a form-only one such as "starts_on")
+    to the ModelAdmin display method shown in its place wherever the user cannot edit it
+    (a view-only user, or a field fixed once saved). Money as LKR 12,500.00, not 12500.00;
+    never "None" for a form-only field. Put it before the ModelAdmin base."""
+
+    shown_readonly: dict[str, str] = {}
+
+    def _readonly_swaps(self, request, obj, readonly) -> dict[str, str]:
+        if obj is None or not self.shown_readonly:
+            return {}
+        if not self.has_change_permission(request, obj):
+            return dict(self.shown_readonly)
+        return {name: shown for name, shown in self.shown_readonly.items() if name in readonly}
+
+    def with_shown_readonly(self, request, obj, fields) -> tuple:
+        """`fields` (the read-only ones) with the display methods that stand in for them."""
+        fields = tuple(fields)
+        shown = self._readonly_swaps(request, obj, fields).values()
+        return fields + tuple(name for name in shown if name not in fields)
+
+    def shown_fieldsets(self, request, obj, fieldsets) -> list:
+        """`fieldsets` with each read-only field swapped for its display method."""
+        swaps = self._readonly_swaps(request, obj, self.get_readonly_fields(request, obj))
+        if not swaps:
+            return list(fieldsets)
+        return [
+            (title, {**options, "fields": _swapped(options["fields"], swaps)})
+            for title, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.with_shown_readonly(request, obj, super().get_readonly_fields(request, obj))
+
+    def get_fieldsets(self, request, obj=None):
+        return self.shown_fieldsets(request, obj, super().get_fieldsets(request, obj))

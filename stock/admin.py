@@ -9,7 +9,12 @@ from django.utils.html import format_html
 
 from core import dashboard
 from core.admin_flow import CappedCountPaginator, confirm_and_post
-from core.admin_mixins import DepotScopedAdminMixin, HistoryAdmin, ReadOnlyAdminMixin
+from core.admin_mixins import (
+    DepotScopedAdminMixin,
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    ShownReadOnlyAdminMixin,
+)
 from core.admin_services import ServiceSaveAdminMixin
 from core.display import moment, money, quantity
 from core.numbers import PlainDecimalField, money_text
@@ -32,8 +37,10 @@ CUSTODY_TOOLS = {
 
 
 @admin.register(Product)
-class ProductAdmin(ServiceSaveAdminMixin, HistoryAdmin):
+class ProductAdmin(ShownReadOnlyAdminMixin, ServiceSaveAdminMixin, HistoryAdmin):
     """Products are saved by stock.services (product_create, product_update)."""
+
+    shown_readonly = {"list_price": "list_price_shown"}  # as money where not editable
 
     list_display = (
         "code",
@@ -69,7 +76,7 @@ class ProductAdmin(ServiceSaveAdminMixin, HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Codes and kinds are referenced by rates, stock and the API: fixed once created.
-        return ("code", "kind") if obj is not None else ()
+        return self.with_shown_readonly(request, obj, ("code", "kind") if obj is not None else ())
 
     def service_create(self, request, form, values):
         return services.product_create(actor=request.user, **values)

@@ -15,9 +15,10 @@ from core.admin_mixins import (
     HistoryAdmin,
     ReadOnlyAdminMixin,
     RecoverableAdminMixin,
+    ShownReadOnlyAdminMixin,
 )
 from core.admin_services import ServiceSaveAdminMixin
-from core.display import moment, money
+from core.display import amount, moment, money
 from sales import services
 from sales.admin.customer_page import account_context, rates_panel, recent_panel, unpaid_panel
 from sales.admin.holdings import CustomerHoldingsMixin
@@ -30,6 +31,7 @@ from sales.selectors import customers_with_account, rate_version_in_force
 
 @admin.register(Customer)
 class CustomerAdmin(
+    ShownReadOnlyAdminMixin,
     CustomerHoldingsMixin,
     ServiceSaveAdminMixin,
     DepotScopedAdminMixin,
@@ -58,17 +60,23 @@ class CustomerAdmin(
         ("Unpaid credit sales", {"fields": ("unpaid_sales",)}),
         ("Latest documents", {"fields": ("recent_documents",)}),
     )
+    # Shown as words and grouped numbers where the user cannot edit them.
+    shown_readonly = {
+        "credit_limit": "credit_limit_shown",
+        "last_meter_reading": "meter_reading_shown",
+    }
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets
-        return self.fieldsets + self.account_fieldsets + self.holdings_fieldsets(request)
+        fieldsets = self.fieldsets + self.account_fieldsets + self.holdings_fieldsets(request)
+        return self.shown_fieldsets(request, obj, fieldsets)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
         # The meter moves only with posted and voided meter sales.
-        return (
+        fixed = (
             "code",
             "last_meter_reading",
             "current_rates",
@@ -76,6 +84,7 @@ class CustomerAdmin(
             "recent_documents",
             *self.HOLDING_FIELDS,
         )
+        return self.with_shown_readonly(request, obj, fixed)
 
     def service_create(self, request, form, values):
         return services.customer_create(actor=request.user, **values)
@@ -99,6 +108,14 @@ class CustomerAdmin(
             return obj.get_payment_type_display()
         limit = "no limit" if obj.credit_limit is None else f"limit {money(obj.credit_limit)}"
         return two_lines(obj.get_payment_type_display(), limit)
+
+    @admin.display(description="Credit limit")
+    def credit_limit_shown(self, obj):
+        return "No limit" if obj.credit_limit is None else money(obj.credit_limit)
+
+    @admin.display(description="Last meter reading")
+    def meter_reading_shown(self, obj):
+        return "None yet" if obj.last_meter_reading is None else amount(obj.last_meter_reading)
 
     @admin.display(description="Balance due", ordering="balance_value")
     def balance_due(self, obj):
@@ -177,8 +194,10 @@ class CustomerAdmin(
 
 
 @admin.register(Rate)
-class RateAdmin(ReadOnlyAdminMixin, DepotScopedAdminMixin, HistoryAdmin):
+class RateAdmin(ShownReadOnlyAdminMixin, ReadOnlyAdminMixin, DepotScopedAdminMixin, HistoryAdmin):
     """Every version of every rate, newest first. Versions are never edited."""
+
+    shown_readonly = {"rate": "amount"}  # LKR 15,586.00 on the (view-only) page
 
     # Fits 1366 px: customer, the rate by what it is for, amount, from when; who set it
     # (and the import it came in) under.

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from core.admin_mixins import ShownReadOnlyAdminMixin
 from core.admin_services import ServiceSaveAdminMixin
 from core.display import moment
 from core.numbers import money_text
@@ -44,9 +45,11 @@ class DepositRateForm(forms.ModelForm):
 
 
 @admin.register(DepositRate)
-class DepositRateAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+class DepositRateAdmin(ShownReadOnlyAdminMixin, ServiceSaveAdminMixin, admin.ModelAdmin):
     form = DepositRateForm
     fields = ("product", "amount", "starts_on")
+    # A saved version's page: the amount as money, the moment it took effect.
+    shown_readonly = {"amount": "amount_shown", "starts_on": "effective_shown"}
     # Fits 1366 px: product, amount, from when (its state under), who set it (when under).
     list_display = ("product", "amount_shown", "effective", "set_by")
     list_filter = ("product",)
@@ -93,6 +96,10 @@ class DepositRateAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
     @admin.display(description="From", ordering="effective_from")
     def effective(self, obj):
         return two_lines(moment(obj.effective_from), self.state(obj))
+
+    @admin.display(description="Effective from")
+    def effective_shown(self, obj):
+        return moment(obj.effective_from)
 
     @admin.display(description="Set by", ordering="created_at")
     def set_by(self, obj):

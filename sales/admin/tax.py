@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Subquery
 from django.utils import timezone
 
+from core.admin_mixins import ShownReadOnlyAdminMixin
 from core.admin_services import ServiceSaveAdminMixin
+from core.display import moment
 from sales import services
 from sales.models import TaxRate
 
@@ -37,9 +39,11 @@ class TaxRateForm(forms.ModelForm):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
+class TaxRateAdmin(ShownReadOnlyAdminMixin, ServiceSaveAdminMixin, admin.ModelAdmin):
     form = TaxRateForm
     fields = ("rate", "starts_on")
+    # A saved version's page: the moment it took effect, not the add form's empty day.
+    shown_readonly = {"starts_on": "effective_shown"}
     list_display = ("rate_shown", "effective_from", "state", "created_by", "created_at")
     list_select_related = ("created_by",)
     ordering = ("-effective_from", "-id")
@@ -76,6 +80,10 @@ class TaxRateAdmin(ServiceSaveAdminMixin, admin.ModelAdmin):
     @admin.display(description=f"{settings.TAX_NAME} rate", ordering="rate")
     def rate_shown(self, obj):
         return f"{obj.rate} %"
+
+    @admin.display(description="Effective from")
+    def effective_shown(self, obj):
+        return moment(obj.effective_from)
 
     @admin.display(description="State")
     def state(self, obj):
