@@ -178,6 +178,14 @@ def data_rows(data: Any, action: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def data_text(data: Any, action: str = "") -> str:
+    """An entry's data on one line, as a report's cell reads it: "Number: TX-2026-000149;
+    Amount: LKR 114,154.26; Happened: 30 Nov 2026 23:00". Empty values are left out."""
+    return "; ".join(
+        f"{what}: {value}" for what, value in data_rows(data, action) if value not in ("-", "none")
+    )
+
+
 def _walk(data: Any, path: list[str], rows: list[tuple[str, str]], percent: bool) -> None:
     key = path[-1] if path else ""
     if KEY_WORDS.get(key) == "":

@@ -26,6 +26,18 @@ class Column:
     choices: tuple[tuple[str, str], ...] = ()
 
 
+class Linked(str):
+    """A cell's text that knows the page it opens (`url`): a row built in Python links
+    it without a lookup (reporting.links). Files write it as its text."""
+
+    url: str
+
+    def __new__(cls, text: str, url: str = ""):
+        cell = super().__new__(cls, text)
+        cell.url = url
+        return cell
+
+
 class Report:
     slug: str = ""
     title: str = ""

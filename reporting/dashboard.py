@@ -98,7 +98,10 @@ def dashboard_context(request) -> dict:
     except FilterError as error:
         return {
             "dashboard": {
-                "errors": [f"{_words(k)}: {v}" for k, v in error.errors.items()],
+                "errors": [
+                    v if v.startswith("'") else f"{_words(k)}: {v}"  # names its fields
+                    for k, v in error.errors.items()
+                ],
                 "form": {k: request.GET.get(k, "") for k in ("date_from", "date_to", "depot")},
                 "actions": actions,
                 "depots": _depot_choices(_visible(user))[0],

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from core.display import amount, day, moment, money, quantity
 from reporting.catalogue import Column, Report
-from reporting.filters import COMMON
+from reporting.filters import COMMON, option_word
 
 FILTER_LABELS = {
     "date_from": "From",
@@ -26,23 +26,18 @@ FILTER_LABELS = {
     "page": "Page",
     "async": "Background",
 }
-OPTION_WORDS = {
-    "sales_rep": "representative",
-    "month": "month",
-    "day": "day",
-    "depot": "depot",
-    "product": "product",
-    "customer": "customer",
-}
-
-
-def option_word(value: str) -> str:
-    """A report option's value in words ("representative" for sales_rep)."""
-    return OPTION_WORDS.get(value, value.replace("_", " "))
 
 
 def filter_label(name: str) -> str:
     return FILTER_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+# A filter as its field is labelled on a report's form ("Date from"), for its refusals.
+FIELD_LABELS = {**FILTER_LABELS, "date_from": "Date from", "date_to": "Date to"}
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def shown(value, column: Column | None = None):
@@ -94,15 +89,37 @@ def filters_in_words(filters: dict) -> str:
     return " · ".join(parts) if parts else "No filters: everything you may see"
 
 
+def _unused(errors: dict) -> list[str]:
+    """The filters refused because the report does not take them (not for their value)."""
+    return [n for n, m in errors.items() if "does not filter by" in str(m)]
+
+
 def refusal_sentence(report: Report | None, errors: dict) -> str:
-    """The 400 page's plain sentence for filters a report does not take."""
-    unused = [n for n, m in errors.items() if "does not filter by" in str(m)]
+    """The 400 page's plain sentence for filters a report does not take, by the labels
+    of its form: "Deposits held cannot be filtered by Date from. It filters by Depot,
+    Customer, Product only: clear the other filters." """
+    unused = _unused(errors)
     if not unused or report is None:
         return "Some filters could not be used; each is explained below."
-    names = ", ".join(filter_label(n).lower() for n in unused)
-    used = [filter_label(n).lower() for n in COMMON if n in report.filters_used]
+    names = ", ".join(field_label(n) for n in unused)
+    used = [field_label(n) for n in COMMON if n in report.filters_used]
     its = f"It filters by {', '.join(used)} only" if used else "It takes no filters"
     return f"{report.title} cannot be filtered by {names}. {its}: clear the other filters."
+
+
+def refusal_lines(errors: dict) -> list[str]:
+    """The page's other refusals, one line each under the field's label ("Payment: Use
+    Cash or Credit; got 'FOO'."); a message that names its field already stands alone.
+    Those of the sentence (refusal_sentence) are not repeated. (The API keeps its own
+    shape: {parameter: [message]}.)"""
+    unused = set(_unused(errors))
+    lines = []
+    for name, message in errors.items():
+        if name in unused:
+            continue
+        label = field_label(name)
+        lines.append(str(message) if label in str(message) else f"{label}: {message}")
+    return lines
 
 
 def currency_note() -> str:

@@ -19,6 +19,20 @@ from stock.models import Product
 
 COMMON = ("date_from", "date_to", "depot", "sales_rep", "customer", "product", "payment_type")
 MAX_SPAN_DAYS = 3660
+# A report option's values in words, as its form lists them ("Representative").
+OPTION_WORDS = {
+    "sales_rep": "representative",
+    "month": "month",
+    "day": "day",
+    "depot": "depot",
+    "product": "product",
+    "customer": "customer",
+}
+
+
+def option_word(value: str) -> str:
+    """A report option's value in words ("representative" for sales_rep)."""
+    return OPTION_WORDS.get(value, value.replace("_", " "))
 
 
 class FilterError(Exception):
@@ -129,7 +143,7 @@ def parse_filters(
         filters.date_to = _date(get("date_to"), "date_to", errors)
     if filters.date_from and filters.date_to:
         if filters.date_from > filters.date_to:
-            errors["date_to"] = "date_to is before date_from."
+            errors["date_to"] = "'Date to' is before 'Date from'."
         elif (filters.date_to - filters.date_from).days > MAX_SPAN_DAYS:
             errors["date_to"] = "Ask for at most ten years at a time."
 
@@ -165,7 +179,7 @@ def parse_filters(
     if get("payment_type"):
         if get("payment_type") not in PaymentType.values:
             errors["payment_type"] = (
-                f"Use {' or '.join(PaymentType.values)}; got {get('payment_type')!r}."
+                f"Use {' or '.join(map(str, PaymentType.labels))}; got {get('payment_type')!r}."
             )
         else:
             filters.payment_type = get("payment_type")
@@ -173,7 +187,8 @@ def parse_filters(
     for name, (allowed, default) in (options or {}).items():
         value = get(name) or default
         if value not in allowed:
-            errors[name] = f"Use one of {', '.join(allowed)}; got {value!r}."
+            words = ", ".join(option_word(a).capitalize() for a in allowed)
+            errors[name] = f"Use one of {words}; got {value!r}."
         filters.options[name] = value
 
     if errors:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from core.models import AuditLog
-from reporting.catalogue import Report
+from reporting.catalogue import Linked, Report
 from reporting.filters import Filters
 from sales.custody_models import CylinderReturn
 from sales.day_models import CashUp
@@ -80,6 +80,9 @@ def page_links(report: Report, rows: list[tuple], filters: Filters) -> list[dict
             targets = [(v, found[(kind, v)]) for v in _values(kind, row[i]) if (kind, v) in found]
             if targets:
                 links[i] = targets
+        for i, value in enumerate(row):
+            if isinstance(value, Linked) and value.url and i not in links:
+                links[i] = [(str(value), value.url)]
         drill = report.drill(dict(zip(keys, row, strict=True)), filters)
         if drill and 0 not in links:
             links[0] = [(None, drill)]

@@ -16,7 +16,13 @@ from django.utils import timezone
 from core.scoping import ALL, visible_depot_ids
 from reporting.catalogue import all_reports, get_report
 from reporting.charts import bar_chart
-from reporting.display import currency_note, refusal_sentence, shown, total_cell
+from reporting.display import (
+    currency_note,
+    refusal_lines,
+    refusal_sentence,
+    shown,
+    total_cell,
+)
 from reporting.filters import FilterError
 from reporting.forms import ReportFilterForm
 from reporting.links import page_links
@@ -198,6 +204,7 @@ def _page(request, report, filters, errors, status=200):
             form=form,
             errors=errors,
             refusal=refusal_sentence(report, errors) if errors else "",
+            refusal_lines=refusal_lines(errors),
             rows=rows,
             totals=[
                 total_cell(totals[c.key], c) if c.key in totals else "" for c in report.columns

@@ -59,7 +59,7 @@ def test_a_report_from_the_side_bar_drills_down_to_its_sale(browser, head_office
     # A filter the report does not take is refused in a sentence, not ignored.
     browser.go("/admin/reports/receivables/?product=12.7KG")
     refusal = browser.wait_for("#report-refusal", "the refusal").text
-    assert "Receivables cannot be filtered by product." in refusal, browser.evidence()
+    assert "Receivables cannot be filtered by Product." in refusal, browser.evidence()
 
 
 def test_an_excel_export_is_built_in_the_background_and_its_page_says_so(

@@ -1,9 +1,11 @@
-"""The audit trail as a report."""
+"""The audit trail as a report, in the audit log page's words (core.audit_words): the
+action as a clerk says it, the object named and linked, the details as "what: value"."""
 
 from django.db.models import F, Q
 
+from core.audit_words import action_words, data_text, object_url, object_words
 from core.models import AuditLog
-from reporting.catalogue import Column, Report, register
+from reporting.catalogue import Column, Linked, Report, register
 
 
 @register
@@ -18,11 +20,24 @@ class AuditTrail(Report):
         Column("created_at", "Time"),
         Column("actor", "Actor"),
         Column("action", "Action"),
-        Column("object_type", "Object type"),
-        Column("object_id", "Object"),
+        Column("object", "Object"),
         Column("depot", "Depot"),
         Column("data", "Details"),
     )
+
+    def rows(self, f):
+        """The entries in words; every file (CSV, XLSX, JSON) writes the same words."""
+        for r in self.queryset(f).iterator(chunk_size=2000):
+            kind, pk, data = r["object_type"], r["object_id"], r["data"]
+            yield (
+                r["seq"],
+                r["created_at"],
+                r["actor_name"],
+                action_words(r["action"]),
+                Linked(object_words(kind, pk, data), object_url(kind, pk)),
+                r["depot_code"],
+                data_text(data, r["action"]),
+            )
 
     def queryset(self, f):
         entries = AuditLog.objects.all()

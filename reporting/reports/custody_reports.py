@@ -240,8 +240,9 @@ class CylindersHeld(Report):
     copy_safe = True  # dates, codes, whole numbers and money only
     description = (
         "Cylinders at each customer's site per product, the deposit held for them and the "
-        "date of the last movement (a sale, return or count). date_to: only those not "
-        "moved since (last moved on or before that day), to chase cylinders that sit idle."
+        "date of the last movement (a sale, return or count). With 'Date to': only those "
+        "not moved since (last moved on or before that day), to chase cylinders that sit "
+        "idle."
     )
     columns = (
         Column("depot", "Depot"),

@@ -129,7 +129,7 @@ class StockPosition(Report):
     title = "Stock position"
     description = (
         "Full and empty cylinders at each depot and on each vehicle (now, or at the end "
-        "of date_to)."
+        "of 'Date to')."
     )
     columns = (
         Column("depot", "Depot"),

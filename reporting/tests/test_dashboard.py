@@ -136,7 +136,7 @@ def test_a_manager_sees_their_depots_only_and_cannot_pick_another(history, manag
     [
         ({"date_from": "2026-13-01"}, "From: The date 2026-13-01 does not exist"),
         ({"date_to": "yesterday"}, "To: Enter a date as YYYY-MM-DD"),
-        ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, "To: date_to is before"),
+        ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, "'Date to' is before 'Date from'."),
         ({"depot": "NOWHERE"}, "Depot: No depot 'NOWHERE'."),
         ({"customer": "C1"}, "The dashboard does not filter by customer"),
         ({"colour": "red"}, "colour: Unknown filter."),

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from core.demo import days_ago
 from reporting.catalogue import all_reports, get_report
+from reporting.display import field_label
 from reporting.filters import COMMON
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +106,10 @@ def test_a_filter_the_report_does_not_use_is_a_400_naming_it(
     assert page.status_code == 400
     assert page.context["errors"] == {name: page.context["errors"][name]}
     assert said in page.context["errors"][name]
-    assert f"{name}: {said}" in page.content.decode()
+    # The page says it in one sentence, by the form's labels (the API names the parameter).
+    html = page.content.decode()
+    assert f"cannot be filtered by {field_label(name)}. It filters by" in html
+    assert said not in html
     assert page.context["rows"] == []  # no unfiltered rows under a filtered-looking form
     for fmt in ("json", "csv", "xlsx"):
         response = api(head_office).get(

@@ -35,7 +35,7 @@ def test_a_bad_filter_is_a_400_that_names_it(client, head_office, history, fmt):
     response = client.get(url("sales-register", date_from="25/11/2026", format=fmt))
     assert response.status_code == 400
     if fmt == "html":
-        assert "date_from: Enter a date as YYYY-MM-DD" in response.content.decode()
+        assert "Date from: Enter a date as YYYY-MM-DD" in response.content.decode()
     else:
         assert "YYYY-MM-DD" in response.json()["error"]["fields"]["date_from"][0]
 

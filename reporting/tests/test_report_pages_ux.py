@@ -107,8 +107,8 @@ def test_a_filter_that_does_not_apply_is_refused_in_a_sentence(client, head_offi
     assert page.status_code == 400
     html = page.content.decode()
     assert (
-        "Receivables cannot be filtered by representative, product. It filters by depot, "
-        "customer only: clear the other filters."
+        "Receivables cannot be filtered by Representative, Product. It filters by Depot, "
+        "Customer only: clear the other filters."
     ) in html
     assert page.context["rows"] == []
     assert 'id="report-table"' not in html

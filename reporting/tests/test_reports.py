@@ -148,11 +148,11 @@ def test_vehicle_reconciliation_flags_what_the_documents_do_not_explain(history,
 def test_audit_trail_filters_by_customer(history, head_office):
     rows, _ = run("audit-trail", head_office, customer="C1")
     assert sorted(r[3] for r in rows) == [
-        "payment_record",
-        "rate_set",
-        "rate_set",
-        "sale_post",
-        "sale_post",
+        "Payment recorded",
+        "Rate set",
+        "Rate set",
+        "Sale posted",
+        "Sale posted",
     ]
 
 
@@ -169,15 +169,19 @@ def test_a_manager_sees_only_their_depots(history, manager):
     ("params", "name", "text"),
     [
         ({"date_from": "yesterday"}, "date_from", "YYYY-MM-DD"),
-        ({"date_from": "2026-02-01", "date_to": "2026-01-01"}, "date_to", "before date_from"),
+        (
+            {"date_from": "2026-02-01", "date_to": "2026-01-01"},
+            "date_to",
+            "'Date to' is before 'Date from'.",
+        ),
         ({"depot": "MARS"}, "depot", "No depot 'MARS'"),
         ({"depot": "SOUTH"}, "depot", "You do not work for depot SOUTH"),
         ({"sales_rep": "nobody"}, "sales_rep", "No sales representative"),
         ({"sales_rep": "southrep"}, "sales_rep", "does not work in your depots"),
         ({"customer": "C3"}, "customer", "not in your depots"),
         ({"product": "20KG"}, "product", "No product"),
-        ({"payment_type": "BARTER"}, "payment_type", "CASH or CREDIT"),
-        ({"group_by": "colour"}, "group_by", "one of depot, sales_rep, product"),
+        ({"payment_type": "BARTER"}, "payment_type", "Use Cash or Credit"),
+        ({"group_by": "colour"}, "group_by", "one of Depot, Representative, Product"),
         ({"colour": "red"}, "colour", "Unknown filter"),
     ],
 )
