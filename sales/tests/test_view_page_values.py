@@ -68,3 +68,27 @@ def test_product_page_as_manager_shows_the_list_price(client, manager, products)
     page = _page(client, manager, reverse("admin:stock_product_change", args=[product.pk]))
     assert "LKR 2,850.00" in page
     assert "2850.00" not in page
+
+
+def test_the_payment_reverse_page_shows_money_and_the_day(
+    client, manager, credit_customer, loaded_vehicle, products
+):
+    from core.display import day
+    from sales.services import payment_record, sale_post
+
+    for _ in range(5):
+        sale_post(
+            customer=credit_customer,
+            sales_rep=loaded_vehicle,
+            actor=loaded_vehicle,
+            lines=[{"product": products["12.7KG"], "quantity": 1}],
+        )
+    payment = payment_record(
+        customer=credit_customer, amount="12500.00", actor=manager, method="CASH"
+    )
+    page = _page(client, manager, reverse("admin:sales_payment_reverse", args=[payment.pk]))
+    table = page.split('id="payments-to-reverse"')[1].split("</table>")[0]
+    assert table.count("LKR 12,500.00") == 2  # the amount and what it settles
+    assert "12500.00" not in table
+    assert day(payment.received_on) in table
+    assert payment.received_on.isoformat() not in table
