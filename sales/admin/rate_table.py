@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from core import display
 from core.admin_mixins import DepotScopedAdminMixin, ReadOnlyAdminMixin
 from sales import services
 from sales.admin.inlines import ReadOnlyInline
+from sales.admin.page_words import rate_label
 from sales.models import Rate, RateImport, RateTable
 from sales.resources import (
     RATE_COLUMNS,
@@ -74,12 +76,21 @@ class RateTableAdmin(
 
     def get_list_display(self, request):
         """The standard columns, then one per other active product (services such as
-        INSTALL, a new cylinder), headed by its code."""
+        INSTALL, a new cylinder), headed by its name ("Installation rate"; the
+        spreadsheet keeps its code as the heading)."""
+        products = self._products(request)
+        names = {p.code: rate_label(p) for p in products}
         extra = [
-            _rate_column(code, heading)
-            for heading, code in extra_rate_columns(self._products(request))
+            _rate_column(code, names.get(code, heading))
+            for heading, code in extra_rate_columns(products)
         ]
         return [*super().get_list_display(request), *extra]
+
+    def changelist_view(self, request, extra_context=None):
+        # The cells are plain amounts (as the spreadsheet has them): say in what.
+        currency = getattr(settings, "CURRENCY", "")
+        note = {"subtitle": f"Amounts in {currency}."} if currency else {}
+        return super().changelist_view(request, {**note, **(extra_context or {})})
 
     def get_export_queryset(self, request):
         return RateTableResource().with_current_rates(super().get_export_queryset(request))

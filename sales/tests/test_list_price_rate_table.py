@@ -187,7 +187,7 @@ def test_the_rate_table_list_shows_the_service_column(
     client.force_login(head_office)
     page = client.get(reverse("admin:sales_ratetable_changelist"))
     text = page.content.decode()
-    assert "INSTALL" in text
+    assert "Installation rate" in text  # headed by its name (the spreadsheet: its code)
     assert "1,200.00" in text
 
 

@@ -92,3 +92,23 @@ def test_the_payment_reverse_page_shows_money_and_the_day(
     assert "12500.00" not in table
     assert day(payment.received_on) in table
     assert payment.received_on.isoformat() not in table
+
+
+def test_the_rate_table_says_the_currency_and_names_service_columns(
+    client, head_office, customer_factory
+):
+    from stock.models import ProductKind
+    from stock.services import product_create
+
+    product_create(
+        code="INSTALL",
+        name="Installation",
+        kind=ProductKind.SERVICE,
+        actor=head_office,
+        list_price="1500.00",
+    )
+    customer_factory()
+    page = _page(client, head_office, reverse("admin:sales_ratetable_changelist"))
+    assert "Amounts in LKR." in page
+    assert "Installation rate" in page
+    assert ">INSTALL<" not in page
