@@ -48,7 +48,8 @@ class CashUpForm(forms.Form):
         max_value=MAX_AMOUNT,
         decimal_places=2,
         label="Cash counted",
-        help_text="The cash the representative handed in, counted (e.g. 12500.00).",
+        help_text="The cash the representative handed in, counted: digits, no separators "
+        "(e.g. 12500.00).",
     )
     note = forms.CharField(max_length=255, required=False, widget=forms.TextInput())
 
