@@ -4,13 +4,19 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminUserCreationForm,
+    ReadOnlyPasswordHashWidget,
+    UserChangeForm,
+)
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html
 from reversion.admin import VersionAdmin
 
 from core import dashboard
@@ -39,9 +45,37 @@ class HSHUserCreationForm(AdminUserCreationForm):
         fields = ("username",)
 
 
+class PasswordSetWidget(ReadOnlyPasswordHashWidget):
+    """The password as a clerk needs it: set or not (never the hash's algorithm, salt
+    and iterations), and the reset link for whoever may reset it."""
+
+    def __init__(self, *, may_reset: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.may_reset = may_reset
+
+    def render(self, name, value, attrs=None, renderer=None):
+        usable = bool(value) and not value.startswith(UNUSABLE_PASSWORD_PREFIX)
+        state = "Password set" if usable else "No password set"
+        if not self.may_reset:
+            return format_html("<div><p>{}</p></div>", state)
+        return format_html(
+            '<div><p>{}</p><p><a class="button" href="../password/">{}</a></p></div>',
+            state,
+            "Reset password" if usable else "Set password",
+        )
+
+
 class HSHUserChangeForm(UserChangeForm):
+    may_reset_password = True  # UserAdmin.get_form says, per request
+
     class Meta(UserChangeForm.Meta):
         model = User
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "password" in self.fields:
+            self.fields["password"].widget = PasswordSetWidget(may_reset=self.may_reset_password)
+            self.fields["password"].help_text = ""
 
 
 @admin.register(User)
@@ -99,6 +133,14 @@ class UserAdmin(ServiceSaveAdminMixin, DepotScopedAdminMixin, HistoryAdmin, Djan
         if db_field.name == "depots":
             kwargs["widget"] = forms.CheckboxSelectMultiple
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None or not issubclass(form, HSHUserChangeForm):
+            return form
+        # The reset link only for whoever Django's password view lets in.
+        may_reset = self.has_change_permission(request, obj)
+        return type(form.__name__, (form,), {"may_reset_password": may_reset})
 
     def has_change_permission(self, request, obj=None):
         # Only a superuser may change a superuser's account (password included).

@@ -78,7 +78,8 @@ def account_context(customer: Customer) -> dict[str, Any]:
     }
 
 
-def rates_panel(customer: Customer) -> SafeString:
+def rates_panel(customer: Customer, *, may_set: bool = True) -> SafeString:
+    """The rates in force; the "Set new rates" link only for whoever may set them."""
     products = list(Product.objects.filter(is_active=True))
     versions = rate_versions_in_force(customer=customer, products=products)
     rates = []
@@ -97,7 +98,7 @@ def rates_panel(customer: Customer) -> SafeString:
         "admin/sales/customer/rates_panel.html",
         {
             "rates": rates,
-            "set_url": reverse("admin:sales_customer_rates", args=[customer.pk]),
+            "set_url": reverse("admin:sales_customer_rates", args=[customer.pk]) if may_set else "",
             "history_url": f"{reverse('admin:sales_rate_changelist')}"
             f"?customer__id__exact={customer.pk}",
         },

@@ -69,7 +69,10 @@ class CustomerAdmin(
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets
-        fieldsets = self.fieldsets + self.account_fieldsets + self.holdings_fieldsets(request)
+        account = self.account_fieldsets
+        if not request.user.has_perm("sales.add_rate"):  # no "Set new rates" link then
+            account = (("Rates in force", {"fields": ("current_rates_shown",)}), *account[1:])
+        fieldsets = self.fieldsets + account + self.holdings_fieldsets(request)
         return self.shown_fieldsets(request, obj, fieldsets)
 
     def get_readonly_fields(self, request, obj=None):
@@ -80,6 +83,7 @@ class CustomerAdmin(
             "code",
             "last_meter_reading",
             "current_rates",
+            "current_rates_shown",
             "unpaid_sales",
             "recent_documents",
             *self.HOLDING_FIELDS,
@@ -124,6 +128,10 @@ class CustomerAdmin(
     @admin.display(description="In force now")
     def current_rates(self, obj):
         return rates_panel(obj)
+
+    @admin.display(description="In force now")
+    def current_rates_shown(self, obj):
+        return rates_panel(obj, may_set=False)
 
     @admin.display(description="Oldest first")
     def unpaid_sales(self, obj):
