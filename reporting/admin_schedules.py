@@ -238,7 +238,11 @@ class ReportScheduleAdmin(admin.ModelAdmin):
         schedule = get_object_or_404(self.get_queryset(request), pk=pk)
         if request.method != "POST" or not self.has_change_permission(request, schedule):
             return redirect("admin:reporting_reportschedule_change", pk)
-        job = services.schedule_run_now(schedule=schedule)
+        try:
+            job = services.schedule_run_now(schedule=schedule)
+        except ValidationError as exc:
+            messages.error(request, refusal_words(exc))
+            return redirect("admin:reporting_reportschedule_change", pk)
         messages.info(
             request,
             f"{schedule.name} runs now (export #{job.pk}); the file is e-mailed to "
@@ -248,11 +252,17 @@ class ReportScheduleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run now (build and e-mail each chosen schedule's report)")
     def run_now(self, request, queryset):
-        jobs = [services.schedule_run_now(schedule=s) for s in queryset]
-        messages.info(
-            request,
-            f"{len(jobs)} schedule(s) run now: exports {', '.join(f'#{j.pk}' for j in jobs)}.",
-        )
+        jobs = []
+        for schedule in queryset:
+            try:
+                jobs.append(services.schedule_run_now(schedule=schedule))
+            except ValidationError as exc:
+                messages.error(request, refusal_words(exc))
+        if jobs:
+            messages.info(
+                request,
+                f"{len(jobs)} schedule(s) run now: exports {', '.join(f'#{j.pk}' for j in jobs)}.",
+            )
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -265,3 +275,15 @@ class ReportScheduleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for schedule in queryset:
             services.schedule_delete(schedule=schedule)
+
+
+def refusal_words(exc: ValidationError) -> str:
+    """A refused run in sentences: the schedule's own reasons, or what its saved filters
+    no longer allow, by field ("depot: You do not work for depot NORTH.")."""
+    if hasattr(exc, "error_dict"):
+        problems = " ".join(
+            f"{name.replace('_', ' ').capitalize()}: {' '.join(messages)}"
+            for name, messages in exc.message_dict.items()
+        )
+        return f"The schedule cannot run with its saved filters. {problems} Change its filters."
+    return " ".join(exc.messages)

@@ -192,3 +192,53 @@ def test_the_schedules_list_reads_in_words(client, manager, history):
     assert "Last week (Monday to Sunday) · Depot NORTH" in html
     assert "Not yet" in html  # never run
     assert "{&quot;" not in html
+
+
+def test_run_now_refuses_in_words_when_the_saved_filters_no_longer_fit(
+    client, manager, head_office, south, history
+):
+    """Found by review: a manager moved to another depot left a schedule filtered by their
+    old one; Run now answered 500 (an uncaught refusal). Now a message, and no job."""
+    mine = schedule(manager)  # filtered by depot NORTH
+    manager.depots.set([south])
+    client.force_login(head_office)
+    response = client.post(
+        reverse("admin:reporting_reportschedule_run", args=[mine.pk]), follow=True
+    )
+    assert response.status_code == 200
+    said = [str(m) for m in response.context["messages"]]
+    assert any("cannot run with its saved filters" in m and "NORTH" in m for m in said), said
+    assert not ExportJob.objects.exists()
+    # The list's action says the same, and runs nothing.
+    response = client.post(
+        reverse("admin:reporting_reportschedule_changelist"),
+        {"action": "run_now", "_selected_action": [mine.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("NORTH" in str(m) for m in response.context["messages"])
+    assert not ExportJob.objects.exists()
+
+
+def test_run_now_twice_runs_once_and_an_inactive_owner_is_refused(
+    client, manager, head_office, history
+):
+    from reporting.services import schedule_run_now
+
+    mine = schedule(manager)
+    first = schedule_run_now(schedule=mine)  # queued (its worker has not started)
+    with pytest.raises(ValidationError, match=f"already running \\(export #{first.pk}"):
+        schedule_run_now(schedule=mine)
+    assert ExportJob.objects.filter(schedule=mine).count() == 1
+    client.force_login(head_office)
+    response = client.post(
+        reverse("admin:reporting_reportschedule_run", args=[mine.pk]), follow=True
+    )
+    assert any("already running" in str(m) for m in response.context["messages"])
+    assert ExportJob.objects.filter(schedule=mine).count() == 1
+
+    ExportJob.objects.filter(pk=first.pk).update(status=JobStatus.DONE)
+    manager.is_active = False
+    manager.save(update_fields=["is_active"])
+    with pytest.raises(ValidationError, match="can no longer sign in"):
+        schedule_run_now(schedule=mine)
