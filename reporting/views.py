@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from core.scoping import ALL, visible_depot_ids
@@ -18,6 +19,7 @@ from reporting.catalogue import all_reports, get_report
 from reporting.charts import bar_chart
 from reporting.display import (
     currency_note,
+    filters_in_words,
     refusal_lines,
     refusal_sentence,
     shown,
@@ -173,10 +175,35 @@ def report_response(request, slug, fmt, *, user, background):
             or report.estimate(filters) > settings.EXPORT_SYNC_MAX_ROWS
         )
     ):
+        if request.method != "POST":
+            # A link (GET) never starts work: the export is asked for with a button (a POST
+            # with its CSRF token), so a prefetcher, a crawler or another site's <img> builds
+            # nothing.
+            return _export_confirm(request, report, filters, fmt)
         job = export_job_request(actor=user, report=slug, filters=filters.as_query(), format=fmt)
         messages.info(request, f"Export #{job.pk} requested: this page shows how far it has got.")
         return redirect("admin:reporting_exportjob_change", job.pk)
     return report_file(report, filters, fmt)
+
+
+def _export_confirm(request, report, filters, fmt):
+    """The page that asks for a background export with a button (see report_response)."""
+    query = request.GET.copy()
+    for name in ("format", "async", "page"):
+        query.pop(name, None)
+    back = reverse("reports:report", args=[report.slug])
+    return TemplateResponse(
+        request,
+        "reporting/export_confirm.html",
+        _context(
+            request,
+            title=f"{report.title}: build the file in the background",
+            report=report,
+            format_name={"csv": "CSV", "xlsx": "Excel"}[fmt],
+            filters_shown=filters_in_words(filters.as_query()),
+            back_url=f"{back}?{query.urlencode()}" if query else back,
+        ),
+    )
 
 
 def _page(request, report, filters, errors, status=200):

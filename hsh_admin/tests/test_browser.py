@@ -264,7 +264,8 @@ def test_a_background_report_export_is_built_and_downloaded(
     table = browser.wait_for("#report-table", "the sales register").text
     assert posted_sale.number in table, browser.evidence()
 
-    browser.click_and_load(browser.driver.find_element(By.LINK_TEXT, "CSV in the background"))
+    button = "//button[normalize-space()='CSV in the background']"  # a POST form, not a link
+    browser.click_and_load(browser.driver.find_element(By.XPATH, button))
     job = ExportJob.objects.get()
     assert f"/admin/reporting/exportjob/{job.pk}/change/" in browser.driver.current_url, (
         browser.evidence()

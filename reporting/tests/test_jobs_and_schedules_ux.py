@@ -3,6 +3,7 @@ itself, filters in words, background exports in every format, schedules picked (
 typed as cron and JSON), Run now, and the next five run times."""
 
 from datetime import datetime, time
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -55,7 +56,9 @@ def test_a_finished_job_offers_its_file_and_nothing_else(
     client.force_login(manager)
     params = {"format": "xlsx", "async": "1", "group_by": "sales_rep", "depot": "NORTH"}
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.get(reverse("reports:report", args=["sales-summary"]), params)
+        response = client.post(
+            f"{reverse('reports:report', args=['sales-summary'])}?{urlencode(params)}"
+        )
     job = ExportJob.objects.get()
     assert (job.format, job.status) == ("xlsx", JobStatus.DONE)  # Excel in the background
     page = client.get(response.url)
@@ -73,8 +76,10 @@ def test_a_finished_job_offers_its_file_and_nothing_else(
 def test_the_report_page_offers_every_format_in_the_background(client, head_office, history):
     client.force_login(head_office)
     html = client.get(reverse("reports:report", args=["receivables"])).content.decode()
-    assert "format=csv&amp;async=1" in html
-    assert "format=xlsx&amp;async=1" in html
+    # Buttons of a POST form (with its CSRF token), not links: following a link builds nothing.
+    assert 'formaction="?format=csv&amp;async=1">CSV in the background</button>' in html
+    assert 'formaction="?format=xlsx&amp;async=1">Excel in the background</button>' in html
+    assert 'name="csrfmiddlewaretoken"' in html
 
 
 def test_the_timetable_is_picked_and_spelt_out():

@@ -181,7 +181,10 @@ def test_the_api_refuses_page_and_async_which_it_does_not_do(
 def test_the_admin_keeps_page_on_the_page_and_async_on_downloads(client, head_office, history):
     client.force_login(head_office)
     assert client.get(page_url("sales-register", page="2")).status_code == 200
-    queued = client.get(page_url("stock-position", format="csv", **{"async": "1"}))
+    asked = client.get(page_url("stock-position", format="csv", **{"async": "1"}))
+    assert asked.status_code == 200  # a link only asks: the button below queues the job
+    assert asked.templates[0].name == "reporting/export_confirm.html"
+    queued = client.post(page_url("stock-position", format="csv", **{"async": "1"}))
     assert queued.status_code == 302  # an export job
     assert client.get(page_url("sales-register", format="csv", **{"async": "0"})).status_code == 200
     # A download is the whole report; the page alone is paged.

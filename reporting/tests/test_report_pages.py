@@ -96,7 +96,13 @@ def test_a_background_export_is_queued_built_and_private(
 ):
     client.force_login(manager)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.get(url("sales-register", format="csv", **{"async": "1"}))
+        asked = client.get(url("sales-register", format="csv", **{"async": "1"}))
+    # A link (GET) builds nothing: it asks, with a button that posts (CSRF-protected).
+    assert asked.status_code == 200
+    assert not ExportJob.objects.exists()
+    assert "Build the CSV file" in asked.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("sales-register", format="csv", **{"async": "1"}))
     job = ExportJob.objects.get()
     assert response.url == reverse("admin:reporting_exportjob_change", args=[job.pk])
     job.refresh_from_db()
