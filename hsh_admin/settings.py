@@ -305,6 +305,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # OpenAPI links from a posted document to its pages (core.api.schema_links).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema_links.add_links",
+    ],
     # Two choice sets share the field name "kind": each gets its own schema name.
     "ENUM_NAME_OVERRIDES": {
         "ProductKindEnum": "stock.models.ProductKind",
