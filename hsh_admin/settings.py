@@ -196,7 +196,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # a Redis down: misses, not errors
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hsh",
         }
