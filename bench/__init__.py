@@ -13,6 +13,7 @@ BENCHMARKS: list[str] = [
     "summary",
     "billing_render",
     "sale_posting_tax",
+    "sale_posting_full",
     "statement_run",
     "cylinders_held",
     "check_stock",
