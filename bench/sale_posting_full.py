@@ -90,19 +90,33 @@ def _orm_client(setup, products, start_at, seconds, results, out):
         {"product": by_pk[pk], "quantity": quantity, "empties_returned": empties}
         for pk, (quantity, empties) in zip(products, LINES, strict=True)
     ]
-    wrapper, windows, bumped = connections["default"], [], []
+    wrapper, windows, window = connections["default"], [], {}
     commit = wrapper._commit
 
     def watch(execute, sql, params, many, context):
+        start = time.perf_counter()
         result = execute(sql, params, many, context)
         if "core_documentcounter" in sql:
-            bumped[:] = [time.perf_counter()]
+            window.update(bumped=time.perf_counter(), seconds=0.0, statements=0)
+        elif window:
+            window["seconds"] += time.perf_counter() - start
+            window["statements"] += 1
         return result
 
     def timed_commit():
+        committing = time.perf_counter()
         commit()
-        if bumped:
-            windows.append(time.perf_counter() - bumped.pop())
+        if window:
+            done = time.perf_counter()
+            windows.append(
+                [
+                    done - window["bumped"],
+                    window["seconds"],
+                    done - committing,
+                    window["statements"],
+                ]
+            )
+            window.clear()
 
     wrapper._commit = timed_commit
     time.sleep(max(0.0, start_at - time.time()))
@@ -239,9 +253,15 @@ def _same_rows(setups, products, params):
     return rows
 
 
-def _summary(case, rates, windows, raw_a, raw_b):
+def _summary(case, rates, sampled, raw_a, raw_b):
+    """A case's medians; its windows [seconds, in statements, in COMMIT, statements]."""
     rate = statistics.median(rates)
+    windows = [w[0] for w in sampled]
     cuts = statistics.quantiles(windows, n=20) if len(windows) > 1 else windows * 19
+    sql = statistics.median(w[1] for w in sampled)
+    commit = statistics.median(w[2] for w in sampled)
+    python = statistics.median(w[0] - w[1] - w[2] for w in sampled)
+    statements = statistics.median(w[3] for w in sampled)
     row = {
         "case": case,
         "rounds": " / ".join(f"{r:.0f}" for r in rates),
@@ -254,6 +274,9 @@ def _summary(case, rates, windows, raw_a, raw_b):
         "limit_per_s": f"{1 / cuts[9]:.0f}",
         # sales/s x mean window: the share of the time the counter row is held
         "counter_held": f"{rate * statistics.fmean(windows):.2f}",
+        # the window's medians: its round trips (how many), the COMMIT, the rest (Python)
+        "in_window_ms": f"round trips {sql * 1000:.2f} ({statements:.0f}) "
+        f"+ commit {commit * 1000:.2f} + python {python * 1000:.2f}",
     }
     if case == "sale_post":
         row["target"] = ">= 1.0 raw A, >= 0.5 raw B"
@@ -301,7 +324,7 @@ def run(args):
                         "round": round_no,
                         "case": case,
                         "sales_per_s": f"{rate:.0f}",
-                        "window_p50_ms": f"{statistics.median(sampled) * 1000:.2f}",
+                        "window_p50_ms": f"{statistics.median(w[0] for w in sampled) * 1000:.2f}",
                     }
                 )
             for hot in tps:

@@ -128,6 +128,26 @@ class _Entry:
     """What audit_hash reads of an entry."""
 
 
+class _Timed:
+    """A cursor that adds up the time its statements take once `on` (in the window)."""
+
+    def __init__(self, cursor):
+        self.cursor, self.on, self.seconds, self.statements = cursor, False, 0.0, 0
+
+    def execute(self, sql, args=None):
+        start = time.perf_counter()
+        self.cursor.execute(sql, args)
+        if self.on:
+            self.seconds += time.perf_counter() - start
+            self.statements += 1
+
+    def fetchone(self):
+        return self.cursor.fetchone()
+
+    def fetchall(self):
+        return self.cursor.fetchall()
+
+
 class RawPoster:
     """One client's connection and the ids it posts with (read once)."""
 
@@ -159,13 +179,15 @@ class RawPoster:
         self.conn.close()
 
     def sale(self, customer):
-        """Post one sale to `customer`; the shared window in seconds."""
+        """Post one sale to `customer`; its shared window: [seconds from the counter's
+        UPDATE returning to COMMIT returning, of which in statements, of which in COMMIT,
+        statements]."""
         from django.conf import settings
 
         from core.services import AUDIT_WRITER_VERSION, audit_hash
         from sales.services.tax import tax_compute
 
-        cur, rep, products = self.cur, self.rep, self.products
+        cur, rep, products = _Timed(self.cur), self.rep, self.products
         now = datetime.now(UTC)
         args = {"customer": customer, "rep": rep, "products": products, "now": now}
         cur.execute(LOCKS, args)
@@ -198,7 +220,7 @@ class RawPoster:
         total += sum(deposits)
 
         cur.execute(COUNTER, {"series": SERIES, "year": self.year})
-        bumped = time.perf_counter()
+        bumped, cur.on = time.perf_counter(), True
         number = f"{SERIES}-{self.year}-{cur.fetchone()[0]:07d}"
         args.update(
             number=number,
@@ -272,8 +294,10 @@ class RawPoster:
             )
             if email and email_invoices:
                 cur.execute(OUTBOX, {**args, "key": uuid.uuid4(), "to": email})
+        committing = time.perf_counter()
         self.conn.commit()
-        return time.perf_counter() - bumped
+        done = time.perf_counter()
+        return [done - bumped, cur.seconds, done - committing, cur.statements]
 
 
 def _audit_data(args, code, username, products, lines, rates):
