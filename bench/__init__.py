@@ -19,4 +19,5 @@ BENCHMARKS: list[str] = [
     "check_stock",
     "sync_day",
     "dashboard",
+    "load",
 ]

@@ -1,0 +1,389 @@
+"""The API under a working day's load (issue 19): locust against gunicorn, 8 workers.
+
+- load: 200 handhelds (sales, payments, syncs of a few documents, each POST with an
+  Idempotency-Key) and 20 office users (head office and depot managers in the admin:
+  the dashboard, the sales list, the stock ledger, the sales summary report), paced to
+  about 30 requests/s in all (bench/locustfile.py), against `gunicorn -w 8` on the
+  dataset (1,000,000 sales). Statistics from the end of the ramp-up (--reset-stats:
+  220 users signing in within 11 s is not a working day); every request of the run,
+  ramp-up included, counts for "no errors".
+- baseline, in the same run against the same server: the same endpoints requested by
+  one handheld and one office user, one request at a time and unpaced (the latency of
+  each endpoint with nothing else running). Loaded p95 / unloaded p50 is what the day's
+  load adds: queueing for the 2 cores and the shared rows (the year's counter, the
+  audit chain head) that every posting takes.
+
+Targets: sale POST p95 under 150 ms, dashboard p95 under 500 ms, at 30 requests/s
+overall (at least 27 measured), no failed request; then check_stock, check_money and
+verify_audit run clean.
+
+Setup (idempotent, through the services) in the dataset's depots BENCH01..08: per
+handheld a representative bench-load-NNN with 500 full cylinders of each product on
+their vehicle (a COLLECTION) and 5 customers of their own (3 cash, 2 credit without a
+limit) with rates from 3 days back; office users bench-load-ho-N (head office) and
+bench-load-mgr-N (a depot's manager). The accounts are opened without a password and
+then given one password hash computed once (a hash costs 0.3 s of CPU). The handhelds
+use access tokens issued ahead (as a handheld signed in since the morning); with
+--load-login they sign in through /api/auth/token/ at the start instead.
+"""
+
+import csv
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+NAME = "load"
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTS = ("12.7KG", "9KG")  # as bench/locustfile.py sells them
+RATES = {"12.7KG": "3000.00", "9KG": "2200.00"}
+VEHICLE_STOCK = 500  # full cylinders of each product per handheld, topped up each run
+TARGET_SALE_P95 = 150
+TARGET_DASHBOARD_P95 = 500
+TARGET_RATE = 30
+SALE = "POST /api/sales/"
+DASHBOARD = "GET /admin/ (dashboard)"
+
+
+def add_arguments(parser):
+    group = parser.add_argument_group(NAME)
+    group.add_argument(
+        "--load-seconds", type=int, default=50, help="the loaded run, after ramp-up (50)"
+    )
+    group.add_argument("--load-users", type=int, default=200, help="handhelds (200; office: 1/10)")
+    group.add_argument(
+        "--load-baseline-seconds", type=int, default=15, help="the unloaded baseline (15)"
+    )
+    group.add_argument("--load-workers", type=int, default=8, help="gunicorn workers (8)")
+    group.add_argument(
+        "--load-login", action="store_true", help="handhelds sign in over HTTP at the start"
+    )
+
+
+# --- setup -------------------------------------------------------------------------------
+
+
+def _setup(handhelds: int, office: int) -> dict:
+    """The accounts (see the module's docstring): {"handhelds": [...], "office": [...]}."""
+    from django.contrib.auth.hashers import make_password
+
+    from bench import dataset
+    from core.auth import VersionedRefreshToken
+    from core.models import Depot, User
+    from core.services import user_create
+    from sales.models import Customer
+    from sales.services import customer_create, rates_set
+    from sales.services.rates import RateChange
+    from stock.models import Product, StockLevel
+    from stock.services import distribution_post, stock_receive
+
+    admin = dataset.actors()
+    depots = list(Depot.objects.filter(code__startswith="BENCH0").order_by("code"))[:8]
+    products = [Product.objects.get(code=code) for code in PRODUCTS]
+    for depot in depots:
+        for product in products:
+            level = StockLevel.objects.filter(
+                depot=depot, sales_rep__isnull=True, product=product, state="FULL"
+            ).first()
+            if level is None or level.quantity < handhelds * VEHICLE_STOCK:
+                stock_receive(
+                    depot=depot, product=product, quantity=handhelds * VEHICLE_STOCK, actor=admin
+                )
+
+    def account(username, **fields):
+        return User.objects.filter(username=username).first() or user_create(
+            username=username, password=None, actor=admin, **fields
+        )
+
+    reps = [
+        account(
+            f"bench-load-{i:03d}",
+            role="SALES",
+            depots=[depots[i % len(depots)]],
+            vehicle_no=f"BL-{i:03d}",
+        )
+        for i in range(handhelds)
+    ]
+    staff = [
+        account(f"bench-load-ho-{k}", role="ADMIN")
+        if k % 5 == 0
+        else account(f"bench-load-mgr-{k}", role="MANAGER", depots=[depots[k % len(depots)]])
+        for k in range(office)
+    ]
+    hashed = make_password(dataset.PASSWORD)  # one hash for all: 0.3 s of CPU each
+    unusable = {"password__startswith": "!"}  # opened without one above
+    User.objects.filter(pk__in=[u.pk for u in reps + staff], **unusable).update(password=hashed)
+    since = (datetime.now(UTC) - timedelta(days=3)).date()
+    out = []
+    for i, rep in enumerate(reps):
+        depot = depots[i % len(depots)]
+        top_up = []
+        for product in products:
+            have = (
+                StockLevel.objects.filter(depot=depot, sales_rep=rep, product=product, state="FULL")
+                .values_list("quantity", flat=True)
+                .first()
+                or 0
+            )
+            if have < VEHICLE_STOCK:
+                top_up.append({"product": product, "quantity": VEHICLE_STOCK - have})
+        if top_up:
+            distribution_post(
+                sales_rep=rep, depot=depot, kind="COLLECTION", lines=top_up, actor=rep
+            )
+        customers, changes = {"CASH": [], "CREDIT": []}, []
+        for c in range(5):
+            code, payment_type = f"BL{i:03d}{c}", "CASH" if c < 3 else "CREDIT"
+            customer = Customer.objects.filter(code=code).first()
+            if customer is None:
+                customer = customer_create(
+                    code=code,
+                    name=f"Load customer {i}-{c}",
+                    depot=depot,
+                    actor=admin,
+                    payment_type=payment_type,
+                )
+                changes += [
+                    RateChange(customer, p, RATES[p.code], effective_from=since) for p in products
+                ]
+            customers[payment_type].append(code)
+        if changes:
+            rates_set(changes=changes, actor=admin)
+        out.append(
+            {
+                "username": rep.username,
+                "password": dataset.PASSWORD,
+                "token": str(VersionedRefreshToken.for_user(rep).access_token),
+                "cash": customers["CASH"],
+                "credit": customers["CREDIT"],
+            }
+        )
+    office_accounts = [{"username": u.username, "password": dataset.PASSWORD} for u in staff]
+    return {"handhelds": out, "office": office_accounts}
+
+
+# --- the server and the load ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn with `workers` sync workers on a free port of 127.0.0.1, the benchmark's
+    environment (DATABASE_URL, REDIS_URL, DEBUG) and the API's throttles raised."""
+
+    def __init__(self, workers: int):
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "API_WRITE_RATE": "1000000/minute",
+            "API_TOKEN_RATE": "100000/minute",
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        }
+        self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "hsh_admin.wsgi:application",
+                *("--bind", f"127.0.0.1:{self.port}", "--workers", str(workers)),
+                *("--timeout", "120", "--backlog", "2048", "--log-level", "warning"),
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit("gunicorn did not start within 60 s")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _locust(url, accounts_path, users, seconds, workdir, *, serial=False) -> tuple[dict, dict]:
+    """Run locust headless; (per-endpoint rows of its CSV, every request of the run)."""
+    tag = "baseline" if serial else "load"
+    prefix, everything = workdir / tag, workdir / f"{tag}-all.json"
+    env = {
+        **os.environ,
+        "BENCH_LOAD_ACCOUNTS": str(accounts_path),
+        "BENCH_LOAD_ALL": str(everything),
+        "BENCH_LOAD_SERIAL": "1" if serial else "",
+    }
+    command = [
+        str(Path(sys.executable).with_name("locust")),
+        *("-f", str(ROOT / "bench" / "locustfile.py"), "--headless"),
+        *("-u", str(users), "-r", "20", "-t", f"{seconds + users // 20 + 1}s"),
+        *("--host", url, "--csv", str(prefix), "--reset-stats", "--only-summary"),
+        *("--loglevel", "WARNING", "--stop-timeout", "10"),
+    ]
+    subprocess.run(command, env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)  # noqa: S603
+    with open(f"{prefix}_stats.csv", newline="") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    return rows, json.loads(everything.read_text()) if everything.exists() else {}
+
+
+def _checks() -> dict:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    checks = {}
+    for command in ("check_stock", "check_money", "verify_audit"):
+        out = StringIO()
+        started = time.perf_counter()
+        try:
+            call_command(command, stdout=out, stderr=out)
+            result = "clean"
+        except SystemExit:
+            result = "FAILED: " + out.getvalue()[-300:]
+        checks[command] = f"{result} ({time.perf_counter() - started:.0f} s)"
+    return checks
+
+
+def _ms(row, column) -> float:
+    return float(row[column] or 0)
+
+
+def _table(loaded: dict, baseline: dict, everything: dict) -> list[dict]:
+    rows = []
+    for name, row in loaded.items():
+        if name == "Aggregated":
+            continue
+        base = baseline.get(name)
+        unloaded = _ms(base, "50%") if base else None
+        rows.append(
+            {
+                "endpoint": name,
+                "requests": row["Request Count"],
+                "req_s": f"{float(row['Requests/s']):.2f}",
+                "p50_ms": row["50%"],
+                "p95_ms": row["95%"],
+                "p99_ms": row["99%"],
+                "failures": row["Failure Count"],
+                "unloaded_p50_ms": base["50%"] if base else "-",
+                "p95_over_unloaded": f"{_ms(row, '95%') / unloaded:.1f}x" if unloaded else "-",
+            }
+        )
+    total = loaded.get("Aggregated", {})
+    rows.append(
+        {
+            "endpoint": "all (after ramp-up)",
+            "requests": total.get("Request Count"),
+            "req_s": f"{float(total.get('Requests/s', 0)):.2f}",
+            "p50_ms": total.get("50%"),
+            "p95_ms": total.get("95%"),
+            "p99_ms": total.get("99%"),
+            "failures": total.get("Failure Count"),
+        }
+    )
+    for name, entry in sorted(everything.items()):
+        if name not in loaded:  # the sign-ins and downloads of the ramp-up
+            times = sorted(entry["times"])
+            rows.append(
+                {
+                    "endpoint": f"{name} (ramp-up only)",
+                    "requests": entry["count"],
+                    "p50_ms": f"{statistics.median(times):.0f}" if times else "-",
+                    "p95_ms": f"{times[int(0.95 * (len(times) - 1))]:.0f}" if times else "-",
+                    "failures": entry["failures"],
+                }
+            )
+    return rows
+
+
+def _markdown(rows: list[dict]) -> str:
+    columns = ["endpoint", "requests", "req_s", "p50_ms", "p95_ms", "p99_ms", "failures"]
+    columns += ["unloaded_p50_ms", "p95_over_unloaded"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def run(args):
+    from bench import dataset
+
+    dataset.require_postgresql()
+    dataset.ensure(args.rows)
+    handhelds, office = max(args.load_users, 1), max(args.load_users // 10, 1)
+    print(f"   [setup] {handhelds} handhelds, {office} office users", flush=True)
+    started = time.perf_counter()
+    accounts = _setup(handhelds, office)
+    print(f"   [setup] done in {time.perf_counter() - started:.0f} s", flush=True)
+    if args.load_login:
+        for handheld in accounts["handhelds"]:
+            handheld.pop("token")
+    with tempfile.TemporaryDirectory(prefix="hsh-load-") as tmp:
+        workdir = Path(tmp)
+        accounts_path = workdir / "accounts.json"
+        accounts_path.write_text(json.dumps(accounts))
+        server = Server(args.load_workers)
+        try:
+            print(f"   [load] {handhelds + office} users for {args.load_seconds} s", flush=True)
+            loaded, everything = _locust(
+                server.url, accounts_path, handhelds + office, args.load_seconds, workdir
+            )
+            print("   [baseline] 1 handheld + 1 office user, one request at a time", flush=True)
+            baseline, _ = _locust(
+                server.url, accounts_path, 2, args.load_baseline_seconds, workdir, serial=True
+            )
+        finally:
+            server.stop()
+    rows = _table(loaded, baseline, everything)
+    print(_markdown(rows), flush=True)
+    total = loaded.get("Aggregated", {})
+    rate = float(total.get("Requests/s", 0))
+    failed = sum(entry["failures"] for entry in everything.values())
+    sale, dashboard = loaded.get(SALE), loaded.get(DASHBOARD)
+    sale_p95 = _ms(sale, "95%") if sale else float("inf")
+    dashboard_p95 = _ms(dashboard, "95%") if dashboard else float("inf")
+    rows.append(
+        {
+            "target": f"sale POST p95 < {TARGET_SALE_P95} ms",
+            "measured": f"{sale_p95:.0f} ms",
+            "met": sale_p95 < TARGET_SALE_P95,
+        }
+    )
+    rows.append(
+        {
+            "target": f"dashboard p95 < {TARGET_DASHBOARD_P95} ms",
+            "measured": f"{dashboard_p95:.0f} ms",
+            "met": dashboard_p95 < TARGET_DASHBOARD_P95,
+        }
+    )
+    rows.append(
+        {
+            "target": f"{TARGET_RATE} requests/s overall (at least {TARGET_RATE * 0.9:.0f})",
+            "measured": f"{rate:.1f}",
+            "met": rate >= TARGET_RATE * 0.9,
+        }
+    )
+    rows.append(
+        {
+            "target": "no failed request (ramp-up included)",
+            "measured": f"{failed} of {sum(e['count'] for e in everything.values())}",
+            "met": failed == 0 and bool(everything),
+        }
+    )
+    print("   [checks] check_stock, check_money, verify_audit", flush=True)
+    rows.append({"invariants": "after the run", **_checks()})
+    return rows
