@@ -11,8 +11,9 @@ Fewest statements, as a hand-written client would: the reads and locks first (th
 customer and the representative, the tax rate's lock, the stock levels, then the rates,
 deposits and tax rate in one query), then the counter, then one statement per table
 (a row and its history row, the holdings and their entries, the audit entry and the
-chain head by data-modifying CTEs). `sale()` returns the shared window: the seconds
-from the counter's UPDATE returning to COMMIT returning.
+chain head by data-modifying CTEs). psycopg's defaults: parameters bound by the server,
+and each statement prepared once it has run 5 times. `sale()` returns the shared window:
+the seconds from the counter's UPDATE returning to COMMIT returning, and its parts.
 """
 
 import json
