@@ -4,6 +4,7 @@ and downloaded. Tasks call these; so do the admin, the API and the schedules."""
 import logging
 import os
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from core.models import User
 from reporting.catalogue import Report, get_report
@@ -67,15 +69,30 @@ def export_job_request(
     schedule: ReportSchedule | None = None,
 ) -> ExportJob:
     """Queue an export; a Celery worker builds it once the job row is committed."""
-    from reporting.tasks import export_job_run
-
     _validated(report, filters, actor, format)
     with transaction.atomic():
         job = ExportJob.objects.create(
             requested_by=actor, report=report, filters=filters, format=format, schedule=schedule
         )
-        export_job_run.delay_on_commit(job.pk)
+        transaction.on_commit(partial(_build_soon, job.pk))
     return job
+
+
+def _build_soon(job_id: int) -> None:
+    """Hand the committed job to the workers. A broker that cannot take it (Redis down)
+    is logged and left, never raised into the request that asked: the job stays queued,
+    and the beat's requeue (export_jobs_requeue_stale, every minute) sends it once it is
+    EXPORT_JOB_STALE_SECONDS old."""
+    from reporting.tasks import export_job_run
+
+    try:
+        export_job_run.delay(job_id)
+    except OperationalError:
+        logger.warning(
+            "Could not hand export job %s to the workers; the beat's requeue builds it later.",
+            job_id,
+            exc_info=True,
+        )
 
 
 def export_job_build(*, job_id: int) -> ExportJob:
