@@ -1,6 +1,7 @@
 """Export jobs: requested, built by a worker (taken over when its worker dies), e-mailed
 and downloaded. Tasks call these; so do the admin, the API and the schedules."""
 
+import errno
 import logging
 import os
 from datetime import timedelta
@@ -136,13 +137,15 @@ def export_job_build(*, job_id: int) -> ExportJob:
         filters = report.filters_from(job.filters, job.requested_by)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         beat = _Heartbeat(owned)
-        if job.format == ExportFormat.XLSX:
-            rows = write_xlsx(report, filters, path, progress=beat)
-        else:
-            with open(path, "wb") as out:
+        # The file is opened here, and closed whatever happens: a writer that fails (a
+        # full disk) holds no handle on the removed file, whose space is then freed.
+        with open(path, "wb") as out:
+            if job.format == ExportFormat.XLSX:
+                rows = write_xlsx(report, filters, out, progress=beat)
+            else:
                 for chunk in csv_chunks(report, filters, progress=beat):
                     out.write(chunk)
-            rows = beat.rows
+                rows = beat.rows
         finished = owned.update(
             status=JobStatus.DONE,
             file=name,
@@ -156,6 +159,8 @@ def export_job_build(*, job_id: int) -> ExportJob:
         logger.exception("export job %s failed", job.pk)
         if isinstance(exc, FilterError):
             message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        elif _disk_full(exc):
+            message = DISK_FULL
         else:
             message = f"Building the file stopped: {exc}"
         owned.update(status=JobStatus.FAILED, error=message[:2000], finished_at=timezone.now())
@@ -165,6 +170,27 @@ def export_job_build(*, job_id: int) -> ExportJob:
     if job.status == JobStatus.DONE and job.schedule_id:
         export_job_email(job=job)
     return job
+
+
+DISK_FULL = (
+    "The disk where export files are kept is full, so this file could not be saved "
+    "(nothing was kept). Ask your administrator to free space on it, then ask for the "
+    "export again."
+)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether `exc` is a full disk (or quota), itself or wrapped (xlsxwriter's
+    FileCreateError holds the OSError as its argument)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain, not a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        wrapped = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = wrapped or seen.__cause__ or seen.__context__
+    return False
 
 
 class _Heartbeat:
