@@ -308,10 +308,26 @@ class DepotAdmin(
 admin.site.unregister(Group)
 
 # django-axes: the lockouts stay (a superuser unlocks there); its logs are noise here.
-from axes.models import AccessFailureLog, AccessLog  # noqa: E402
+from axes.admin import AccessAttemptAdmin  # noqa: E402
+from axes.handlers.proxy import AxesProxyHandler  # noqa: E402
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog  # noqa: E402
 
 admin.site.unregister(AccessLog)
 admin.site.unregister(AccessFailureLog)
+
+
+class LockoutAdmin(AccessAttemptAdmin):
+    """django-axes' own, whose "Clean up expired attempts" reads the moment its
+    middleware records only on a login (a server error from the changelist without it)."""
+
+    @admin.action(description="Clean up expired attempts")
+    def cleanup_expired_attempts(self, request, queryset):
+        AxesProxyHandler.update_request(request)
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, LockoutAdmin)
 
 
 @admin.register(Group)

@@ -4,8 +4,10 @@ from functools import wraps
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from core.dashboard import board_for, panels_for
@@ -100,7 +102,7 @@ class HSHAdminSite(admin.AdminSite):
     def _query_checked(self, view):
         @wraps(view)
         def checked(request, *args, **kwargs):
-            problem = query_problem(request)
+            problem = query_problem(request) or selection_problem(view, request)
             if problem is not None:
                 return self.bad_request(request, problem)
             return view(request, *args, **kwargs)
@@ -137,4 +139,23 @@ def query_problem(request) -> str | None:
     if cleaned is not None:
         cleaned._mutable = False
         request.GET = cleaned
+    return None
+
+
+def selection_problem(view, request) -> str | None:
+    """What is wrong with the rows an action was asked for on a changelist (a POST of
+    its form), in words; None when nothing is. Django filters by them as they come, and
+    a key that is no key (a word, nothing) would be a database error."""
+    model_admin = getattr(view, "__self__", None)
+    if request.method != "POST" or not isinstance(model_admin, admin.ModelAdmin):
+        return None
+    key = model_admin.model._meta.pk
+    for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+        try:
+            key.to_python(value)
+        except ValidationError:
+            return (
+                "The rows selected for the action are not rows of this list; "
+                "reload it and select again."
+            )
     return None
