@@ -26,7 +26,9 @@ inserts and updates, table by table, the rows sale_post does (PostgreSQL's stati
 Targets: sale_post at least 1.0x raw A and 0.5x raw B.
 """
 
+import collections
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -100,7 +102,9 @@ def _orm_client(setup, products, start_at, seconds, results, out):
         start = time.perf_counter()
         result = execute(sql, params, many, context)
         if "core_documentcounter" in sql:
-            window.update(bumped=time.perf_counter(), seconds=0.0, statements=0)
+            window.update(
+                bumped=time.perf_counter(), cpu=time.process_time(), seconds=0.0, statements=0
+            )
         elif window:
             window["seconds"] += time.perf_counter() - start
             window["statements"] += 1
@@ -117,6 +121,7 @@ def _orm_client(setup, products, start_at, seconds, results, out):
                     window["seconds"],
                     done - committing,
                     window["statements"],
+                    time.process_time() - window["cpu"],
                 ]
             )
             window.clear()
@@ -258,7 +263,7 @@ def _same_rows(setups, products, params):
 
 
 def _summary(case, rates, sampled, raw_a, raw_b):
-    """A case's medians; its windows [seconds, in statements, in COMMIT, statements]."""
+    """A case's medians; its windows [seconds, in statements, in COMMIT, statements, CPU]."""
     rate = statistics.median(rates)
     windows = [w[0] for w in sampled]
     cuts = statistics.quantiles(windows, n=20) if len(windows) > 1 else windows * 19
@@ -266,6 +271,7 @@ def _summary(case, rates, sampled, raw_a, raw_b):
     commit = statistics.median(w[2] for w in sampled)
     python = statistics.median(w[0] - w[1] - w[2] for w in sampled)
     statements = statistics.median(w[3] for w in sampled)
+    cpu = statistics.median(w[4] for w in sampled)
     row = {
         "case": case,
         "rounds": " / ".join(f"{r:.0f}" for r in rates),
@@ -280,7 +286,8 @@ def _summary(case, rates, sampled, raw_a, raw_b):
         "counter_held": f"{rate * statistics.fmean(windows):.2f}",
         # the window's medians: its round trips (how many), the COMMIT, the rest (Python)
         "in_window_ms": f"round trips {sql * 1000:.2f} ({statements:.0f}) "
-        f"+ commit {commit * 1000:.2f} + python {python * 1000:.2f}",
+        f"+ commit {commit * 1000:.2f} + python {python * 1000:.2f}; the client's "
+        f"cpu {cpu * 1000:.2f}",
     }
     if case == "sale_post":
         row["target"] = ">= 1.0 raw A, >= 0.5 raw B"
@@ -314,12 +321,23 @@ def run(args):
     rates: dict[str, list[float]] = {case: [] for case in CASES}
     windows: dict[str, list[float]] = {case: [] for case in CASES}
     tps: dict[int, list[float]] = {1: [], 2: []}
+    activity = {case: collections.Counter() for case in CASES}
+    context = multiprocessing.get_context("fork")
+    seen = context.Queue()
     try:
         for round_no in range(1, args.full_rounds + 1):
             shift = (round_no - 1) % len(CASES)  # each round starts with another case
             for case in CASES[shift:] + CASES[:shift]:
                 target, extra = cases[case]
+                # _measure's clients start in 1 s: sampled from 1.5 s to the end
+                sampler = context.Process(
+                    target=sale_posting_raw.activity,
+                    args=(params, time.time() + 1.5, args.sale_seconds - 0.5, seen),
+                )
+                sampler.start()
                 rate = sale_posting._measure(target, setups, products, args.sale_seconds, *extra)
+                activity[case].update(seen.get(timeout=30))
+                sampler.join()
                 sampled = _read_windows(out)
                 rates[case].append(rate)
                 windows[case].extend(sampled)
@@ -348,6 +366,10 @@ def run(args):
             cursor.execute("DROP TABLE IF EXISTS bench_hot")
     raw_a, raw_b = statistics.median(rates["raw A"]), statistics.median(rates["raw B"])
     rows += [_summary(case, rates[case], windows[case], raw_a, raw_b) for case in CASES]
+    for case, counts in activity.items():
+        total = sum(counts.values()) or 1
+        shares = ", ".join(f"{state} {n / total:.0%}" for state, n in counts.most_common())
+        rows.append({"case": case, "client_backends_sampled": shares})
     for hot, found in tps.items():
         rows.append(
             {

@@ -182,7 +182,7 @@ class RawPoster:
     def sale(self, customer):
         """Post one sale to `customer`; its shared window: [seconds from the counter's
         UPDATE returning to COMMIT returning, of which in statements, of which in COMMIT,
-        statements]."""
+        statements, the client's CPU seconds in it]."""
         from django.conf import settings
 
         from core.services import AUDIT_WRITER_VERSION, audit_hash
@@ -221,7 +221,7 @@ class RawPoster:
         total += sum(deposits)
 
         cur.execute(COUNTER, {"series": SERIES, "year": self.year})
-        bumped, cur.on = time.perf_counter(), True
+        bumped, cpu, cur.on = time.perf_counter(), time.process_time(), True
         number = f"{SERIES}-{self.year}-{cur.fetchone()[0]:07d}"
         args.update(
             number=number,
@@ -298,7 +298,8 @@ class RawPoster:
         committing = time.perf_counter()
         self.conn.commit()
         done = time.perf_counter()
-        return [done - bumped, cur.seconds, done - committing, cur.statements]
+        cpu = time.process_time() - cpu
+        return [done - bumped, cur.seconds, done - committing, cur.statements, cpu]
 
 
 def _audit_data(args, code, username, products, lines, rates):
@@ -363,3 +364,28 @@ def write_windows(out, windows):
 
     with open(os.path.join(out, f"{os.getpid()}.json"), "w") as file:
         json.dump(windows, file)
+
+
+ACTIVITY = (
+    "SELECT CASE WHEN wait_event_type = 'Lock' THEN 'lock wait' WHEN state = 'active' THEN "
+    "coalesce(lower(wait_event_type), 'server cpu') WHEN state LIKE 'idle in transaction%%' "
+    "THEN 'client, in transaction' ELSE 'client, between sales' END FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_type = 'client backend' "
+    "AND pid <> pg_backend_pid()"
+)
+
+
+def activity(params, start_at, seconds, results):
+    """A process that samples what the clients' backends do every 50 ms while they run:
+    waiting for a lock, running (or waiting for I/O), or waiting for their client."""
+    import collections
+
+    import psycopg
+
+    seen: collections.Counter[str] = collections.Counter()
+    with psycopg.connect(**params, autocommit=True) as conn:
+        time.sleep(max(0.0, start_at - time.time()))
+        while time.time() < start_at + seconds:
+            seen.update(state for (state,) in conn.execute(ACTIVITY).fetchall())
+            time.sleep(0.05)
+    results.put(dict(seen))
