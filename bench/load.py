@@ -8,14 +8,12 @@
   220 users signing in within 11 s is not a working day); every request of the run,
   ramp-up included, counts for "no errors".
 - baseline, in the same run against the same server: the same endpoints requested by
-  one handheld and one office user, one request at a time and unpaced (the latency of
-  each endpoint with nothing else running). Loaded p95 / unloaded p50 is what the day's
-  load adds: queueing for the 2 cores and the shared rows (the year's counter, the
-  audit chain head) that every posting takes.
+  one handheld and one office user, one request at a time, unpaced: each endpoint's
+  latency with nothing else running. Loaded p95 / unloaded p50 is what the load adds
+  (queueing for the cores, the shared rows every posting takes).
 
 Targets: sale POST p95 under 150 ms, dashboard p95 under 500 ms, at 30 requests/s
-overall (at least 27 measured), no failed request; then check_stock, check_money and
-verify_audit run clean.
+(27 at least), no failed request; check_stock, check_money, verify_audit clean after.
 
 Setup (idempotent, through the services) in the dataset's depots BENCH01..08: per
 handheld a representative bench-load-NNN with 500 full cylinders of each product on
@@ -28,6 +26,7 @@ use access tokens issued ahead (as a handheld signed in since the morning); with
 """
 
 import csv
+import http.client
 import json
 import os
 import socket
@@ -36,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,7 +74,6 @@ def _setup(handhelds: int, office: int) -> dict:
     from django.contrib.auth.hashers import make_password
 
     from bench import dataset
-    from core.auth import VersionedRefreshToken
     from core.models import Depot, User
     from core.services import user_create
     from sales.models import Customer
@@ -159,7 +158,7 @@ def _setup(handhelds: int, office: int) -> dict:
             {
                 "username": rep.username,
                 "password": dataset.PASSWORD,
-                "token": str(VersionedRefreshToken.for_user(rep).access_token),
+                "token": _token_for(rep.username),
                 "cash": customers["CASH"],
                 "credit": customers["CREDIT"],
             }
@@ -214,9 +213,27 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def warm(self, rounds: int, token: str):
+        """Each worker imports the URLs, the admin and DRF on its first requests (seconds
+        each on 2 busy cores): `rounds` waves of concurrent requests before any timing."""
+
+        def get(path):
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            conn.getresponse().read()
+            conn.close()
+
+        paths = ["/healthz", "/admin/login/", "/api/customers/"] * rounds
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(get, paths))
+
     def stop(self):
         self.process.terminate()
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def _locust(url, accounts_path, users, seconds, workdir, *, serial=False) -> tuple[dict, dict]:
@@ -236,10 +253,21 @@ def _locust(url, accounts_path, users, seconds, workdir, *, serial=False) -> tup
         *("--host", url, "--csv", str(prefix), "--reset-stats", "--only-summary"),
         *("--loglevel", "WARNING", "--stop-timeout", "10"),
     ]
-    subprocess.run(command, env=env, cwd=ROOT, check=False, stdout=subprocess.DEVNULL)  # noqa: S603
+    log = workdir / f"{tag}.log"  # locust's own summary and warnings
+    with log.open("w") as out:
+        subprocess.run(command, env=env, cwd=ROOT, check=False, stdout=out, stderr=out)  # noqa: S603
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise SystemExit(f"locust wrote no statistics:\n{log.read_text()[-3000:]}")
     with open(f"{prefix}_stats.csv", newline="") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     return rows, json.loads(everything.read_text()) if everything.exists() else {}
+
+
+def _token_for(username: str) -> str:
+    from core.auth import VersionedRefreshToken
+    from core.models import User
+
+    return str(VersionedRefreshToken.for_user(User.objects.get(username=username)).access_token)
 
 
 def _checks() -> dict:
@@ -266,14 +294,12 @@ def _ms(row, column) -> float:
 
 def _table(loaded: dict, baseline: dict, everything: dict) -> list[dict]:
     rows = []
-    for name, row in loaded.items():
-        if name == "Aggregated":
-            continue
-        base = baseline.get(name)
+    for name, row in loaded.items():  # the endpoints, then "Aggregated": all of them
+        base = baseline.get(name) if name != "Aggregated" else None
         unloaded = _ms(base, "50%") if base else None
         rows.append(
             {
-                "endpoint": name,
+                "endpoint": "all (after ramp-up)" if name == "Aggregated" else name,
                 "requests": row["Request Count"],
                 "req_s": f"{float(row['Requests/s']):.2f}",
                 "p50_ms": row["50%"],
@@ -284,24 +310,12 @@ def _table(loaded: dict, baseline: dict, everything: dict) -> list[dict]:
                 "p95_over_unloaded": f"{_ms(row, '95%') / unloaded:.1f}x" if unloaded else "-",
             }
         )
-    total = loaded.get("Aggregated", {})
-    rows.append(
-        {
-            "endpoint": "all (after ramp-up)",
-            "requests": total.get("Request Count"),
-            "req_s": f"{float(total.get('Requests/s', 0)):.2f}",
-            "p50_ms": total.get("50%"),
-            "p95_ms": total.get("95%"),
-            "p99_ms": total.get("99%"),
-            "failures": total.get("Failure Count"),
-        }
-    )
     for name, entry in sorted(everything.items()):
         if name not in loaded:  # the sign-ins and downloads of the ramp-up
             times = sorted(entry["times"])
             rows.append(
                 {
-                    "endpoint": f"{name} (ramp-up only)",
+                    "endpoint": f"{name} (during ramp-up)",
                     "requests": entry["count"],
                     "p50_ms": f"{statistics.median(times):.0f}" if times else "-",
                     "p95_ms": f"{times[int(0.95 * (len(times) - 1))]:.0f}" if times else "-",
@@ -338,6 +352,8 @@ def run(args):
         accounts_path.write_text(json.dumps(accounts))
         server = Server(args.load_workers)
         try:
+            token = _token_for(accounts["handhelds"][0]["username"])
+            server.warm(rounds=2 * args.load_workers, token=token)
             print(f"   [load] {handhelds + office} users for {args.load_seconds} s", flush=True)
             loaded, everything = _locust(
                 server.url, accounts_path, handhelds + office, args.load_seconds, workdir
@@ -356,34 +372,21 @@ def run(args):
     sale, dashboard = loaded.get(SALE), loaded.get(DASHBOARD)
     sale_p95 = _ms(sale, "95%") if sale else float("inf")
     dashboard_p95 = _ms(dashboard, "95%") if dashboard else float("inf")
-    rows.append(
-        {
-            "target": f"sale POST p95 < {TARGET_SALE_P95} ms",
-            "measured": f"{sale_p95:.0f} ms",
-            "met": sale_p95 < TARGET_SALE_P95,
-        }
-    )
-    rows.append(
-        {
-            "target": f"dashboard p95 < {TARGET_DASHBOARD_P95} ms",
-            "measured": f"{dashboard_p95:.0f} ms",
-            "met": dashboard_p95 < TARGET_DASHBOARD_P95,
-        }
-    )
-    rows.append(
-        {
-            "target": f"{TARGET_RATE} requests/s overall (at least {TARGET_RATE * 0.9:.0f})",
-            "measured": f"{rate:.1f}",
-            "met": rate >= TARGET_RATE * 0.9,
-        }
-    )
-    rows.append(
-        {
-            "target": "no failed request (ramp-up included)",
-            "measured": f"{failed} of {sum(e['count'] for e in everything.values())}",
-            "met": failed == 0 and bool(everything),
-        }
-    )
+    targets = [
+        (f"sale POST p95 < {TARGET_SALE_P95} ms", f"{sale_p95:.0f} ms", sale_p95 < TARGET_SALE_P95),
+        (
+            f"dashboard p95 < {TARGET_DASHBOARD_P95} ms",
+            f"{dashboard_p95:.0f} ms",
+            dashboard_p95 < TARGET_DASHBOARD_P95,
+        ),
+        (f"{TARGET_RATE} requests/s (at least 27)", f"{rate:.1f}", rate >= 0.9 * TARGET_RATE),
+        (
+            "no failed request (ramp-up included)",
+            f"{failed} of {sum(e['count'] for e in everything.values())}",
+            failed == 0 and bool(everything),
+        ),
+    ]
+    rows += [{"target": t, "measured": m, "met": met} for t, m, met in targets]
     print("   [checks] check_stock, check_money, verify_audit", flush=True)
     rows.append({"invariants": "after the run", **_checks()})
     return rows
