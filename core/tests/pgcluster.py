@@ -1,25 +1,17 @@
 """A throwaway PostgreSQL cluster of the tests' own, and a real server in front of it.
 
-The fault and backup drills (test_fault_postgres, test_backup_drill) restart PostgreSQL
-and dump it: never the shared cluster on 5432. This module gives them
-
-- `Cluster`: initdb (as the postgres user) into a temporary directory, served on
-  127.0.0.1:5499 by `pg_ctl`; restarted with `pg_ctl stop -m fast` then `start`; removed
-  whole (stopped, its directory deleted) when the test session ends. One per session,
-  shared by both drills (`shared_cluster`): it holds a migrated, seeded template database
-  that each test clones in a second (`CREATE DATABASE ... TEMPLATE`), as migrating takes
-  a while.
-- `Server`: gunicorn (sync workers, as in production) on a free port against one of its
-  databases, Celery eager, the API's write throttle raised.
-- `Poster`: threads posting sales over HTTP, each with its own Idempotency-Key, keeping
-  every answer (or the lack of one).
-
-`require()` skips a test, with the reason printed, when the cluster cannot be made (not
-root, no initdb, port 5499 taken); under CI=true it fails instead, as conftest.py does
-for a missing service.
+For the drills that restart and dump PostgreSQL (test_fault_postgres, test_backup_drill),
+never on the shared cluster (5432). `Cluster`: initdb into a temporary directory, served
+on 127.0.0.1:5499 by pg_ctl (restart: `stop -m fast`, then `start`). `shared_cluster`:
+one per session, with a migrated, seeded template database each test clones in a second;
+stopped and deleted when the session ends. `Server`: gunicorn against one of its
+databases. `Poster`: threads posting sales over HTTP, each with an Idempotency-Key.
+`require()` skips (the reason printed) when no cluster can be made here; under CI=true
+it fails instead, as conftest.py does for a missing service.
 """
 
 import http.client
+import itertools
 import json
 import os
 import pwd
@@ -40,21 +32,25 @@ from django.conf import settings
 PORT = 5499
 TEMPLATE = "hsh_h3_template"
 PASSWORD = "correct-horse-battery"
+# The application in the drills: Celery eager (no REDIS_URL), the API's throttles raised.
+_APP_ENV = (
+    "DEBUG=1 ENV_FILE= REDIS_URL= AUDIT_ANCHOR_EMAILS= EMAIL_URL=consolemail:// "
+    "LOG_LEVEL=WARNING SECURE_SSL_REDIRECT=False ALLOWED_HOSTS=127.0.0.1,localhost "
+    "API_WRITE_RATE=1000000/minute API_TOKEN_RATE=100000/minute"
+)
+APP_ENV = dict(item.split("=", 1) for item in _APP_ENV.split())
+GUNICORN = ("hsh_admin.wsgi:application", "--preload", "--timeout=60", "--log-level=warning")
 CUSTOMERS = 6
 REPS = 3
 
 
 def _bin_dir() -> Path | None:
     """The newest PostgreSQL server binaries (initdb, pg_ctl, pg_dump of that version)."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=_version)
-    return found[-1].parent if found else None
-
-
-def _version(path: Path) -> float:
-    try:
-        return float(path.parent.parent.name)
-    except ValueError:
-        return 0.0
+    found = Path("/usr/lib/postgresql").glob("*/bin/initdb")
+    newest = max(
+        found, key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0, default=None
+    )
+    return newest.parent if newest else None
 
 
 def missing() -> str | None:
@@ -74,12 +70,10 @@ def missing() -> str | None:
 
 
 def require():
-    reason = missing()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(f"CI runs everything, but this test {reason}", pytrace=False)
-    pytest.skip(reason)
+    if (reason := missing()) is not None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI runs everything, but this test {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 def _run(args, *, timeout=120, **kwargs) -> subprocess.CompletedProcess:
@@ -145,8 +139,6 @@ class Cluster:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n--- postgres log ---\n" + text[-2000:] if text else ""
 
-    # --- databases ------------------------------------------------------------------
-
     def url(self, db: str) -> str:
         return f"postgres://postgres@127.0.0.1:{PORT}/{db}"
 
@@ -166,42 +158,23 @@ class Cluster:
     def env(self, db: str, **extra) -> dict:
         """The application's environment against `db`: Celery eager (no REDIS_URL), the
         API's throttles out of the way, the test session's keys."""
-        return {
-            **os.environ,
-            "DATABASE_URL": self.url(db),
-            "DEBUG": "1",
-            "ENV_FILE": "",
-            "REDIS_URL": "",
-            "SECRET_KEY": settings.SECRET_KEY,
-            "AUDIT_HMAC_KEY": settings.AUDIT_HMAC_KEY,
-            "AUDIT_ANCHOR_EMAILS": "",
-            "EMAIL_URL": "consolemail://",
-            "SECURE_SSL_REDIRECT": "False",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "API_WRITE_RATE": "1000000/minute",
-            "API_TOKEN_RATE": "100000/minute",
-            "LOG_LEVEL": "WARNING",
-            **extra,
-        }
+        keys = {"SECRET_KEY": settings.SECRET_KEY, "AUDIT_HMAC_KEY": settings.AUDIT_HMAC_KEY}
+        return {**os.environ, **APP_ENV, **keys, "DATABASE_URL": self.url(db), **extra}
 
     def manage(self, db: str, *args, timeout=600) -> subprocess.CompletedProcess:
         """`manage.py ARGS` against `db`, in a process of its own."""
-        return _run(
-            [sys.executable, "manage.py", *args],
-            env=self.env(db),
-            cwd=settings.BASE_DIR,
-            timeout=timeout,
-        )
+        command = [sys.executable, "manage.py", *args]
+        return _run(command, env=self.env(db), cwd=settings.BASE_DIR, timeout=timeout)
 
     def tool(self, name: str, *args, timeout=300) -> subprocess.CompletedProcess:
         """pg_dump, pg_restore... of the cluster's own version, against the cluster."""
         common = ["-h", "127.0.0.1", "-p", PORT, "-U", "postgres"]
         return _run([self.bin / name, *common, *args], timeout=timeout)
 
-    def clone(self, name: str) -> str:
-        """A fresh copy of the migrated, seeded template database."""
-        self.createdb(name, template=TEMPLATE)
-        return name
+    def checks(self, db: str, *commands: list[str]) -> dict[str, list]:
+        """{command: [exit status, output]} of management commands run in one process."""
+        code = f"from core.tests.pgcluster import run_commands; run_commands({list(commands)!r})"
+        return json.loads(_assert_ran(self.manage(db, "shell", "-c", code)).splitlines()[-1])
 
 
 _CLUSTER = pytest.StashKey["Cluster"]()
@@ -219,22 +192,71 @@ def shared_cluster(config) -> Cluster:
     cluster.init()
     cluster.start()
     cluster.createdb(TEMPLATE)
-    for args in (
-        ("migrate", "--noinput", "-v0"),
-        ("shell", "-c", "from core.tests.pgcluster import seed; seed()"),
-    ):
-        started = time.monotonic()
-        done = cluster.manage(TEMPLATE, *args)
-        assert done.returncode == 0, f"{args[0]} failed:\n{done.stdout}{done.stderr}"
-        print(f"[pgcluster] {args[0]} of {TEMPLATE}: {time.monotonic() - started:.1f} s")
+    started = time.monotonic()
+    if not _copy_test_database(cluster):
+        cluster.createdb(TEMPLATE)
+        _assert_ran(cluster.manage(TEMPLATE, "migrate", "--noinput", "-v0"))
+    _assert_ran(
+        cluster.manage(TEMPLATE, "shell", "-c", "from core.tests.pgcluster import seed; seed()")
+    )
+    print(f"[pgcluster] template database ready in {time.monotonic() - started:.1f} s")
     config.stash[_CLUSTER] = cluster
     return cluster
 
 
+def _assert_ran(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 0, f"{done.args[2:4]} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _copy_test_database(cluster: Cluster) -> bool:
+    """The template as a copy of the session's test database, already migrated (a test
+    with serialized_rollback has just put back what the migrations wrote): seconds,
+    against a minute or more for migrating again. False when it is not PostgreSQL or the
+    copy fails (pg_dump older than its server...): then the caller migrates."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return False
+    source = connection.settings_dict
+    dump = cluster.root / "migrated.dump"
+    host, port = source["HOST"] or "127.0.0.1", source["PORT"] or 5432
+    where = ["-h", host, "-p", port, "-U", source["USER"] or "postgres", source["NAME"]]
+    env = {**os.environ, "PGPASSWORD": source["PASSWORD"] or ""}
+    dumped = _run([cluster.bin / "pg_dump", "-Fc", "-f", dump, *where], env=env)
+    if dumped.returncode != 0:
+        return False
+    restore = ["--no-owner", "--no-privileges", "--exit-on-error", "-d", TEMPLATE, dump]
+    restored = cluster.tool("pg_restore", *restore)
+    dump.unlink(missing_ok=True)
+    return restored.returncode == 0
+
+
+def run_commands(commands: list[list[str]]):
+    """Run inside the application (manage.py shell): each management command, printing
+    {"name": [exit status, its output]} as JSON on the last line."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    results = {}
+    for name, *args in commands:
+        out = StringIO()
+        try:
+            call_command(name, *args, stdout=out, stderr=out)
+            status = 0
+        except SystemExit as exc:
+            status = exc.code or 0
+        except Exception as exc:  # reported to the test, which fails
+            status, _ = 1, out.write(repr(exc))
+        results[name] = [status, out.getvalue()]
+    print(json.dumps(results))
+
+
 def seed():
-    """Run inside the application (manage.py shell): a depot H3, head office, REPS
-    representatives each with 400 full 12.7KG cylinders on their vehicle, and CUSTOMERS
-    customers (cash and credit, no limit) at 3000.00 a cylinder. Through the services."""
+    """In the application (manage.py shell), through the services: a depot H3, head
+    office, REPS representatives with 400 full 12.7KG cylinders on their vehicle each,
+    CUSTOMERS customers (cash and credit, no limit) at 3000.00 a cylinder."""
     from decimal import Decimal
 
     from core.services import depot_create, user_bootstrap, user_create
@@ -247,34 +269,16 @@ def seed():
     cylinder = Product.objects.get(code="12.7KG")
     stock_receive(depot=depot, product=cylinder, quantity=REPS * 400, actor=admin)
     for n in range(REPS):
-        rep = user_create(
-            username=f"h3rep{n}",
-            password=PASSWORD,
-            role="SALES",
-            depots=[depot],
-            vehicle_no=f"H3-{n}",
-            actor=admin,
-        )
-        distribution_create(
-            sales_rep=rep,
-            depot=depot,
-            product=cylinder,
-            quantity=400,
-            kind="COLLECTION",
-            actor=admin,
-        )
+        account = {"username": f"h3rep{n}", "password": PASSWORD, "vehicle_no": f"H3-{n}"}
+        rep = user_create(**account, role="SALES", depots=[depot], actor=admin)
+        load = {"depot": depot, "product": cylinder, "quantity": 400, "kind": "COLLECTION"}
+        distribution_create(sales_rep=rep, **load, actor=admin)
     for n in range(CUSTOMERS):
+        kind = "CASH" if n % 2 == 0 else "CREDIT"
         customer = customer_create(
-            code=f"H3C{n}",
-            name=f"Drill customer {n}",
-            depot=depot,
-            payment_type="CASH" if n % 2 == 0 else "CREDIT",
-            actor=admin,
+            code=f"H3C{n}", name=f"Customer {n}", depot=depot, payment_type=kind, actor=admin
         )
         rate_set(customer=customer, product=cylinder, rate=Decimal("3000.00"), actor=admin)
-
-
-# --- the server --------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -291,21 +295,9 @@ class Server:
         self.log = cluster.root / f"gunicorn-{db}.log"
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn
-                [
-                    gunicorn,
-                    "hsh_admin.wsgi:application",
-                    f"--bind=127.0.0.1:{self.port}",
-                    f"--workers={workers}",
-                    "--timeout=60",
-                    "--graceful-timeout=5",
-                    "--log-level=warning",
-                ],
-                env=cluster.env(db),
-                cwd=settings.BASE_DIR,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            args = [gunicorn, *GUNICORN, f"--bind=127.0.0.1:{self.port}", f"--workers={workers}"]
+            where = {"env": cluster.env(db), "cwd": settings.BASE_DIR}
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **where)  # noqa: S603
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"gunicorn exited:\n{self.output()}"
@@ -325,10 +317,7 @@ class Server:
             conn.request(method, path, json.dumps(body) if body is not None else None, sent)
             response = conn.getresponse()
             raw = response.read()
-            try:
-                data = json.loads(raw or b"null")
-            except ValueError:
-                data = raw.decode(errors="replace")[:500]
+            data = json.loads(raw) if raw.startswith((b"{", b"[")) else raw[:500]
             return response.status, dict(response.getheaders()), data
         finally:
             conn.close()
@@ -353,24 +342,18 @@ class Server:
                 self.process.wait()
 
 
-# --- posting sales from threads ------------------------------------------------------
-
-
 class Poster:
     """`threads` handhelds posting one-cylinder sales, each with a key of its own, until
     stopped. `answers[key]` is every (status or the exception's repr, monotonic time)
     that key got; `requests[key]` what was sent, and by whom."""
 
     def __init__(self, server: Server, *, threads=6, tag="h3"):
-        self.server = server
+        self.server, self.tag, self.lock = server, tag, threading.Lock()
         self.tokens = [server.token(f"h3rep{n}") for n in range(REPS)]
-        self.threads = threads
-        self.tag = tag
         self.requests: dict[str, tuple[str, dict]] = {}
         self.answers: dict[str, list] = {}
-        self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.workers: list[threading.Thread] = []
+        self.workers = [threading.Thread(target=self._loop, args=(i,)) for i in range(threads)]
 
     def post(self, key: str) -> tuple[int | str, dict]:
         token, body = self.requests[key]
@@ -384,22 +367,17 @@ class Poster:
         return status, response_headers
 
     def _loop(self, index: int):
-        n = 0
-        while not self.stopping.is_set():
-            key = f"{self.tag}-{index}-{n}"
-            body = {
-                "customer": f"H3C{(index + n) % CUSTOMERS}",
-                "lines": [{"product": "12.7KG", "quantity": 1, "empties_returned": 1}],
-            }
+        line = {"product": "12.7KG", "quantity": 1, "empties_returned": 1}
+        for n in itertools.count():
+            if self.stopping.is_set():
+                return
+            body = {"customer": f"H3C{(index + n) % CUSTOMERS}", "lines": [line]}
             with self.lock:
-                self.requests[key] = (self.tokens[index % REPS], body)
-            self.post(key)
-            n += 1
+                self.requests[f"{self.tag}-{index}-{n}"] = (self.tokens[index % REPS], body)
+            self.post(f"{self.tag}-{index}-{n}")
 
     def start(self):
-        for index in range(self.threads):
-            worker = threading.Thread(target=self._loop, args=(index,), daemon=True)
-            self.workers.append(worker)
+        for worker in self.workers:
             worker.start()
 
     def stop(self):
