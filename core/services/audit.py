@@ -122,21 +122,17 @@ def audit_record_many(
     seq, prev = head
     for item in entries:
         seq += 1
-        entry = AuditLog(
-            seq=seq,
+        entry = audit_entry(
             actor=actor,
             action=item["action"],
-            object_type=item["obj"]._meta.label_lower,
-            object_id=str(item["obj"].pk),
+            obj=item["obj"],
             depot=item.get("depot"),
-            # Stored exactly as hashed: JSON types only, as every database gives them back
-            # (floats as text: jsonb may rewrite 1e16 or -0.0).
-            data=json.loads(json.dumps(item["data"], cls=DjangoJSONEncoder), parse_float=str),
+            data=data_stored(item["data"]),
             created_at=now,
+            seq=seq,
             prev_hash=prev,
-            writer_version=AUDIT_WRITER_VERSION,
         )
-        entry.hash = prev = audit_hash(entry)
+        prev = entry.hash
         rows.append(entry)
     if len(rows) == 1 and connection.vendor == "postgresql":
         _append_one(rows[0])  # every sale, payment and void: the hot path
@@ -146,33 +142,75 @@ def audit_record_many(
     return rows
 
 
+def data_stored(data: dict[str, Any]) -> dict[str, Any]:
+    """An entry's data exactly as it is stored and hashed: JSON types only, as every
+    database gives them back (floats as text: jsonb may rewrite 1e16 or -0.0)."""
+    stored: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder), parse_float=str)
+    return stored
+
+
+def audit_entry(
+    *,
+    actor: User,
+    action: str,
+    obj: models.Model,
+    depot: Depot | None,
+    data: dict[str, Any],
+    created_at: datetime,
+    seq: int,
+    prev_hash: str,
+) -> AuditLog:
+    """The entry after `prev_hash` in the chain, hashed (not saved). `data` as
+    data_stored gives it."""
+    entry = AuditLog(
+        seq=seq,
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        depot=depot,
+        data=data,
+        created_at=created_at,
+        prev_hash=prev_hash,
+        writer_version=AUDIT_WRITER_VERSION,
+    )
+    entry.hash = audit_hash(entry)
+    return entry
+
+
+def audit_insert_sql(entry: AuditLog) -> tuple[str, list[Any]]:
+    """One statement (PostgreSQL) that writes `entry` and moves the chain head to it,
+    returning the entry's id."""
+    return (
+        f"WITH entry AS (INSERT INTO {AuditLog._meta.db_table} "  # noqa: S608 - ours
+        "(seq, actor_id, action, object_type, object_id, depot_id, data, created_at, "
+        "prev_hash, hash, writer_version) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s) "
+        f"RETURNING id AS entry_id) UPDATE {AuditChainHead._meta.db_table} head SET "
+        "last_seq = %s, last_hash = %s FROM entry WHERE head.id = 1 RETURNING entry_id",
+        [
+            entry.seq,
+            entry.actor_id,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.depot_id,
+            json.dumps(entry.data),
+            entry.created_at,
+            entry.prev_hash,
+            entry.hash,
+            entry.writer_version,
+            entry.seq,
+            entry.hash,
+        ],
+    )
+
+
 def _append_one(entry: AuditLog) -> None:
     """Write one entry and move the chain head in one statement. The head is the row
     every posting waits for, so the time it is held is kept short."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH entry AS (INSERT INTO {AuditLog._meta.db_table} "  # noqa: S608 - ours
-            "(seq, actor_id, action, object_type, object_id, depot_id, data, created_at, "
-            "prev_hash, hash, writer_version) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s) "
-            f"RETURNING id AS entry_id) UPDATE {AuditChainHead._meta.db_table} head SET "
-            "last_seq = %s, last_hash = %s FROM entry WHERE head.id = 1 RETURNING entry_id",
-            [
-                entry.seq,
-                entry.actor_id,
-                entry.action,
-                entry.object_type,
-                entry.object_id,
-                entry.depot_id,
-                json.dumps(entry.data),
-                entry.created_at,
-                entry.prev_hash,
-                entry.hash,
-                entry.writer_version,
-                entry.seq,
-                entry.hash,
-            ],
-        )
+        cursor.execute(*audit_insert_sql(entry))
         entry.pk = cursor.fetchone()[0]
     entry._state.adding = False
 

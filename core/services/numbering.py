@@ -23,7 +23,7 @@ def document_number_next(
     last, after their other locks, so the hot row is held as briefly as possible.
     """
     if at is not None and year is None:
-        year = timezone.localtime(at, timezone.get_default_timezone()).year
+        year = number_year(at)
     elif at is not None or year is None:
         raise TypeError("document_number_next takes either `at` or `year`")
     if not transaction.get_connection().in_atomic_block:
@@ -42,4 +42,15 @@ def document_number_next(
             )
             cursor.execute(bump, [series, year])
             row = cursor.fetchone()
-    return f"{series}-{year}-{row[0]:0{width}d}"
+    return number_text(series, year, row[0], width)
+
+
+def number_year(at: datetime) -> int:
+    """The year a document stored `at` is numbered in: that moment's year in the
+    business time zone (settings.TIME_ZONE)."""
+    return timezone.localtime(at, timezone.get_default_timezone()).year
+
+
+def number_text(series: str, year: int, value: int, width: int = 6) -> str:
+    """A document number as printed: TX-2026-000042."""
+    return f"{series}-{year}-{value:0{width}d}"

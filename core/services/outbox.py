@@ -44,11 +44,29 @@ def outbox_enqueue(
     The message is due at once: it goes out right after the commit (a task sent to the
     workers then) or, if the broker cannot take that task, at the beat's next run.
     `at`: the posting's moment (created_at); None means now."""
+    message = outbox_message(kind=kind, document=document, number=number, to=to, at=at)
+    if message is not None:
+        _insert(message)
+    return message
+
+
+def outbox_message(
+    *,
+    kind: OutboxKind | str,
+    document: models.Model,
+    number: str,
+    to: str,
+    at: datetime | None = None,
+) -> OutboxMessage | None:
+    """outbox_enqueue's message, built, not saved, and the workers asked to send the
+    outbox after the commit; the caller inserts it in its transaction (a sale, in its last
+    round trip: core.services.final_writes). None when `to` is empty."""
     to = (to or "").strip()
     if not to:
         return None
     now = posting_moment(at)
-    message = OutboxMessage(
+    transaction.on_commit(outbox_send_soon, robust=True)
+    return OutboxMessage(
         kind=OutboxKind(kind),
         document_type=document._meta.label,
         document_id=document.pk,
@@ -57,9 +75,6 @@ def outbox_enqueue(
         next_attempt_at=now,
         created_at=now,
     )
-    _insert(message)
-    transaction.on_commit(outbox_send_soon, robust=True)
-    return message
 
 
 @cache

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
@@ -326,6 +327,14 @@ def holdings_apply(
 
 
 def holding_entries_write(
+    changes: list[HoldingChange], holding_ids: dict[int, int], **kw: Any
+) -> list[HoldingEntry]:
+    """The ledger entries of changes applied by holdings_apply, in one INSERT, stamped
+    `at` and naming their document. holding_entry_rows builds them without saving."""
+    return HoldingEntry.objects.bulk_create(holding_entry_rows(changes, holding_ids, **kw))
+
+
+def holding_entry_rows(
     changes: list[HoldingChange],
     holding_ids: dict[int, int],
     *,
@@ -338,9 +347,7 @@ def holding_entries_write(
     sales_rep: User | None = None,
     note: str = "",
 ) -> list[HoldingEntry]:
-    """The ledger entries of changes applied by holdings_apply, in one INSERT, stamped
-    `at` and naming their document."""
-    return HoldingEntry.objects.bulk_create(
+    return [
         HoldingEntry(
             holding_id=holding_ids[change.product.pk],
             customer=customer,
@@ -358,7 +365,7 @@ def holding_entries_write(
             note=(change.note or note)[:255],
         )
         for change in changes
-    )
+    ]
 
 
 def holdings_post(

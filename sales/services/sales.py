@@ -10,13 +10,14 @@ from django.db import IntegrityError, connection, models
 
 from core.db import atomic_with_retry
 from core.idempotency import key_clean
-from core.models import Depot, OutboxKind, User
+from core.models import Depot, OutboxKind, OutboxMessage, User
 from core.numbers import money_text
 from core.scoping import actor_access_check
-from core.services import audit_record, document_number_next
+from core.services.final_writes import NUMBER, AuditSpec, FinalWrites, history_rows
 from core.services.moments import history_save, occurred_moment, posting_moment
 from sales.models import (
     Customer,
+    HoldingEntry,
     HoldingKind,
     MeterSale,
     PaymentType,
@@ -33,19 +34,19 @@ from sales.services.common import (
     money,
     settle,
 )
-from sales.services.delivery import document_email
-from sales.services.holdings import holding_entries_write, holdings_apply, sale_deposits
+from sales.services.delivery import document_email_message
+from sales.services.holdings import holding_entry_rows, holdings_apply, sale_deposits
 from sales.services.lines import MeterFields, SaleLine, meter_order_check, sale_lines_parse
 from sales.services.sale_audit import sale_audit_data
 from sales.services.sale_keys import occurred_request, sale_fingerprint, sale_replay
 from sales.services.sale_keys import sale_keyed as _keyed  # looked up here: tests patch it
 from sales.services.tax import sale_tax, tax_rate_lock
-from stock.models import MovementKind, Product, ProductKind, StockState
+from stock.models import MovementKind, Product, ProductKind, StockMovement, StockState
 from stock.services import (
     LevelKey,
     Move,
     availability_check,
-    ledger_write,
+    ledger_rows,
     levels_lock,
     levels_move,
     sales_rep_home_depot,
@@ -134,14 +135,20 @@ def sale_post(
 
 
 def _next_id(model: type[models.Model]) -> int:
-    """The next value of a PostgreSQL table's id sequence."""
+    """The next value of a table's id: PostgreSQL's sequence; on SQLite (one writer at a
+    time, the transaction holding the write lock) the AUTOINCREMENT counter's next."""
+    table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s))",
-            [model._meta.db_table, model._meta.pk.column],
-        )
-        value: int = cursor.fetchone()[0]
-        return value
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s))", [table, model._meta.pk.column]
+            )
+            value: int = cursor.fetchone()[0]
+            return value
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        taken = model._default_manager.aggregate(last=models.Max("pk"))["last"] or 0
+        return max(row[0] if row else 0, taken) + 1
 
 
 @atomic_with_retry
@@ -318,60 +325,64 @@ def _post(
         )
         for (line, rate), deposit in zip(priced, deposits.lines, strict=True)
     ]
-    # From the number on, the year's counter row is locked until commit and every other
-    # posting waits for it: as little as possible happens after it. On PostgreSQL the
-    # sale's id is drawn first so that its lines go in before the number (foreign keys
-    # are checked at commit there).
-    early = connection.vendor == "postgresql"
-    if early:
-        sale.pk = _next_id(Transaction)
-        for row in sale_lines:
-            row.transaction_id = sale.pk
-        TransactionLine.objects.bulk_create(sale_lines)
-    sale.number = document_number_next(series="TX", at=now)
-    # The bulk path: no save signals, so the history row is written here.
-    Transaction.objects.bulk_create([sale])
-    Transaction.history.bulk_history_create([sale], default_user=actor, default_date=now)
-    if not early:
-        TransactionLine.objects.bulk_create(sale_lines)
-    if moves:
-        ledger_write(
+    # The rows that do not carry the number go in first: the lines and the meter sale
+    # under the sale's id, drawn now (foreign keys are checked at commit). The rows that
+    # carry it are built with final_writes.NUMBER in its place; the number, the audit
+    # chain head and those rows are taken and written in the last round trip, so the two
+    # rows every posting waits for are held for as little as possible.
+    sale.pk = _next_id(Transaction)
+    for row in sale_lines:
+        row.transaction_id = sale.pk
+    TransactionLine.objects.bulk_create(sale_lines)
+    if meter:
+        MeterSale.objects.create(transaction=sale, **meter)
+        customer.last_meter_reading = meter["latest_reading"]
+        history_save(customer, at=now, update_fields=["last_meter_reading"])
+    sale.number = NUMBER
+    final = FinalWrites(series="TX", at=now)
+    final.add(Transaction, [sale])
+    final.add(Transaction.history.model, history_rows(Transaction, [sale], user=actor, date=now))
+    final.add(
+        StockMovement,
+        ledger_rows(
             moves,
             actor=actor,
             depot=depot,
             sales_rep=sales_rep,
             document=sale,
-            reference=sale.number,
+            reference=NUMBER,
             at=now,
-        )
-    holding_entries_write(
-        deposits.changes,
-        holding_ids,
-        customer=customer,
-        kind=HoldingKind.SALE,
-        actor=actor,
-        at=now,
-        document=sale,
-        reference=sale.number,
-        sales_rep=sales_rep,
+        ),
     )
-    if meter:
-        MeterSale.objects.create(transaction=sale, **meter)
-        customer.last_meter_reading = meter["latest_reading"]
-        history_save(customer, at=now, update_fields=["last_meter_reading"])
-    if not cash:
-        settle(customer, at=now)  # money paid in advance settles the new sale at once
-        sale.refresh_from_db(fields=["amount_paid", "is_paid"])
-
-    audit_record(
+    final.add(
+        HoldingEntry,
+        holding_entry_rows(
+            deposits.changes,
+            holding_ids,
+            customer=customer,
+            kind=HoldingKind.SALE,
+            actor=actor,
+            at=now,
+            document=sale,
+            reference=NUMBER,
+            sales_rep=sales_rep,
+        ),
+    )
+    message = document_email_message(
+        kind=OutboxKind.INVOICE, document=sale, customer=customer, at=now
+    )
+    final.add(OutboxMessage, [message] if message else [])
+    audit = AuditSpec(
         actor=actor,
         action="sale_post",
         obj=sale,
         depot=depot,
-        at=now,
         data=sale_audit_data(
             sale=sale, priced=priced, meter=meter, deposits=deposits, key=key, occurred=occurred
         ),
     )
-    document_email(kind=OutboxKind.INVOICE, document=sale, customer=customer, at=now)
+    final.write(audit, number_set=lambda number: setattr(sale, "number", number))
+    if not cash:
+        settle(customer, at=now)  # money paid in advance settles the new sale at once
+        sale.refresh_from_db(fields=["amount_paid", "is_paid"])
     return sale

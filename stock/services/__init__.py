@@ -43,6 +43,7 @@ from stock.services.distributions import distribution_create, distribution_post
 from stock.services.ledger import (
     LevelKey,
     Move,
+    ledger_rows,
     ledger_write,
     levels_lock,
     levels_move,
@@ -71,6 +72,7 @@ __all__ = [
     "distribution_create",
     "distribution_post",
     "empties_dispatch",
+    "ledger_rows",
     "ledger_write",
     "levels_lock",
     "levels_move",

@@ -271,8 +271,35 @@ def ledger_write(
 ) -> list[StockMovement]:
     """The ledger side of movements_post: one row per move (after levels_move), created
     `at` (None: now)."""
-    now = posting_moment(at)
     return StockMovement.objects.bulk_create(
+        ledger_rows(
+            moves,
+            actor=actor,
+            depot=depot,
+            sales_rep=sales_rep,
+            document=document,
+            reference=reference,
+            note=note,
+            at=at,
+        )
+    )
+
+
+def ledger_rows(
+    moves: list[Move],
+    *,
+    actor: User,
+    depot: Depot,
+    sales_rep: User | None = None,
+    document: models.Model | None = None,
+    reference: str = "",
+    note: str = "",
+    at: datetime | None = None,
+) -> list[StockMovement]:
+    """The ledger rows ledger_write writes, built, not saved (a sale writes them in its
+    last round trip: core.services.final_writes)."""
+    now = posting_moment(at)
+    return [
         StockMovement(
             kind=move.kind,
             product=move.product,
@@ -290,4 +317,4 @@ def ledger_write(
             created_at=now,
         )
         for move in moves
-    )
+    ]

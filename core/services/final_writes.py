@@ -1,0 +1,191 @@
+"""A posting's last round trip: its number, the audit chain head and the rows that carry
+the number, written together just before the commit.
+
+Every numbered posting takes two rows that all postings share: the series' counter
+(gapless numbers) and the audit chain head (a chain that never forks). Each is held from
+the moment it is taken until the commit, so every other posting waits that long. Here
+that window is as short as PostgreSQL allows with the hash computed outside the database:
+
+1. before: everything else is written, and the rows that carry the number (the document,
+   its history row, its ledger and holding entries, its e-mail) are built and their
+   INSERTs compiled with NUMBER standing for the number;
+2. one statement takes the counter, then the chain head (counter before head, the lock
+   order every posting keeps);
+3. the number goes into the compiled INSERTs and the audit entry, which is hashed;
+4. one round trip writes them all, the audit entry and the new chain head;
+5. the caller's transaction commits.
+
+On SQLite (one writer at a time) the same rows are written one statement after another.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models
+from django.db.models.sql import InsertQuery
+
+from core.models import AuditChainHead, Depot, DocumentCounter, User
+from core.services.audit import audit_entry, audit_insert_sql, audit_record, data_stored
+from core.services.numbering import document_number_next, number_text, number_year
+
+# What the number is compiled as until it is taken: no document number looks like it.
+NUMBER = "\x1f#number#\x1f"
+
+TAKE_SQL = (
+    "WITH counter AS (UPDATE {counter} SET last_value = last_value + 1 "
+    "WHERE series = %s AND year = %s RETURNING last_value) "
+    "SELECT counter.last_value, head.last_seq, head.last_hash FROM counter "
+    # LATERAL on the counter's row: the head is locked after the counter, never before.
+    "LEFT JOIN LATERAL (SELECT last_seq, last_hash FROM {head} "
+    "WHERE id = 1 AND counter.last_value IS NOT NULL FOR UPDATE) head ON true"
+)
+
+
+def _numbered(value: Any, number: str) -> Any:
+    if value == NUMBER:
+        return number
+    if isinstance(value, list):  # PostgreSQL's bulk INSERT sends columns as arrays
+        return [number if item == NUMBER else item for item in value]
+    return value
+
+
+def insert_statement(
+    model: type[models.Model], objs: Sequence[models.Model]
+) -> tuple[str, list[Any]]:
+    """The INSERT that bulk_create would send for `objs` (all with their pk set, or
+    none), compiled by Django's own insert compiler, without RETURNING."""
+    opts = model._meta
+    with_pk = all(obj.pk is not None for obj in objs)
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not getattr(f, "generated", False) and (with_pk or not f.primary_key)
+    ]
+    query = InsertQuery(model)
+    query.insert_values(fields, list(objs), raw=False)
+    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    return sql, list(params)
+
+
+def history_rows(
+    model: type[models.Model], objs: Sequence[models.Model], *, user: User, date: datetime
+) -> list[models.Model]:
+    """The '+' history rows simple-history's bulk_history_create writes for new `objs`."""
+    history = model.history.model  # type: ignore[attr-defined]
+    rows = []
+    for obj in objs:
+        row = history(
+            history_date=date,
+            history_user=user,
+            history_change_reason="",
+            history_type="+",
+            **{f.attname: getattr(obj, f.attname) for f in history.tracked_fields},
+        )
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class AuditSpec:
+    actor: User
+    action: str
+    obj: models.Model
+    depot: Depot | None
+    data: dict[str, Any]
+
+
+@dataclass
+class FinalWrites:
+    """The rows of one posting that carry its number, and its audit entry."""
+
+    series: str
+    at: datetime
+    statements: list[tuple[str, list[Any]]] = field(default_factory=list)
+    _models: list[tuple[type[models.Model], list[models.Model]]] = field(default_factory=list)
+
+    def add(self, model: type[models.Model], objs: Sequence[models.Model]) -> None:
+        """Rows to insert, built with NUMBER where the number goes."""
+        objs = list(objs)
+        if objs:
+            self._models.append((model, objs))
+            self.statements.append(insert_statement(model, objs))
+
+    def write(self, audit: AuditSpec, number_set: Callable[[str], None]) -> str:
+        """Take the number and the chain head, write the rows and the audit entry; the
+        number. `number_set(number)` puts it on the caller's objects."""
+        data = data_stored(audit.data)
+        if connection.vendor != "postgresql":
+            number = document_number_next(series=self.series, at=self.at)
+            for sql, values in self.statements:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, [_numbered(v, number) for v in values])
+            number_set(number)
+            numbered = {k: _numbered(v, number) for k, v in data.items()}
+            audit_record(
+                actor=audit.actor,
+                action=audit.action,
+                obj=audit.obj,
+                depot=audit.depot,
+                data=numbered,
+                at=self.at,
+            )
+            self._stored()
+            return number
+        value, seq, prev = self._take()
+        number = number_text(self.series, number_year(self.at), value)
+        number_set(number)
+        entry = audit_entry(
+            actor=audit.actor,
+            action=audit.action,
+            obj=audit.obj,
+            depot=audit.depot,
+            data={k: _numbered(v, number) for k, v in data.items()},
+            created_at=self.at,
+            seq=seq + 1,
+            prev_hash=prev,
+        )
+        sqls: list[str] = []
+        params: list[Any] = []
+        for sql, values in [*self.statements, audit_insert_sql(entry)]:
+            sqls.append(sql)
+            params += [_numbered(v, number) for v in values]
+        with connection.cursor() as cursor:  # one round trip: client-side binding
+            cursor.execute(";\n".join(sqls), params)
+        self._stored()
+        return number
+
+    def _take(self) -> tuple[int, int, str]:
+        """The counter's next value and the chain head (seq, hash), both locked."""
+        year = number_year(self.at)
+        quote = connection.ops.quote_name
+        sql = TAKE_SQL.format(
+            counter=quote(DocumentCounter._meta.db_table),
+            head=quote(AuditChainHead._meta.db_table),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.series, year])
+            row = cursor.fetchone()
+            if row is None:  # the series' first number this year
+                DocumentCounter.objects.bulk_create(
+                    [DocumentCounter(series=self.series, year=year)], ignore_conflicts=True
+                )
+                cursor.execute(sql, [self.series, year])
+                row = cursor.fetchone()
+            value, seq, prev = row
+            if seq is None:  # the first audit entry ever
+                AuditChainHead.objects.bulk_create([AuditChainHead(pk=1)], ignore_conflicts=True)
+                seq, prev = (
+                    AuditChainHead.objects.select_for_update()
+                    .values_list("last_seq", "last_hash")
+                    .get(pk=1)
+                )
+        return value, seq, prev
+
+    def _stored(self) -> None:
+        for _, objs in self._models:
+            for obj in objs:
+                if obj.pk is not None:  # rows inserted without RETURNING keep no pk
+                    obj._state.adding = False
+                    obj._state.db = connection.alias
