@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint format bench migrate seed worker beat lock clean venv
+.PHONY: run test lint format bench audit migrate seed worker beat lock clean venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
@@ -50,6 +50,11 @@ format: $(STAMP)
 ## bench: benchmarks against their baselines (see BENCHMARKS.md); BENCH_ARGS passes flags
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## audit: known vulnerabilities in the pinned requirements (pip-audit; needs PyPI's JSON
+## API or OSV to answer, and says so when neither does)
+audit: $(STAMP)
+	$(BIN)/python -m tools.audit_requirements
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
