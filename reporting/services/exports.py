@@ -156,13 +156,15 @@ def export_job_build(*, job_id: int) -> ExportJob:
         if not finished:  # another worker took the job over meanwhile: its file counts
             os.remove(path)
     except Exception as exc:  # recorded on the job for the requester to see
-        logger.exception("export job %s failed", job.pk)
-        if isinstance(exc, FilterError):
-            message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
-        elif _disk_full(exc):
+        if _disk_full(exc):  # no traceback to read: the disk's name says it all
+            logger.error("export job %s failed: the disk holding %s is full", job.pk, path)
             message = DISK_FULL
         else:
-            message = f"Building the file stopped: {exc}"
+            logger.exception("export job %s failed", job.pk)
+            if isinstance(exc, FilterError):
+                message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+            else:
+                message = f"Building the file stopped: {exc}"
         owned.update(status=JobStatus.FAILED, error=message[:2000], finished_at=timezone.now())
         if os.path.exists(path):
             os.remove(path)
