@@ -54,3 +54,10 @@ def test_cleaning_up_expired_lockouts_from_the_changelist_works(office):
     )
     assert response.status_code == 200
     assert "expired access attempts" in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["date_from=x", "unknown=1", "payment_type=CASH"])
+def test_exporting_the_rate_table_with_a_filter_it_does_not_have_is_a_bad_request(office, query):
+    """import-export's export page built the changelist without catching its refusal."""
+    response = office.get(f"{reverse('admin:sales_ratetable_export')}?{query}")
+    assert response.status_code == (200 if query == "payment_type=CASH" else 400)

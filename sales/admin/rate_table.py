@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -93,7 +94,13 @@ class RateTableAdmin(
         return super().changelist_view(request, {**note, **(extra_context or {})})
 
     def get_export_queryset(self, request):
-        return RateTableResource().with_current_rates(super().get_export_queryset(request))
+        # The changelist's filters come along in the address; import-export builds the
+        # changelist without catching what the changelist page itself turns into ?e=1.
+        try:
+            queryset = super().get_export_queryset(request)
+        except IncorrectLookupParameters:
+            raise BadRequest("The address holds a filter this list does not have.") from None
+        return RateTableResource().with_current_rates(queryset)
 
     def process_import(self, request, **kwargs):
         """import-export's confirm step, with the uploaded file claimed once: it waits in
