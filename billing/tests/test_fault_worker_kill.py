@@ -48,8 +48,8 @@ from sales.services import sale_post
 from stock.services import distribution_create, stock_receive
 
 LEASE_SECONDS = 8  # the workers' OUTBOX_LEASE_SECONDS: well above one message's send
-CUSTOMERS = 90  # statements in the run: the kill comes a third of the way through
-INVOICES = 80  # invoices in the outbox: the kill comes at the middle one
+CUSTOMERS = 80  # statements in the run: the kill comes a fifth of the way through
+INVOICES = 40  # invoices in the outbox: the kill comes at the middle one
 MAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # after each message Django's file backend writes
 
 
@@ -79,6 +79,16 @@ def _group_running(pgid):
     return running
 
 
+def _other_sessions():
+    """The server pids of the sessions on the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
 class _Workers:
     """Celery workers (prefork, two processes each, a process group each) on one queue
     of our own, sending the tasks they send (a statement's e-mail, the run itself) to
@@ -102,6 +112,7 @@ class _Workers:
         }
         self.env.pop("FAULT_CUT_AFTER_MESSAGE_ID", None)
         self.processes = []
+        self.sessions_before = _other_sessions()  # none, unless a test before left some
 
     def start(self, name, **env):
         with open(self.log, "ab") as log:
@@ -142,7 +153,16 @@ class _Workers:
         self.wait_gone(process)
 
     def wait_gone(self, process):
+        """Until the worker's processes are gone, and with them their database sessions:
+        what was already sent to PostgreSQL (a COMMIT) has been done, an open
+        transaction rolled back; what the database says now is what the kill left."""
         _wait_for(lambda: not _group_running(process.pid), 10, "the worker's processes", self)
+        _wait_for(
+            lambda: _other_sessions() <= self.sessions_before,
+            10,
+            "the worker's database sessions to end",
+            self,
+        )
 
     def stop(self):
         for process in self.processes:
@@ -279,7 +299,7 @@ def test_a_statement_run_whose_worker_is_killed_issues_and_mails_each_statement_
         mailed = OutboxMessage.objects.filter(kind=OutboxKind.STATEMENT)
         _wait_for(
             lambda: (
-                statements.count() >= CUSTOMERS // 3
+                statements.count() >= CUSTOMERS // 5
                 and mailed.filter(status=OutboxStatus.SENT).exists()
             ),
             90,
