@@ -199,6 +199,7 @@ if REDIS_URL:
             "BACKEND": "core.cache.RedisCache",  # a Redis down: misses, not errors
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hsh",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},  # never a hang
         }
     }
 else:

@@ -239,6 +239,22 @@ def test_with_redis_the_settings_use_that_cache():
     assert settings.CACHES["default"]["BACKEND"] == "core.cache.RedisCache"
 
 
+@pytest.mark.redis
+def test_a_redis_that_never_answers_is_a_miss_not_a_hang(caplog):
+    """A Redis host that takes the connection and then says nothing (a network that drops
+    packets) costs a request the settings' socket timeout, then reads as a miss."""
+    from core.cache import RedisCache
+
+    with socket.socket() as silent:  # accepts connections (the backlog), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        params = {"OPTIONS": settings.CACHES["default"]["OPTIONS"]}
+        cache = RedisCache(f"redis://127.0.0.1:{port}/0", params)
+        assert cache.get("k", "default") == "default"
+    assert "Redis cannot be reached" in caplog.text
+
+
 @pytest.mark.django_db
 def test_an_export_asked_for_while_the_broker_is_down_is_kept_for_the_requeue(
     head_office, django_capture_on_commit_callbacks, monkeypatch, caplog
