@@ -329,6 +329,8 @@ class LockoutAdmin(AccessAttemptAdmin):
 admin.site.unregister(AccessAttempt)
 admin.site.register(AccessAttempt, LockoutAdmin)
 
+from core import admin_beat  # noqa: E402, F401  (celery-beat's crontabs, readable or not)
+
 
 @admin.register(Group)
 class RoleGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

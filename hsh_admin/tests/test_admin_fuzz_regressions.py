@@ -61,3 +61,21 @@ def test_exporting_the_rate_table_with_a_filter_it_does_not_have_is_a_bad_reques
     """import-export's export page built the changelist without catching its refusal."""
     response = office.get(f"{reverse('admin:sales_ratetable_export')}?{query}")
     assert response.status_code == (200 if query == "payment_type=CASH" else 400)
+
+
+@pytest.mark.parametrize("day_of_week", ["-1", "8-1", "mon-x"])
+def test_a_crontab_that_celery_cannot_read_is_shown_not_a_server_error(office, day_of_week):
+    """django-celery-beat's "human readable" column let celery's ParseException out."""
+    from django_celery_beat.models import CrontabSchedule
+
+    crontab = CrontabSchedule.objects.create(minute="0", hour="2")
+    url = reverse("admin:django_celery_beat_crontabschedule_change", args=[crontab.pk])
+    data = {
+        "minute": "0", "hour": "2", "day_of_month": "*", "month_of_year": "*",
+        "day_of_week": day_of_week, "timezone": "UTC",
+    }  # fmt: skip
+    assert office.post(url, data).status_code < 500
+    CrontabSchedule.objects.filter(pk=crontab.pk).update(day_of_week=day_of_week)
+    assert office.get(url).status_code == 200
+    listed = office.get(reverse("admin:django_celery_beat_crontabschedule_changelist"))
+    assert listed.status_code == 200
