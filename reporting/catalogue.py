@@ -93,10 +93,24 @@ class Report:
 
     def totals(self, filters: Filters) -> dict:
         """Sums of the total columns over all rows (not just the page)."""
+        return self.totals_of(filters, self.rows(filters))
+
+    @property
+    def totals_in_sql(self) -> bool:
+        """Whether totals() is the report's own (an aggregate), not a sum of its rows."""
+        return type(self).totals is not Report.totals
+
+    def totals_of(self, filters: Filters, rows: Iterable[tuple]) -> dict:
+        """totals() of rows already read (a report page reads a summary's rows once).
+        A report whose totals() is its own (in SQL) answers that instead."""
+        if self.totals_in_sql:
+            return self.totals(filters)
         summed = self.summed(filters)
+        if not summed:  # nothing to add up: no need to read a row
+            return {}
         positions = [i for i, c in enumerate(self.columns) if c.key in summed]
         sums = {self.columns[i].key: 0 for i in positions}
-        for row in self.rows(filters):
+        for row in rows:
             if self.counts_in_totals(row):
                 for i in positions:
                     sums[self.columns[i].key] += row[i] or 0

@@ -33,6 +33,7 @@ from reporting.services import download_token_valid, export_job_request
 from reporting.writers import cell, csv_chunks, json_chunks, write_xlsx
 
 PAGE_SIZE = 100
+READ_ONCE = 2_000  # rows a page reads whole (a summary's), for its totals and chart
 
 
 def _context(request, **extra):
@@ -211,14 +212,24 @@ def _page(request, report, filters, errors, status=200):
     page = _page_number(request)
     rows, links, has_next, totals, chart = [], [], False, {}, ""
     if filters is not None:
-        window = list(islice(report.rows(filters), (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1))
+        # Where the totals or the chart read every row anyway, the rows are read once (up
+        # to READ_ONCE: a summary's, which can take seconds to add up) for the page, its
+        # totals and its chart; a long list with totals in SQL is read a page at a time.
+        start, end = (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1
+        reads_all = bool(report.chart) or (not report.totals_in_sql and report.summed(filters))
+        head = list(islice(report.rows(filters), READ_ONCE + 1)) if reads_all else []
+        whole = head if reads_all and len(head) <= READ_ONCE else None
+        if whole is not None or end <= len(head):
+            window = head[start:end]
+        else:
+            window = list(islice(report.rows(filters), start, end))
         has_next = len(window) > PAGE_SIZE
         window = window[:PAGE_SIZE]
         links = page_links(report, window, filters)
         rows = [_row(report, row, links[n]) for n, row in enumerate(window)]
-        totals = report.totals(filters)
+        totals = report.totals_of(filters, whole) if whole is not None else report.totals(filters)
         if report.chart:
-            chart = _chart(report, filters)
+            chart = _chart(report, filters, whole)
     query = request.GET.copy()
     query.pop("page", None)
     return TemplateResponse(
@@ -277,10 +288,11 @@ MAX_CHART_LABELS = 24
 MAX_CHART_SERIES = 8
 
 
-def _chart(report, filters):
+def _chart(report, filters, rows=None):
     """The report's chart: one series per value column, or, for a report grouped by
     `group_by` (the chart's "group" column), one series per group of its first value
-    column, stacked where the chart says so. Labels oldest first, the last 24."""
+    column, stacked where the chart says so. Labels oldest first, the last 24. `rows`:
+    the report's rows when already read."""
     spec = report.chart
     x, series_keys = spec["x"], spec["series"]
     position = {c.key: i for i, c in enumerate(report.columns)}
@@ -288,7 +300,7 @@ def _chart(report, filters):
     grouped: dict[str, dict[str, float]] = {}
     names: dict[str, None] = {}
     labels_of = {c.key: c.label for c in report.columns}
-    for row in report.rows(filters):
+    for row in report.rows(filters) if rows is None else rows:
         label = str(cell(row[position[x]]))
         sums = grouped.setdefault(label, {})
         if group:

@@ -155,3 +155,36 @@ def test_an_absurd_page_number_is_not_a_500(client, head_office, history):
     response = client.get(url("sales-register", page="9" * 30))
     assert response.status_code == 200
     assert response.context["rows"] == []
+
+
+def test_a_summary_is_added_up_once_for_its_page_totals_and_chart(client, head_office, history):
+    """The sales summary's aggregate over every sale took seconds on a million sales, and
+    the page ran it three times (rows, totals, chart): found by the load test."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(head_office)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url("sales-summary", group_by="depot"))
+    assert page.status_code == 200
+    sql = [q["sql"].upper() for q in queries.captured_queries]
+    aggregates = [q for q in sql if "GROUP BY" in q and "SALES_TRANSACTION" in q]
+    assert len(aggregates) == 1, [q[:80] for q in aggregates]
+    body = page.content.decode()
+    assert "60,700.00" in body
+    assert "<svg" in body
+
+
+def test_a_long_report_with_its_totals_in_sql_is_read_a_page_at_a_time(
+    client, head_office, history
+):
+    from reporting import views
+
+    client.force_login(head_office)
+    first = client.get(url("sales-register"))
+    second = client.get(url("sales-register", page=2))
+    assert first.status_code == second.status_code == 200
+    assert views.READ_ONCE > views.PAGE_SIZE
+    assert first.context["rows"]
+    assert not second.context["rows"]  # the history is one page
+    assert not first.context["has_next"]
