@@ -217,8 +217,9 @@ def _page(request, report, filters, errors, status=200):
         # totals and its chart; a long list with totals in SQL is read a page at a time.
         start, end = (page - 1) * PAGE_SIZE, page * PAGE_SIZE + 1
         reads_all = bool(report.chart) or (not report.totals_in_sql and report.summed(filters))
-        head = list(islice(report.rows(filters), READ_ONCE + 1)) if reads_all else []
-        whole = head if reads_all and len(head) <= READ_ONCE else None
+        reads_head = reads_all and start < READ_ONCE  # a page past them reads its own
+        head = list(islice(report.rows(filters), READ_ONCE + 1)) if reads_head else []
+        whole = head if reads_head and len(head) <= READ_ONCE else None
         if whole is not None or end <= len(head):
             window = head[start:end]
         else:

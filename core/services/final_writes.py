@@ -51,6 +51,26 @@ def _numbered(value: Any, number: str) -> Any:
     return value
 
 
+def _no_stand_in_left(values: Any) -> None:
+    """Refuse to write a stand-in the number did not replace (inside a longer text, or
+    in nested data): a row would be stored with it."""
+    if isinstance(values, str):
+        if NUMBER in values:
+            raise RuntimeError("a row would be written with the number's stand-in in it")
+    elif isinstance(values, dict):
+        _no_stand_in_left(list(values.values()))
+    elif isinstance(values, (list, tuple)):
+        for value in values:
+            _no_stand_in_left(value)
+
+
+def _data_numbered(data: dict[str, Any], number: str) -> dict[str, Any]:
+    """The audit entry's data with the number in place of the stand-in (top-level values)."""
+    numbered = {key: _numbered(value, number) for key, value in data.items()}
+    _no_stand_in_left(numbered)
+    return numbered
+
+
 def insert_statement(
     model: type[models.Model], objs: Sequence[models.Model]
 ) -> tuple[str, list[Any]]:
@@ -115,20 +135,26 @@ class FinalWrites:
     def write(self, audit: AuditSpec, number_set: Callable[[str], None]) -> str:
         """Take the number and the chain head, write the rows and the audit entry; the
         number. `number_set(number)` puts it on the caller's objects."""
+        if not connection.in_atomic_block:
+            raise RuntimeError("FinalWrites.write must run inside the posting transaction")
         data = data_stored(audit.data)
-        if connection.vendor != "postgresql":
+        # Several statements in one execute need client-side binding (Django's default
+        # with psycopg); with server-side binding they go one by one, as on SQLite.
+        one_trip = not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+        if connection.vendor != "postgresql" or not one_trip:
             number = document_number_next(series=self.series, at=self.at)
             for sql, values in self.statements:
+                numbered = [_numbered(v, number) for v in values]
+                _no_stand_in_left(numbered)
                 with connection.cursor() as cursor:
-                    cursor.execute(sql, [_numbered(v, number) for v in values])
+                    cursor.execute(sql, numbered)
             number_set(number)
-            numbered = {k: _numbered(v, number) for k, v in data.items()}
             audit_record(
                 actor=audit.actor,
                 action=audit.action,
                 obj=audit.obj,
                 depot=audit.depot,
-                data=numbered,
+                data=_data_numbered(data, number),
                 at=self.at,
             )
             self._stored()
@@ -141,7 +167,7 @@ class FinalWrites:
             action=audit.action,
             obj=audit.obj,
             depot=audit.depot,
-            data={k: _numbered(v, number) for k, v in data.items()},
+            data=_data_numbered(data, number),
             created_at=self.at,
             seq=seq + 1,
             prev_hash=prev,
@@ -151,6 +177,7 @@ class FinalWrites:
         for sql, values in [*self.statements, audit_insert_sql(entry)]:
             sqls.append(sql)
             params += [_numbered(v, number) for v in values]
+        _no_stand_in_left(params)
         with connection.cursor() as cursor:  # one round trip: client-side binding
             cursor.execute(";\n".join(sqls), params)
         self._stored()

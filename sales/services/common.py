@@ -175,6 +175,17 @@ def settle(customer: Customer, *, at: datetime | None = None) -> list[PaymentAll
     return allocations
 
 
+def money_to_settle(customer: Customer) -> bool:
+    """Whether settle() would find anything to do for `customer` now: money on account
+    (a payment's, or deposit refunds credited and not yet applied), or deposit credit to
+    release. A credit sale asks before it takes its number: without any (the common case)
+    it skips settle() while the rows every posting shares are held."""
+    credited, applied = deposit_credit(customer)
+    if credited > applied or applied > max(credited, ZERO):
+        return True
+    return Payment.objects.with_money_on_account().filter(customer=customer).exists()
+
+
 def deposit_credit(customer: Customer) -> tuple[Decimal, Decimal]:
     """(credited, applied): the deposit refunds credited to the customer's account, net
     of voids that took one back, and how much of them settles sales now."""

@@ -32,6 +32,7 @@ from sales.services.common import (
     decimal_value,
     lock_customer,
     money,
+    money_to_settle,
     settle,
 )
 from sales.services.delivery import document_email_message
@@ -381,8 +382,12 @@ def _post(
             sale=sale, priced=priced, meter=meter, deposits=deposits, key=key, occurred=occurred
         ),
     )
+    # Money paid in advance, or this sale's own deposit refund (credited to the account),
+    # settles the new sale at once; asked before the number, so that a credit sale with
+    # nothing on account (the common case) settles nothing while the shared rows are held.
+    settles = not cash and (deposits.refunded > 0 or money_to_settle(customer))
     final.write(audit, number_set=lambda number: setattr(sale, "number", number))
-    if not cash:
-        settle(customer, at=now)  # money paid in advance settles the new sale at once
+    if settles:
+        settle(customer, at=now)
         sale.refresh_from_db(fields=["amount_paid", "is_paid"])
     return sale

@@ -3,10 +3,12 @@ counter to the commit, one more round trip writes everything that carries the nu
 and the rows written there are exactly those the sale would write one by one."""
 
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core.models import AuditLog, OutboxMessage
 from core.selectors import audit_chain_check
@@ -96,3 +98,63 @@ def test_the_placeholder_is_replaced_in_columns_and_arrays():
     assert _numbered([NUMBER, "x", None], "TX-1") == ["TX-1", "x", None]
     assert _numbered("TX-2026-000009", "TX-1") == "TX-2026-000009"
     assert _numbered(7, "TX-1") == 7
+
+
+def test_a_stand_in_left_inside_a_text_or_nested_data_is_refused(cash_customer, head_office):
+    from django.db import transaction
+
+    from core.services.final_writes import AuditSpec, FinalWrites, _no_stand_in_left
+
+    with pytest.raises(RuntimeError, match="stand-in"):
+        _no_stand_in_left(["x", [None, f"Sale {NUMBER}"]])
+    _no_stand_in_left(["x", ["TX-1"], 3, None])  # nothing left: passes
+    audit = AuditSpec(
+        actor=head_office,
+        action="test",
+        obj=cash_customer,
+        depot=None,
+        data={"nested": {"number": NUMBER}},
+    )
+    before = AuditLog.objects.count()
+    with pytest.raises(RuntimeError, match="stand-in"), transaction.atomic():
+        FinalWrites(series="ZZ", at=timezone.now()).write(audit, number_set=lambda n: None)
+    assert AuditLog.objects.count() == before
+
+
+def test_the_last_round_trip_refuses_to_run_outside_a_transaction(cash_customer, head_office):
+    from core.services.final_writes import AuditSpec, FinalWrites
+
+    audit = AuditSpec(actor=head_office, action="test", obj=cash_customer, depot=None, data={})
+    final = FinalWrites(series="ZZ", at=timezone.now())
+    # pytest-django's test transaction is atomic: leave it for this one call
+    outside = mock.patch.object(connection, "in_atomic_block", False)
+    with pytest.raises(RuntimeError, match="inside the posting transaction"), outside:
+        final.write(audit, number_set=lambda n: None)
+
+
+@pytest.mark.postgres
+def test_a_credit_sale_with_nothing_on_account_settles_nothing_in_the_window(
+    customer_factory, loaded_vehicle, products
+):
+    customer = customer_factory("CREDIT")
+    _sale(customer, loaded_vehicle, products)
+    with CaptureQueriesContext(connection) as queries:
+        sale = _sale(customer, loaded_vehicle, products)
+    sqls = [q["sql"] for q in queries.captured_queries]
+    taken = next(i for i, sql in enumerate(sqls) if "core_documentcounter" in sql)
+    after = [sql for sql in sqls[taken + 1 :] if not sql.startswith("RELEASE SAVEPOINT")]
+    assert len(after) == 1, after
+    assert (sale.is_paid, sale.amount_paid) == (False, 0)
+
+
+def test_a_credit_sale_is_settled_by_money_paid_in_advance(
+    customer_factory, loaded_vehicle, products, head_office
+):
+    from sales.services import payment_record
+
+    customer = customer_factory("CREDIT")
+    _sale(customer, loaded_vehicle, products)  # 8,200.00 owed
+    payment_record(customer=customer, amount="20000", actor=head_office, method="CASH")
+    sale = _sale(customer, loaded_vehicle, products)  # the advance settles it at once
+    assert sale.is_paid
+    assert sale.amount_paid == sale.total_amount
