@@ -66,7 +66,7 @@ CASES = {
         "/api/sales/",
         {"customer": "C1", "lines": [{"product": "12.7KG", "quantity": 1}]},
         sale_service,
-        "audit_record",
+        "sale_audit_data",  # inside the sale's transaction, before its last round trip
         Transaction,
     ),
     "collection": (

@@ -926,7 +926,7 @@ def test_a_connection_cut_mid_sale_writes_nothing_and_says_so(
     client = APIClient()
     client.force_authenticate(sales_rep)
     before = _state(bulk_customer)
-    cuts = _cut_connection_inside(monkeypatch, sale_service, "audit_record")
+    cuts = _cut_connection_inside(monkeypatch, sale_service, "sale_audit_data")
 
     response = client.post("/api/sales/", SALE, format="json", HTTP_IDEMPOTENCY_KEY="hh-1")
 
@@ -982,7 +982,7 @@ def test_a_connection_cut_in_the_admin_sale_form_shows_a_clear_message(
     assert preview.context["stage"] == "confirm", preview.context["form"].errors
     confirm = {**data, "_confirm": "1", "_token": preview.context["token"]}
     before = _state(bulk_customer)
-    cuts = _cut_connection_inside(monkeypatch, sale_service, "audit_record")
+    cuts = _cut_connection_inside(monkeypatch, sale_service, "sale_audit_data")
 
     page = client.post(url, confirm)
 
