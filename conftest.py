@@ -80,7 +80,37 @@ def pytest_report_header(config):
     return ["services: " + "; ".join(lines)]
 
 
+# The Celery app's settings a test may change for itself; each must be back as configured
+# when the test has ended, or a later test (a real worker's) runs its tasks in-process.
+_CELERY_KEYS = ("task_always_eager", "broker_url", "task_eager_propagates")
+_celery_before = pytest.StashKey[dict]()
+
+
+def _celery_conf():
+    from celery import current_app
+
+    conf = current_app._get_current_object().conf
+    return {key: conf.get(key) for key in _CELERY_KEYS}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    before = item.stash.get(_celery_before, None)
+    result = yield
+    after = _celery_conf()
+    if before is not None and after != before:
+        from celery import current_app
+
+        app = current_app._get_current_object()
+        app.conf.update(before)  # put back, so that one leak fails one test, not the next
+        app._after_fork()
+        changed = {k: f"{before[k]!r} -> {after[k]!r}" for k in before if before[k] != after[k]}
+        pytest.fail(f"the test left the Celery settings changed: {changed}", pytrace=False)
+    return result
+
+
 def pytest_runtest_setup(item):
+    item.stash[_celery_before] = _celery_conf()
     for name, check in REQUIREMENTS.items():
         if item.get_closest_marker(name) is None:
             continue

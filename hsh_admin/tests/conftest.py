@@ -53,17 +53,6 @@ def driver(_browser_dirs):
 
 
 @pytest.fixture
-def _tasks_run_in_process():
-    """Export jobs are built inline (in the live server's thread), as without REDIS_URL."""
-    from hsh_admin.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -208,8 +208,11 @@ class _Worker:
     def run(self):
         self.load()
         kinds, weights = zip(*self.KINDS, strict=True)
-        while time.monotonic() < self.deadline:
-            kind = self.rng.choices(kinds, weights)[0]
+        # Every kind once first (in this thread's own order), then at random until the
+        # deadline: each kind is tried by every thread however slow the machine is.
+        first_round = self.rng.sample(kinds, len(kinds))
+        while first_round or time.monotonic() < self.deadline:
+            kind = first_round.pop() if first_round else self.rng.choices(kinds, weights)[0]
             try:
                 getattr(self, kind)()
                 self.done[kind] += 1

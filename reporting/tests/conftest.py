@@ -113,15 +113,12 @@ def history(north, south, head_office, sales_rep, user_factory):
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_in_process(request):
+def _tasks_run_in_process(request, monkeypatch):
     """Tasks run inline here, as without REDIS_URL; the tests marked `redis` use a real
-    worker instead."""
+    worker instead. (Through monkeypatch, so that a test's own change of the same setting
+    is undone in the right order.)"""
     if request.node.get_closest_marker("redis"):
-        yield
         return
     from hsh_admin.celery import app
 
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
