@@ -29,10 +29,12 @@ run: $(STAMP)
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: the whole suite (set DATABASE_URL / REDIS_URL to include PostgreSQL and Redis tests)
+## test: the whole suite (set DATABASE_URL / REDIS_URL to include PostgreSQL and Redis tests),
+## one test process per core; PYTEST_WORKERS=0 runs it in one process
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
 	@test -f node_modules/axe-core/axe.min.js || ! command -v npm >/dev/null || npm ci --no-audit --no-fund --loglevel=error || true
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## lint: ruff, formatting, migrations in step with the models, mypy (strict) on the models,
 ## services and selectors, and no business model written outside a service

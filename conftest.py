@@ -67,7 +67,35 @@ def _fresh_cache():
     cache.clear()
 
 
+def _own_services_per_process():
+    """Under pytest-xdist (`-n 2`) each test process takes a media folder and a Redis
+    database of its own (the next ones after REDIS_URL's): a test clears the cache
+    (FLUSHDB), the worker tests read their queues, and exports are named by job number,
+    which another process's test must not touch. Set before anything uses the cache or the
+    broker; the Celery workers the tests start inherit both through the environment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    # Exports and PDFs another process's test would write under the same job number.
+    settings.MEDIA_ROOT = Path(settings.MEDIA_ROOT) / f"test-{worker}"
+    os.environ["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        return
+    parsed = urlparse(url)
+    database = (int(parsed.path.strip("/") or 0) + int(worker[2:])) % 16
+    url = parsed._replace(path=f"/{database}").geturl()
+    os.environ["REDIS_URL"] = url
+    settings.REDIS_URL = url
+    settings.CELERY_BROKER_URL = url
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+    from celery import current_app
+
+    current_app._get_current_object().conf.broker_url = url
+
+
 def pytest_configure(config):
+    _own_services_per_process()
     # The production hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -37,7 +37,10 @@ print(sale.number)
 
 # The first test that needs the drills' cluster copies the session's test database into
 # it (migrated, as a serialized_rollback test finds it) instead of migrating again.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.xdist_group("pgcluster"),  # one process: the drills' cluster has one port
+]
 
 
 @pytest.fixture

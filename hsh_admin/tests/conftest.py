@@ -53,6 +53,14 @@ def driver(_browser_dirs):
 
 
 @pytest.fixture
+def _tasks_run_in_process(monkeypatch):
+    """Export jobs are built inline (in the live server's thread), as without REDIS_URL."""
+    from hsh_admin.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+@pytest.fixture
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
