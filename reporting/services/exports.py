@@ -1,6 +1,7 @@
 """Export jobs: requested, built by a worker (taken over when its worker dies), e-mailed
 and downloaded. Tasks call these; so do the admin, the API and the schedules."""
 
+import contextlib
 import errno
 import logging
 import os
@@ -106,12 +107,16 @@ def export_job_build(*, job_id: int) -> ExportJob:
     """
     now = timezone.now()
     stale = Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_after())
-    ExportJob.objects.filter(stale, pk=job_id, attempts__gte=MAX_ATTEMPTS).update(
+    given_up = ExportJob.objects.filter(stale, pk=job_id, attempts__gte=MAX_ATTEMPTS)
+    dead_file = given_up.values_list("file", flat=True).first()
+    if given_up.update(
         status=JobStatus.FAILED,
         finished_at=now,
+        file="",
         error=f"Gave up after {MAX_ATTEMPTS} attempts: the worker stopped each time (out of "
         "memory, or over the time limit?). Narrow the filters or use CSV.",
-    )
+    ):
+        _remove_half_file(dead_file)
     claimed = ExportJob.objects.filter(Q(status=JobStatus.QUEUED) | stale, pk=job_id).update(
         status=JobStatus.RUNNING,
         started_at=now,
@@ -130,6 +135,11 @@ def export_job_build(*, job_id: int) -> ExportJob:
         f"exports/{now:%Y/%m}/{job.report}-{job.pk}-{job.attempts}.{job.format}"
     )
     path = default_storage.path(name)
+    # Where this attempt writes, recorded first: if its worker dies, the attempt that takes
+    # the job over removes the half-written file (the file's name counts only once DONE).
+    dead_file = job.file.name
+    owned.update(file=name)
+    _remove_half_file(dead_file)
     try:
         report = get_report(job.report)
         if report is None:  # taken out of the catalogue since the job was requested
@@ -154,7 +164,7 @@ def export_job_build(*, job_id: int) -> ExportJob:
             finished_at=timezone.now(),
         )
         if not finished:  # another worker took the job over meanwhile: its file counts
-            os.remove(path)
+            _remove_half_file(name)
     except Exception as exc:  # recorded on the job for the requester to see
         if _disk_full(exc):  # no traceback to read: the disk's name says it all
             logger.error("export job %s failed: the disk holding %s is full", job.pk, path)
@@ -165,13 +175,22 @@ def export_job_build(*, job_id: int) -> ExportJob:
                 message = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
             else:
                 message = f"Building the file stopped: {exc}"
-        owned.update(status=JobStatus.FAILED, error=message[:2000], finished_at=timezone.now())
+        owned.update(
+            status=JobStatus.FAILED, file="", error=message[:2000], finished_at=timezone.now()
+        )
         if os.path.exists(path):
             os.remove(path)
     job.refresh_from_db()
     if job.status == JobStatus.DONE and job.schedule_id:
         export_job_email(job=job)
     return job
+
+
+def _remove_half_file(name: str | None) -> None:
+    """Remove the file a dead attempt left half-written (gone already: nothing to do)."""
+    if name:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(default_storage.path(name))
 
 
 DISK_FULL = (

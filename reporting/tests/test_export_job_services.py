@@ -67,3 +67,58 @@ def test_an_export_of_an_unknown_report_or_format_is_refused(head_office, reques
 
     assert [e.code for e in refused.value.error_dict[field]] == [code]
     assert not ExportJob.objects.exists()
+
+
+def _dead_attempt(head_office, tmp_path, attempts):
+    """A job whose worker died while writing attempt `attempts`: its half file on disk."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    name = f"exports/2026/11/receivables-x-{attempts}.csv"
+    half = tmp_path / name
+    half.parent.mkdir(parents=True)
+    half.write_text("Customer,Bal")  # cut off mid-row
+    job = ExportJob.objects.create(
+        requested_by=head_office,
+        report="receivables",
+        format="csv",
+        status=JobStatus.RUNNING,
+        attempts=attempts,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+        file=name,
+    )
+    return job, half
+
+
+@pytest.mark.django_db
+def test_the_attempt_that_takes_over_removes_the_dead_ones_half_file(
+    head_office, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path
+    job, half = _dead_attempt(head_office, tmp_path, attempts=1)
+
+    export_job_build(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+    assert not half.exists()
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.csv"))
+    assert files == [job.file.name]
+    assert job.file.name.endswith(f"receivables-{job.pk}-2.csv")
+
+
+@pytest.mark.django_db
+def test_a_job_given_up_on_keeps_no_half_file(head_office, tmp_path, settings):
+    from reporting.services.exports import MAX_ATTEMPTS
+
+    settings.MEDIA_ROOT = tmp_path
+    job, half = _dead_attempt(head_office, tmp_path, attempts=MAX_ATTEMPTS)
+
+    export_job_build(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith(f"Gave up after {MAX_ATTEMPTS} attempts")
+    assert not job.file
+    assert not half.exists()
