@@ -1,8 +1,8 @@
 """A throwaway PostgreSQL cluster of the tests' own, and a real server in front of it.
 
 For the drills that restart and dump PostgreSQL (test_fault_postgres, test_backup_drill),
-never on the shared cluster (5432). `Cluster`: initdb into a temporary directory, served
-on 127.0.0.1:5499 by pg_ctl (restart: `stop -m fast`, then `start`). `shared_cluster`:
+never on the shared cluster (5432). `Cluster`: initdb into a temporary directory, served on
+a free port of 127.0.0.1 by pg_ctl (restart: `stop -m fast`, then `start`). `shared_cluster`:
 one per session, with a migrated, seeded template database each test clones in a second;
 stopped and deleted when the session ends. `Server`: gunicorn against one of its
 databases. `Poster`: threads posting sales over HTTP, each with an Idempotency-Key.
@@ -29,7 +29,6 @@ import psycopg
 import pytest
 from django.conf import settings
 
-PORT = 5499
 TEMPLATE = "hsh_h3_template"
 PASSWORD = "correct-horse-battery"
 # The application in the drills: Celery eager (no REDIS_URL), the API's throttles raised.
@@ -63,9 +62,6 @@ def missing() -> str | None:
         pwd.getpwnam("postgres")
     except KeyError:
         return "needs the postgres system user: apt-get install postgresql"
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", PORT)) == 0:
-            return f"port {PORT} is taken: the drills' own cluster needs it"
     return None
 
 
@@ -83,9 +79,11 @@ def _run(args, *, timeout=120, **kwargs) -> subprocess.CompletedProcess:
 
 
 class Cluster:
-    """initdb'd into a temporary directory; served on 127.0.0.1:PORT (trust auth)."""
+    """initdb'd into a temporary directory; served on 127.0.0.1, on a free port of its
+    own (trust auth)."""
 
     def __init__(self):
+        self.port = _free_port()
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="hsh_h3_pg_"))
         self.data = self.root / "data"
@@ -102,7 +100,7 @@ class Cluster:
         self._as_postgres(initdb, "-D", self.data, "-A", "trust", "-U", "postgres", "-N")
 
     def start(self):
-        options = f"-p {PORT} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._as_postgres(
             self.bin / "pg_ctl", "-D", self.data, "-o", options, "-l", self.log, "-w", "start"
         )
@@ -140,7 +138,7 @@ class Cluster:
         return "\n--- postgres log ---\n" + text[-2000:] if text else ""
 
     def url(self, db: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{PORT}/{db}"
+        return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
 
     def query(self, sql: str, params=(), *, db: str = "postgres") -> list[tuple]:
         with psycopg.connect(self.url(db), autocommit=True) as conn:
@@ -168,7 +166,7 @@ class Cluster:
 
     def tool(self, name: str, *args, timeout=300) -> subprocess.CompletedProcess:
         """pg_dump, pg_restore... of the cluster's own version, against the cluster."""
-        common = ["-h", "127.0.0.1", "-p", PORT, "-U", "postgres"]
+        common = ["-h", "127.0.0.1", "-p", self.port, "-U", "postgres"]
         return _run([self.bin / name, *common, *args], timeout=timeout)
 
     def checks(self, db: str, *commands: list[str]) -> dict[str, list]:

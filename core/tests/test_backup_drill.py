@@ -1,6 +1,6 @@
 """Backup and restore drill (issue 19), as the README's operations section tells it.
 
-On the drills' own cluster (core.tests.pgcluster, port 5499), with gunicorn in front:
+On the drills' own cluster (core.tests.pgcluster, on a free port), with gunicorn in front:
 handhelds post sales over HTTP from four threads; the audit chain's anchor is taken
 (`manage.py audit_anchor`); `pg_dump -Fc` runs while they go on posting; the dump is
 restored with `pg_restore` into a new database. On the restored database:

@@ -1,6 +1,6 @@
 """PostgreSQL restarted in the middle of a load of postings (issue 19).
 
-A cluster of the test's own (core.tests.pgcluster, port 5499: never the shared one),
+A cluster of the test's own (core.tests.pgcluster, on a free port: never the shared one),
 gunicorn in front of it, six handhelds posting sales over HTTP with an Idempotency-Key
 each; the cluster is stopped (`pg_ctl stop -m fast`: every session ended), kept down a
 second, and started again while they post. Then:
