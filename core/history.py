@@ -7,6 +7,7 @@ there is no request. atomic_with_retry sets the actor for the duration of a serv
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 
 from simple_history.models import HistoricalRecords
 
@@ -42,3 +43,10 @@ def tracked(**kwargs) -> HistoricalRecords:
         history_manager=AppendOnlyHistoryManager,
         **kwargs,
     )
+
+
+@cache
+def historical_model(model):
+    """The history model of a tracked model. (`Model.history` builds a manager class each
+    time it is read: about 0.4 ms, three times in a sale's posting.)"""
+    return model.history.model

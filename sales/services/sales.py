@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models
 
 from core.db import atomic_with_retry
+from core.history import historical_model
 from core.idempotency import key_clean
 from core.models import Depot, OutboxKind, OutboxMessage, User
 from core.numbers import money_text
@@ -342,7 +343,8 @@ def _post(
     sale.number = NUMBER
     final = FinalWrites(series="TX", at=now)
     final.add(Transaction, [sale])
-    final.add(Transaction.history.model, history_rows(Transaction, [sale], user=actor, date=now))
+    history = history_rows(Transaction, [sale], user=actor, date=now)
+    final.add(historical_model(Transaction), history)
     final.add(
         StockMovement,
         ledger_rows(

@@ -158,3 +158,80 @@ def test_a_credit_sale_is_settled_by_money_paid_in_advance(
     sale = _sale(customer, loaded_vehicle, products)  # the advance settles it at once
     assert sale.is_paid
     assert sale.amount_paid == sale.total_amount
+
+
+def _compiled_by_django(model, objs):
+    """What Django's insert compiler itself gives for `objs` (the reference)."""
+    from django.db.models.sql import InsertQuery
+
+    with_pk = all(obj.pk is not None for obj in objs)
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    query = InsertQuery(model)
+    query.insert_values(fields, list(objs), raw=False)
+    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    return sql, list(params)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_a_reused_insert_is_the_one_django_compiles(emailed, loaded_vehicle, products, rows):
+    """insert_statement compiles a model's INSERT once per number of rows and then fills
+    in the values itself: for every model a sale writes there, with one row or several
+    (PostgreSQL's UNNEST of arrays), JSON and the number's stand-in, the statement and
+    its values are what Django's compiler gives."""
+    from core.history import historical_model
+    from core.services import final_writes
+    from core.services.final_writes import history_rows, insert_statement
+
+    sale = _sale(emailed, loaded_vehicle, products)
+    now = timezone.now()
+    cases = {
+        Transaction: [Transaction.objects.get(pk=sale.pk) for _ in range(rows)],
+        historical_model(Transaction): history_rows(
+            Transaction, [sale] * rows, user=loaded_vehicle, date=now
+        ),
+        StockMovement: list(StockMovement.objects.order_by("-pk")[:1]) * rows,
+        HoldingEntry: list(HoldingEntry.objects.order_by("-pk")[:1]) * rows,
+        OutboxMessage: list(OutboxMessage.objects.filter(number=sale.number)) * rows,
+    }
+    final_writes._COMPILED.clear()
+    for model, objs in cases.items():
+        assert len(objs) == rows, model
+        for obj in objs:
+            if hasattr(obj, "number"):
+                obj.number = NUMBER
+        expected = _compiled_by_django(model, objs)
+        first = insert_statement(model, objs)  # compiled, and its layout learnt
+        with_pk = objs[0].pk is not None  # history rows get theirs from the database
+        assert final_writes._COMPILED[(model, with_pk, rows, connection.vendor)], model
+        again = insert_statement(model, objs)  # reused
+        assert first == expected, model
+        assert again[0] == expected[0], model
+        assert final_writes._same(again[1], expected[1]), (model, again[1], expected[1])
+        if hasattr(objs[0], "number"):  # the stand-in is there for the number to replace
+            flat = [x for v in again[1] for x in (v if isinstance(v, list) else [v])]
+            assert NUMBER in flat
+
+
+def test_a_reused_insert_takes_the_new_values(cash_customer, loaded_vehicle, products):
+    """The second statement of the same shape carries its own values, not the first's."""
+    from core.services import final_writes
+    from core.services.final_writes import insert_statement
+
+    sale = sale_post(
+        customer=cash_customer,
+        sales_rep=loaded_vehicle,
+        actor=loaded_vehicle,
+        lines=[{"product": products["12.7KG"], "quantity": 1}],
+    )
+    final_writes._COMPILED.clear()
+    one = Transaction.objects.get(pk=sale.pk)
+    other = Transaction.objects.get(pk=sale.pk)
+    other.total_amount = Decimal("1234.50")
+    other.number = "TX-2026-999999"
+    sql_one, values_one = insert_statement(Transaction, [one])
+    sql_other, values_other = insert_statement(Transaction, [other])
+    assert sql_one == sql_other
+    assert Decimal("1234.50") in values_other
+    assert "TX-2026-999999" in values_other
+    assert values_other == _compiled_by_django(Transaction, [other])[1]
+    assert values_one != values_other

@@ -97,7 +97,7 @@ def sales_rep_home_depot(
     for one representative share the lock and do not wait for each other. lock=False: a
     check before the posting's transaction, which must call this again inside it.
     """
-    role, is_active, home_id = _sales_rep_read(sales_rep, lock=lock)
+    role, is_active, home_id, home = _sales_rep_read(sales_rep, lock=lock)
     if role != Role.SALES or not (is_active or allow_inactive):
         raise ValidationError(
             {
@@ -117,7 +117,8 @@ def sales_rep_home_depot(
         )
     if depot is not None and home_id == depot.pk:
         return depot
-    home = Depot.objects.get(pk=home_id)
+    if home is None:
+        home = Depot.objects.get(pk=home_id)
     if depot is not None:
         raise ValidationError(
             {
@@ -130,38 +131,50 @@ def sales_rep_home_depot(
     return home
 
 
-def _sales_rep_read(sales_rep: User, *, lock: bool) -> tuple[str | None, bool, int | None]:
-    """(role, is_active, home depot id) of a representative. With lock, inside a
-    transaction on PostgreSQL, the user row is locked FOR SHARE first (Django's
-    select_for_update has no shared mode) and the depot read by a second statement: a
-    statement that waited for a lock still sees other tables as they were when it began.
-    Without a lock one statement reads all three. SQLite runs one writer at a time."""
+def _sales_rep_read(
+    sales_rep: User, *, lock: bool
+) -> tuple[str | None, bool, int | None, Depot | None]:
+    """(role, is_active, home depot id, home depot or None) of a representative. With
+    lock, inside a transaction on PostgreSQL, the user row is locked FOR SHARE first
+    (Django's select_for_update has no shared mode) and the depot's id read by a second
+    statement: a statement that waited for a lock still sees other tables as they were
+    when it began. Without a lock one statement reads all of it, the depot's row too.
+    SQLite runs one writer at a time."""
     users = connection.ops.quote_name(User._meta.db_table)
     through = connection.ops.quote_name(User.depots.through._meta.db_table)
     depots = connection.ops.quote_name(Depot._meta.db_table)
     home = (
-        f"SELECT ud.depot_id FROM {through} ud JOIN {depots} d ON d.id = ud.depot_id "  # noqa: S608
-        "WHERE ud.user_id = %s ORDER BY d.code LIMIT 1"
+        f"SELECT ud.depot_id FROM {through} ud JOIN {depots} hd ON hd.id = ud.depot_id "  # noqa: S608
+        "WHERE ud.user_id = %s ORDER BY hd.code LIMIT 1"
     )
     locking = lock and connection.features.has_select_for_update and connection.in_atomic_block
     with connection.cursor() as cursor:
         if not locking:
+            fields = list(Depot._meta.concrete_fields)
+            columns = ", ".join(f"d.{connection.ops.quote_name(f.column)}" for f in fields)
             cursor.execute(
-                f"SELECT role, is_active, ({home}) FROM {users} WHERE id = %s",  # noqa: S608
+                f"SELECT u.role, u.is_active, {columns} FROM {users} u "  # noqa: S608
+                f"LEFT JOIN {depots} d ON d.id = ({home}) WHERE u.id = %s",
                 [sales_rep.pk, sales_rep.pk],
             )
             row = cursor.fetchone()
-            return row if row is not None else (None, False, None)
+            if row is None:
+                return None, False, None, None
+            if row[2] is None:
+                return row[0], row[1], None, None
+            values = [f.to_python(v) for f, v in zip(fields, row[2:], strict=True)]  # 1: True
+            depot = Depot.from_db(connection.alias, [f.attname for f in fields], values)
+            return row[0], row[1], depot.pk, depot
         cursor.execute(
             f"SELECT role, is_active FROM {users} WHERE id = %s FOR SHARE",  # noqa: S608
             [sales_rep.pk],
         )
         row = cursor.fetchone()
         if row is None:
-            return None, False, None
+            return None, False, None, None
         cursor.execute(home, [sales_rep.pk])
-        depot = cursor.fetchone()
-    return row[0], row[1], depot[0] if depot else None
+        found = cursor.fetchone()
+    return row[0], row[1], found[0] if found else None, None
 
 
 def availability_check(

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Q
 
+from core.history import historical_model
 from core.models import Depot, User
+from core.services.final_writes import execute_together, history_rows, insert_statement
 from core.services.moments import posting_moment
 from stock.models import Product, StockLevel, StockMovement
 
@@ -69,16 +71,11 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
     for (rep, depot), (products, states) in places.items():
         where = Q(sales_rep=rep) if rep else Q(depot=depot, sales_rep__isnull=True)
         query |= where & Q(product__in=products, state__in=states)
-    existing = list(
-        StockLevel.objects.filter(query).values_list(
-            "pk", "product_id", "state", "sales_rep_id", "depot_id"
-        )
-    )
-    found = [
-        StockLevel(pk=pk, product_id=p, state=s, sales_rep_id=r, depot_id=d)
-        for pk, p, s, r, d in existing
-    ]
-    found = [level for level in found if any(k.matches(level) for k in keys)]
+    # The common case in one statement: the places' rows locked in id order. It may lock
+    # a row no key asked for (another product's other state on the same vehicle): in the
+    # same order as every other lock, so it waits, never deadlocks.
+    in_order = list(StockLevel.objects.select_for_update().filter(query).order_by("pk"))
+    found = [level for level in in_order if any(k.matches(level) for k in keys)]
     missing = [k for k in keys if not any(k.matches(level) for level in found)]
     if missing:
         # Two first-ever movements may race to create a row: the unique constraints keep
@@ -104,10 +101,7 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
         exact = Q()
         for key in keys:
             exact |= key.lookup()
-        locked = StockLevel.objects.select_for_update().filter(exact)
-    else:  # the common case: lock exactly the rows found, by primary key
-        locked = StockLevel.objects.select_for_update().filter(pk__in=[f.pk for f in found])
-    in_order = list(locked.order_by("pk"))
+        in_order = list(StockLevel.objects.select_for_update().filter(exact).order_by("pk"))
     result = {}
     for key in keys:
         level = next(level for level in in_order if key.matches(level))
@@ -245,17 +239,16 @@ def levels_move(moves: list[Move], *, actor: User, at: datetime | None = None) -
         table = connection.ops.quote_name(StockLevel._meta.db_table)
         cases = " ".join("WHEN %s THEN %s" for _ in levels)
         marks = ", ".join("%s" for _ in levels)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET quantity = CASE id {cases} END, "  # noqa: S608 - ours
-                f"updated_at = %s WHERE id IN ({marks})",
-                [v for level in levels for v in (level.pk, level.quantity)]
-                + [now]
-                + [level.pk for level in levels],
-            )
-        StockLevel.history.bulk_history_create(
-            levels, update=True, default_user=actor, default_date=now
+        update = (
+            f"UPDATE {table} SET quantity = CASE id {cases} END, "  # noqa: S608 - ours
+            f"updated_at = %s WHERE id IN ({marks})",
+            [v for level in levels for v in (level.pk, level.quantity)]
+            + [now]
+            + [level.pk for level in levels],
         )
+        # Their '~' history rows (what bulk_history_create writes) in the same round trip.
+        history = history_rows(StockLevel, levels, user=actor, date=now, kind="~")
+        execute_together([update, insert_statement(historical_model(StockLevel), history)])
 
 
 def ledger_write(
