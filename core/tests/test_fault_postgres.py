@@ -26,7 +26,7 @@ DB = "hsh_h3_fault"
 # it (migrated, as a serialized_rollback test finds it) instead of migrating again.
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.xdist_group("pgcluster"),  # one process: the drills' cluster has one port
+    pytest.mark.xdist_group("pgcluster"),  # one process, one throwaway cluster for both
 ]
 
 

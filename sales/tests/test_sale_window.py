@@ -235,3 +235,22 @@ def test_a_reused_insert_takes_the_new_values(cash_customer, loaded_vehicle, pro
     assert "TX-2026-999999" in values_other
     assert values_other == _compiled_by_django(Transaction, [other])[1]
     assert values_one != values_other
+
+
+@pytest.mark.postgres
+def test_with_server_side_binding_the_rows_go_one_statement_at_a_time(
+    emailed, loaded_vehicle, products, monkeypatch
+):
+    """Several statements in one execute need client-side binding: with server-side
+    binding configured (OPTIONS server_side_binding) the same rows go one by one, and the
+    sale is the same: numbered, in the chain, its e-mail waiting."""
+    options = {**connection.settings_dict.get("OPTIONS", {}), "server_side_binding": True}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    with CaptureQueriesContext(connection) as queries:
+        sale = _sale(emailed, loaded_vehicle, products)
+    assert not [q["sql"] for q in queries.captured_queries if ";\n" in q["sql"]]
+    sale.refresh_from_db()
+    assert sale.number.startswith("TX-")
+    assert OutboxMessage.objects.filter(number=sale.number).count() == 1
+    assert AuditLog.objects.filter(data__number=sale.number).exists()
+    assert audit_chain_check().problem is None
