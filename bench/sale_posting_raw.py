@@ -162,6 +162,15 @@ class RawPoster:
         self.lock_key = TAX_RATE_LOCK_KEY
         self.conn = psycopg.connect(**params, autocommit=False)
         self.cur = self.conn.cursor()
+        # The vehicle's empty levels, at zero where no sale made them yet (a new database):
+        # as levels_lock makes them on a first sale.
+        self.cur.execute(
+            "INSERT INTO stock_stocklevel (depot_id, sales_rep_id, product_id, state, quantity, "
+            "updated_at) SELECT depot_id, sales_rep_id, product_id, 'EMPTY', 0, now() "
+            "FROM stock_stocklevel WHERE sales_rep_id = %s AND product_id = ANY(%s) "
+            "AND state = 'FULL' ON CONFLICT DO NOTHING",
+            [self.rep, self.products],
+        )
         self.cur.execute(
             "SELECT id, product_id, state FROM stock_stocklevel WHERE sales_rep_id = %s "
             "AND product_id = ANY(%s)",
