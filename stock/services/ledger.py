@@ -72,8 +72,12 @@ def levels_lock(keys: list[LevelKey]) -> dict[LevelKey, StockLevel]:
         where = Q(sales_rep=rep) if rep else Q(depot=depot, sales_rep__isnull=True)
         query |= where & Q(product__in=products, state__in=states)
     # The common case in one statement: the places' rows locked in id order. It may lock
-    # a row no key asked for (another product's other state on the same vehicle): in the
-    # same order as every other lock, so it waits, never deadlocks.
+    # a row no key asked for (another product's other state on the same vehicle), in the
+    # same order as every other lock. When a level is missing (a place's first movement of
+    # a product and state), the rows found stay locked while it is inserted: three such
+    # first movements racing can deadlock, which PostgreSQL breaks and atomic_with_retry
+    # retries. Rare (a first movement happens once per vehicle and product), and cheaper
+    # than a second round trip on every posting.
     in_order = list(StockLevel.objects.select_for_update().filter(query).order_by("pk"))
     found = [level for level in in_order if any(k.matches(level) for k in keys)]
     missing = [k for k in keys if not any(k.matches(level) for level in found)]
